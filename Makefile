@@ -1,0 +1,27 @@
+# The README's two commands: `make run` (the connector on its embedded defaults) and `make test`.
+# Both create the virtualenv and install the pinned requirements first.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+
+.PHONY: run test lint bench
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/python server.py --demo
+
+test: $(STAMP)
+	.ci/ensure-tools
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python -m pytest -x -q
+	.ci/compat 3.12 3.13
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	$(VENV)/bin/python bench/bench_edxml.py

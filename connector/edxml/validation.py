@@ -1,0 +1,70 @@
+"""``validate(bytes)``: every problem in a package, each with its path, line and reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import xmlschema
+
+from connector.edxml import parser, rules, schema
+from connector.edxml.issues import EdxmlError, Issue, Severity
+from connector.edxml.model import Package
+from connector.edxml.rules import ValidationSettings
+from connector.edxml.safexml import ParseLimits, parse_xml
+from connector.errors import ErrorCode
+
+
+@dataclass
+class ValidationReport:
+    issues: list[Issue] = field(default_factory=list)
+    package: Package | None = None
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity is Severity.WARNING]
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def raise_for_errors(self) -> Package:
+        if not self.valid or self.package is None:
+            raise EdxmlError(self.issues)
+        return self.package
+
+
+def validate(
+    data: bytes,
+    settings: ValidationSettings = ValidationSettings(),
+    limits: ParseLimits = ParseLimits(),
+) -> ValidationReport:
+    try:
+        tree = parse_xml(data, limits)
+    except EdxmlError as exc:
+        return ValidationReport(exc.issues)
+    issues: list[Issue] = []
+    if not schema.lxml_schema().validate(tree):
+        issues.extend(_explain(tree))
+    package, read_issues = parser.read(tree, limits)
+    located = {(i.path, i.line) for i in issues}
+    issues.extend(i for i in read_issues if (i.path, i.line) not in located)
+    if package is not None:
+        issues.extend(rules.check(package, settings))
+    return ValidationReport(issues, package)
+
+
+def _explain(tree) -> list[Issue]:  # noqa: ANN001
+    found = []
+    resource = xmlschema.XMLResource(tree.getroot(), allow="none", defuse="always")
+    for error in schema.explaining_schema().iter_errors(resource):
+        element = error.elem
+        line = getattr(element, "sourceline", None)
+        path = parser.path_of(element) if element is not None and hasattr(element, "getparent") else error.path
+        found.append(Issue(ErrorCode.SCHEMA_INVALID, error.reason or str(error.message), path, line))
+    if not found:  # lxml and xmlschema disagree: report lxml's words rather than nothing
+        found = [Issue(ErrorCode.SCHEMA_INVALID, e.message, None, e.line) for e in schema.lxml_schema().error_log]
+    return found

@@ -1,0 +1,157 @@
+"""Every error the connector reports, as one table.
+
+Each ``ErrorCode`` is also the SOAP fault code a caller sees (``docs/contract.md`` is generated
+from this table by ``python -m connector faults --markdown``). ``Client.*`` faults mean the
+request must change; ``Server.*`` faults mean the same request may succeed later.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    when: str
+    action: str
+
+
+class ErrorCode(str, enum.Enum):
+    # --- the request or package bytes ---
+    TOO_LARGE = "Client.TooLarge"
+    MALFORMED_XML = "Client.MalformedXml"
+    FORBIDDEN_XML = "Client.ForbiddenXml"
+    SCHEMA_INVALID = "Client.SchemaInvalid"
+    # --- the edXML package ---
+    NOT_EDXML = "Client.NotEdxml"
+    PACKAGE_INVALID = "Client.PackageInvalid"
+    ATTACHMENT_INVALID = "Client.AttachmentInvalid"
+    MANIFEST_MISMATCH = "Client.ManifestMismatch"
+    # --- signatures and senders ---
+    SIGNATURE_INVALID = "Client.SignatureInvalid"
+    SENDER_MISMATCH = "Client.SenderMismatch"
+    # --- routing and directories ---
+    UNKNOWN_ORGANIZATION = "Client.UnknownOrganization"
+    UNKNOWN_ACCOUNT = "Client.UnknownAccount"
+    UNKNOWN_PROCEDURE = "Client.UnknownProcedure"
+    INTERCONNECTION_DISABLED = "Client.InterconnectionDisabled"
+    # --- the exchange ---
+    DUPLICATE_MESSAGE = "Client.DuplicateMessage"
+    UNKNOWN_DOCUMENT = "Client.UnknownDocument"
+    ILLEGAL_TRANSITION = "Client.IllegalTransition"
+    UNKNOWN_ITEM = "Client.UnknownItem"
+    UNAUTHORIZED = "Client.Unauthorized"
+    # --- ours ---
+    STORE_UNAVAILABLE = "Server.StoreUnavailable"
+    INTERNAL = "Server.Internal"
+
+    @property
+    def spec(self) -> FaultSpec:
+        return FAULTS[self]
+
+
+FAULTS: dict[ErrorCode, FaultSpec] = {
+    ErrorCode.TOO_LARGE: FaultSpec(
+        "The request or package is larger than the configured limit.",
+        "Send smaller files, or ask the operator to raise the limit.",
+    ),
+    ErrorCode.MALFORMED_XML: FaultSpec(
+        "The bytes are not well-formed XML (the message gives line and column).",
+        "Fix the generator of the XML; resend.",
+    ),
+    ErrorCode.FORBIDDEN_XML: FaultSpec(
+        "The XML carries a DOCTYPE, entity declarations or nesting deeper than allowed.",
+        "Remove the DTD/entities; such input is never accepted.",
+    ),
+    ErrorCode.SCHEMA_INVALID: FaultSpec(
+        "The SOAP body or the package breaks its XSD (the message names the element and line).",
+        "Correct the named element against schemas/; resend.",
+    ),
+    ErrorCode.NOT_EDXML: FaultSpec(
+        "The package is not edXML (wrong root element or namespace, or no edXMLEnvelope).",
+        "Send an edXML package in namespace http://www.mic.gov.vn/TBT/QCVN_102_2016.",
+    ),
+    ErrorCode.PACKAGE_INVALID: FaultSpec(
+        "A package field is missing or wrong: a required element, a date, a code, an OrganId, "
+        "a promulgation date in the future.",
+        "Correct the named field; resend with the same message id.",
+    ),
+    ErrorCode.ATTACHMENT_INVALID: FaultSpec(
+        "An attachment cannot be decoded (bad base64, broken or oversized ZIP, a file name "
+        "with path components).",
+        "Re-encode the file as base64 of a ZIP holding one file with a plain name.",
+    ),
+    ErrorCode.MANIFEST_MISMATCH: FaultSpec(
+        "The manifest and the attachments disagree (missing, extra or duplicate ContentIds).",
+        "Make edXMLManifest/Reference and AttachmentEncoded/Attachment list the same ContentIds.",
+    ),
+    ErrorCode.SIGNATURE_INVALID: FaultSpec(
+        "The package is unsigned, or its XML signature fails the trust policy (the message "
+        "gives the reason: tampered, untrusted, expired, revoked, algorithm not allowed...).",
+        "Sign the package with the organisation's registered certificate; do not modify it after.",
+    ),
+    ErrorCode.SENDER_MISMATCH: FaultSpec(
+        "The certificate that signed the package belongs to another organisation than "
+        "MessageHeader/From/OrganId.",
+        "Sign with the sending organisation's own certificate.",
+    ),
+    ErrorCode.UNKNOWN_ORGANIZATION: FaultSpec(
+        "An OrganId (sender or recipient) is not in the organisation directory.",
+        "Ask the operator to register the organisation, or fix the OrganId.",
+    ),
+    ErrorCode.UNKNOWN_ACCOUNT: FaultSpec(
+        "The officer's username has no account in the document-management system (the message "
+        "names the username and the system).",
+        "Align the usernames or add a username mapping (python -m connector directory import).",
+    ),
+    ErrorCode.UNKNOWN_PROCEDURE: FaultSpec(
+        "The procedure (TTHC) code is not in the procedure catalogue.",
+        "Fix the procedure code or import the catalogue entry.",
+    ),
+    ErrorCode.INTERCONNECTION_DISABLED: FaultSpec(
+        "The procedure exists but its workflow does not use the interconnection.",
+        "Enable interconnection for the procedure in the catalogue, or handle it by hand.",
+    ),
+    ErrorCode.DUPLICATE_MESSAGE: FaultSpec(
+        "The message id was already used with different content.",
+        "Use a new message id for a new message; resend the original bytes to get the receipt.",
+    ),
+    ErrorCode.UNKNOWN_DOCUMENT: FaultSpec(
+        "A result or status refers to a document or dossier the connector never received.",
+        "Check ResponseFor/DocumentId and the dossier number.",
+    ),
+    ErrorCode.ILLEGAL_TRANSITION: FaultSpec(
+        "The status is not a legal next state of the exchange (e.g. 'arrived' after 'finished').",
+        "Read the timeline with getStatus; send only legal transitions.",
+    ),
+    ErrorCode.UNKNOWN_ITEM: FaultSpec(
+        "A pull fetch or acknowledgement names an item that is not pending for the caller.",
+        "List pending items again; acknowledge only what you fetched.",
+    ),
+    ErrorCode.UNAUTHORIZED: FaultSpec(
+        "The calling system is not known or not allowed to call this operation.",
+        "Use the system id and credentials registered with the connector.",
+    ),
+    ErrorCode.STORE_UNAVAILABLE: FaultSpec(
+        "The exchange store could not be reached or the transaction failed; nothing was stored.",
+        "Retry later with the same message id.",
+    ),
+    ErrorCode.INTERNAL: FaultSpec(
+        "An unexpected error; nothing was stored. The log has the details.",
+        "Retry later with the same message id; report it if it persists.",
+    ),
+}
+
+
+class ConnectorError(Exception):
+    """An error with a documented code, and the field it concerns when there is one."""
+
+    def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return self.message
