@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt >$(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 run: $(STAMP)

@@ -17,7 +17,7 @@ class FaultSpec:
     action: str
 
 
-class ErrorCode(str, enum.Enum):
+class ErrorCode(enum.StrEnum):
     # --- the request or package bytes ---
     TOO_LARGE = "Client.TooLarge"
     MALFORMED_XML = "Client.MalformedXml"
@@ -78,8 +78,7 @@ FAULTS: dict[ErrorCode, FaultSpec] = {
         "Correct the named field; resend with the same message id.",
     ),
     ErrorCode.ATTACHMENT_INVALID: FaultSpec(
-        "An attachment cannot be decoded (bad base64, broken or oversized ZIP, a file name "
-        "with path components).",
+        "An attachment cannot be decoded (bad base64, broken or oversized ZIP, a file name with path components).",
         "Re-encode the file as base64 of a ZIP holding one file with a plain name.",
     ),
     ErrorCode.MANIFEST_MISMATCH: FaultSpec(
@@ -92,8 +91,7 @@ FAULTS: dict[ErrorCode, FaultSpec] = {
         "Sign the package with the organisation's registered certificate; do not modify it after.",
     ),
     ErrorCode.SENDER_MISMATCH: FaultSpec(
-        "The certificate that signed the package belongs to another organisation than "
-        "MessageHeader/From/OrganId.",
+        "The certificate that signed the package belongs to another organisation than MessageHeader/From/OrganId.",
         "Sign with the sending organisation's own certificate.",
     ),
     ErrorCode.UNKNOWN_ORGANIZATION: FaultSpec(

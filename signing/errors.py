@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Reason(str, Enum):
+class Reason(StrEnum):
     """Why a package failed verification.
 
     The values are stable: callers, logs and the CLI's ``--json`` output rely on them.

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from .certs import fingerprint_sha256, organ_id_of, organ_name_of
 from .errors import KeyMaterialError
-from .pki import PrivateKey, CertificateRequest, create_root_ca, generate_key, issue_signing_certificate
+from .pki import CertificateRequest, PrivateKey, create_root_ca, generate_key, issue_signing_certificate
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ def create_root_ca(
     common_name: str = "Dev Root CA – Kết nối liên thông (KHÔNG DÙNG THẬT)",
     now: dt.datetime | None = None,
 ) -> x509.Certificate:
-    start = (now or dt.datetime.now(dt.timezone.utc)) - BACKDATE
+    start = (now or dt.datetime.now(dt.UTC)) - BACKDATE
     name = _name(common_name, "Môi trường phát triển", "Hưng Yên")
     return (
         x509.CertificateBuilder()
@@ -107,7 +107,7 @@ def issue_signing_certificate(
     request: CertificateRequest,
 ) -> x509.Certificate:
     """A document-signing certificate with the OrganId in the subject ``serialNumber``."""
-    start = request.not_before or (dt.datetime.now(dt.timezone.utc) - BACKDATE)
+    start = request.not_before or (dt.datetime.now(dt.UTC) - BACKDATE)
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(request.organ_name, request.organ_name, request.province, request.organ_id))
@@ -118,9 +118,7 @@ def issue_signing_certificate(
         .not_valid_after(start + request.validity)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
     )
     if request.key_usage is not None:
         builder = builder.add_extension(

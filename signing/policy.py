@@ -100,7 +100,7 @@ class VerificationPolicy:
 
     @property
     def verification_time(self) -> dt.datetime:
-        return self.at if self.at is not None else dt.datetime.now(dt.timezone.utc)
+        return self.at if self.at is not None else dt.datetime.now(dt.UTC)
 
     @classmethod
     def from_paths(

@@ -66,6 +66,14 @@ class _Signer(XMLSigner):
 
 
 class _XAdESSigner(XAdESSigner):
+    """XAdES-BES with the same parser fix as ``_Signer``.
+
+    signxml 5.2 digests the SignedProperties and KeyInfo references with the signer's C14N
+    (exclusive here) but writes no Transform for it, so every verifier – signxml itself and
+    xmlsec1 – falls back to inclusive C14N and reports a digest mismatch. We state the
+    transform explicitly.
+    """
+
     def __init__(self, method: SignatureMethod) -> None:
         super().__init__(
             signature_algorithm=method,
@@ -73,6 +81,13 @@ class _XAdESSigner(XAdESSigner):
             c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
         )
         self._parser = hardened_parser()
+
+    def _add_reference_to_signed_info(self, sig_root, node_to_reference, **attrs):  # noqa: ANN001, ANN202
+        super()._add_reference_to_signed_info(sig_root, node_to_reference, **attrs)
+        reference = sig_root.find("ds:SignedInfo", {"ds": DSIG_NS})[-1]
+        transforms = etree.Element(f"{{{DSIG_NS}}}Transforms")
+        etree.SubElement(transforms, f"{{{DSIG_NS}}}Transform", Algorithm=self.c14n_alg.value)
+        reference.insert(0, transforms)
 
 
 def _check_key(identity: SigningIdentity, algorithm: str) -> None:
@@ -114,7 +129,7 @@ def _insert_placeholder(parent: etree._Element, profile: DocumentProfile) -> Non
 def sign_xml(
     xml_bytes: bytes,
     identity: SigningIdentity,
-    options: SigningOptions = SigningOptions(),  # noqa: B008 - frozen dataclass, safe default
+    options: SigningOptions = SigningOptions(),
     profile: DocumentProfile = EDXML_PROFILE,
 ) -> bytes:
     """Sign a document with an enveloped signature placed as ``profile`` prescribes."""
@@ -149,9 +164,7 @@ def sign_xml(
     certs = [identity.certificate, *(identity.chain if options.include_chain else ())]
     try:
         if options.xades:
-            signed = _XAdESSigner(method).sign(
-                root, key=identity.private_key, cert=certs, always_add_key_value=False
-            )
+            signed = _XAdESSigner(method).sign(root, key=identity.private_key, cert=certs, always_add_key_value=False)
         else:
             signed = _Signer(method).sign(root, key=identity.private_key, cert=certs)
     except SignXMLException as exc:
@@ -162,7 +175,7 @@ def sign_xml(
 def sign_package(
     xml_bytes: bytes,
     identity: SigningIdentity,
-    options: SigningOptions = SigningOptions(),  # noqa: B008 - frozen dataclass, safe default
+    options: SigningOptions = SigningOptions(),
 ) -> bytes:
     """Sign an edXML package: ``ds:Signature`` as the last child of ``edXMLHeader``."""
     return sign_xml(xml_bytes, identity, options, EDXML_PROFILE)

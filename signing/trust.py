@@ -95,7 +95,7 @@ def _check_revocation(
     chain: tuple[x509.Certificate, ...], policy: VerificationPolicy, at: dt.datetime
 ) -> tuple[str, ...]:
     notes = []
-    for cert, issuer in zip(chain, chain[1:]):
+    for cert, issuer in zip(chain, chain[1:], strict=False):
         claimed = [crl for crl in policy.crls if crl.issuer == issuer.subject]
         genuine = [crl for crl in claimed if crl.is_signature_valid(issuer.public_key())]  # type: ignore[arg-type]
         if claimed and not genuine:
@@ -120,11 +120,9 @@ def _check_revocation(
                     f"{entry.revocation_date_utc.isoformat()} according to the CRL of {subject_text(issuer)}",
                 )
         newest = max(genuine, key=lambda crl: crl.last_update_utc)
-        stale = newest.next_update_utc is not None and newest.next_update_utc < at
-        notes.append(
-            f"{subject_text(cert)}: not revoked (CRL of {newest.last_update_utc.isoformat()}"
-            f"{', STALE: next update was due ' + newest.next_update_utc.isoformat() if stale and newest.next_update_utc else ''})"
-        )
+        due = newest.next_update_utc
+        stale = f", STALE: next update was due {due.isoformat()}" if due is not None and due < at else ""
+        notes.append(f"{subject_text(cert)}: not revoked (CRL of {newest.last_update_utc.isoformat()}{stale})")
     return tuple(notes)
 
 

@@ -34,13 +34,21 @@ def parse_document(xml_bytes: bytes) -> etree._Element:
     try:
         root = etree.fromstring(xml_bytes, parser=hardened_parser())
     except etree.XMLSyntaxError as exc:
-        raise UnsafeXMLError(f"not well-formed XML: {exc}") from exc
+        raise UnsafeXMLError(f"not well-formed XML: {exc}{_stray_prefix_hint(xml_bytes)}") from exc
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise UnsafeXMLError("DOCTYPE declarations are not allowed")
     if any(True for _ in root.iter(etree.Entity)):
         raise UnsafeXMLError("entity references are not allowed")
     return root
+
+
+def _stray_prefix_hint(xml_bytes: bytes) -> str:
+    # Real senders have emitted junk before the declaration (edoc_new.edxml: "1212<?xml").
+    position = xml_bytes.find(b"<?xml")
+    if position > 0 and xml_bytes[:position].strip(b" \t\r\n\xef\xbb\xbf"):
+        return f" ({position} stray bytes {xml_bytes[:min(position, 16)]!r} before the XML declaration)"
+    return ""
 
 
 def local_name(element: etree._Element) -> str:

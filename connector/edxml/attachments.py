@@ -50,9 +50,7 @@ def encode(data: bytes, name: str, encoding: AttachmentEncoding) -> str:
     return base64.b64encode(buffer.getbuffer()).decode("ascii")
 
 
-def decode(
-    text: str, name: str, limits: ParseLimits, path: str, line: int | None
-) -> tuple[bytes, AttachmentEncoding]:
+def decode(text: str, name: str, limits: ParseLimits, path: str, line: int | None) -> tuple[bytes, AttachmentEncoding]:
     def fail(reason: str) -> EdxmlError:
         return EdxmlError.single(ErrorCode.ATTACHMENT_INVALID, f"attachment {name!r}: {reason}", path, line)
 

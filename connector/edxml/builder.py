@@ -169,4 +169,6 @@ def _document(
         _add(element, "AttachmentName", attachment.name)
         _add(element, "Description", attachment.description)
         _add(element, "ContentType", attachment.content_type)
-        _add(element, "ContentTransferEncoded", attachments.encode(attachment.data, attachment.name, attachment.encoding))
+        _add(
+            element, "ContentTransferEncoded", attachments.encode(attachment.data, attachment.name, attachment.encoding)
+        )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from connector.errors import ConnectorError, ErrorCode
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     ERROR = "error"
     WARNING = "warning"  # reported, never a reason to refuse a package
 
@@ -22,9 +22,7 @@ class Issue:
     severity: Severity = Severity.ERROR
 
     def __str__(self) -> str:
-        where = " ".join(
-            part for part in (f"line {self.line}" if self.line else None, self.path) if part
-        )
+        where = " ".join(part for part in (f"line {self.line}" if self.line else None, self.path) if part)
         return f"{where}: {self.reason}" if where else self.reason
 
     def as_dict(self) -> dict[str, object]:
@@ -48,7 +46,5 @@ class EdxmlError(ConnectorError):
         self.issues = errors
 
     @classmethod
-    def single(
-        cls, code: ErrorCode, reason: str, path: str | None = None, line: int | None = None
-    ) -> EdxmlError:
+    def single(cls, code: ErrorCode, reason: str, path: str | None = None, line: int | None = None) -> EdxmlError:
         return cls([Issue(code, reason, path, line)])

@@ -33,7 +33,7 @@ class BusinessDocType(enum.IntEnum):
     REPLACE = 3
 
 
-class StatusCode(str, enum.Enum):
+class StatusCode(enum.StrEnum):
     """Business status of a document at the receiver (codes 07–12 and 14 are undefined)."""
 
     ARRIVED = "01"
@@ -64,7 +64,7 @@ _STATUS_LABELS = {
 }
 
 
-class SignatureState(str, enum.Enum):
+class SignatureState(enum.StrEnum):
     """What the package carries in ``edXMLHeader/Signature``; verification is signing/'s job."""
 
     ABSENT = "absent"
@@ -72,7 +72,7 @@ class SignatureState(str, enum.Enum):
     XMLDSIG = "xmldsig"
 
 
-class AttachmentEncoding(str, enum.Enum):
+class AttachmentEncoding(enum.StrEnum):
     ZIP = "zip"  # base64 of a ZIP archive holding the file (vendor practice, the default)
     BASE64 = "base64"  # base64 of the raw file
 

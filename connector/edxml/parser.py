@@ -137,7 +137,9 @@ class _Reader:
         return self.convert(parent, local, lambda s: datetime.strptime(s, DATE_FORMAT).date(), "a date yyyy/MM/dd")
 
     def timestamp(self, parent: etree._Element | None, local: str) -> datetime | None:
-        return self.convert(parent, local, lambda s: datetime.strptime(s, TIMESTAMP_FORMAT), "a timestamp yyyy/MM/dd HH:mm:ss")
+        return self.convert(
+            parent, local, lambda s: datetime.strptime(s, TIMESTAMP_FORMAT), "a timestamp yyyy/MM/dd HH:mm:ss"
+        )
 
     def integer(self, parent: etree._Element | None, local: str) -> int | None:
         return self.convert(parent, local, int, "an integer")
@@ -148,7 +150,11 @@ class _Reader:
         if root.tag != q("edXML"):
             qname = etree.QName(root)
             where = f"namespace {qname.namespace!r}" if qname.namespace else "no namespace"
-            self.issue(root, f"root element is {qname.localname!r} in {where}; expected edXML in {NAMESPACE!r}", ErrorCode.NOT_EDXML)
+            self.issue(
+                root,
+                f"root element is {qname.localname!r} in {where}; expected edXML in {NAMESPACE!r}",
+                ErrorCode.NOT_EDXML,
+            )
             return None
         envelope = self.one(root, "edXMLEnvelope")
         header = self.one(envelope, "edXMLHeader") if envelope is not None else None
@@ -318,7 +324,11 @@ class _Reader:
         encoded = self.one(root, "AttachmentEncoded")
         elements = encoded.findall(q("Attachment")) if encoded is not None else []
         if len(elements) > self.limits.max_attachments:
-            self.issue(encoded, f"{len(elements)} attachments; the limit is {self.limits.max_attachments}", ErrorCode.ATTACHMENT_INVALID)
+            self.issue(
+                encoded,
+                f"{len(elements)} attachments; the limit is {self.limits.max_attachments}",
+                ErrorCode.ATTACHMENT_INVALID,
+            )
             return []
 
         manifest_ids: dict[str, etree._Element] = {}
@@ -345,7 +355,12 @@ class _Reader:
                 name = self.text(reference, "AttachmentName") or ""
             reason = attachments.unsafe_name_reason(name)
             if reason:
-                self.issue(element.find(q("AttachmentName")) or element, f"AttachmentName {name!r} {reason}", ErrorCode.ATTACHMENT_INVALID)
+                name_element = element.find(q("AttachmentName"))
+                self.issue(
+                    element if name_element is None else name_element,
+                    f"AttachmentName {name!r} {reason}",
+                    ErrorCode.ATTACHMENT_INVALID,
+                )
                 continue
             body_element = self.one(element, "ContentTransferEncoded", required=True)
             if body_element is None:
@@ -359,17 +374,24 @@ class _Reader:
                 continue
             total += len(data)
             if total > self.limits.max_total_attachment_bytes:
-                self.issue(element, f"attachments total more than {self.limits.max_total_attachment_bytes:,} bytes", ErrorCode.ATTACHMENT_INVALID)
+                self.issue(
+                    element,
+                    f"attachments total more than {self.limits.max_total_attachment_bytes:,} bytes",
+                    ErrorCode.ATTACHMENT_INVALID,
+                )
                 return result
             # The manifest's ContentType names the file; the Attachment's may say application/zip.
-            content_type = (self.text(reference, "ContentType") if reference is not None else None) or self.text(element, "ContentType")
+            content_type = (self.text(reference, "ContentType") if reference is not None else None) or self.text(
+                element, "ContentType"
+            )
             result.append(
                 Attachment(
                     content_id=cid,
                     name=name,
                     data=data,
                     content_type=content_type or "application/octet-stream",
-                    description=self.text(element, "Description") or (self.text(reference, "Description") if reference is not None else None),
+                    description=self.text(element, "Description")
+                    or (self.text(reference, "Description") if reference is not None else None),
                     encoding=encoding,
                 )
             )

@@ -59,7 +59,9 @@ def check(package: Package, settings: ValidationSettings) -> Iterator[Issue]:
         c.organ_id(recipient.organ_id, f"{_MESSAGE_HEADER}/To{suffix}/OrganId")
     for trace in package.traces:
         # Senders write junk here (`null`, short ids): worth a warning, never a refusal.
-        c.organ_id(trace.organ_id, "/edXML/edXMLEnvelope/edXMLHeader/TraceHeaderList/TraceHeader/OrganId", Severity.WARNING)
+        c.organ_id(
+            trace.organ_id, "/edXML/edXMLEnvelope/edXMLHeader/TraceHeaderList/TraceHeader/OrganId", Severity.WARNING
+        )
     promulgated = package.promulgation.date
     if promulgated and promulgated > today:
         c.issues.append(

@@ -59,9 +59,7 @@ def parse_xml(data: bytes, limits: ParseLimits = ParseLimits()) -> etree._Elemen
         )
     # Any element at depth max_depth + 1 means the document is too deep.
     if root.xpath("boolean(/*" + "/*" * limits.max_depth + ")"):
-        raise EdxmlError.single(
-            ErrorCode.FORBIDDEN_XML, f"elements nested deeper than {limits.max_depth} levels"
-        )
+        raise EdxmlError.single(ErrorCode.FORBIDDEN_XML, f"elements nested deeper than {limits.max_depth} levels")
     return tree
 
 
@@ -81,9 +79,7 @@ def _check_prolog(data: bytes) -> None:
             "(the declaration must be the first thing in the document)",
             line=1,
         )
-    raise EdxmlError.single(
-        ErrorCode.MALFORMED_XML, f"not XML: starts with {data[start:start + 16]!r}", line=1
-    )
+    raise EdxmlError.single(ErrorCode.MALFORMED_XML, f"not XML: starts with {data[start : start + 16]!r}", line=1)
 
 
 def _syntax_error(exc: etree.XMLSyntaxError) -> EdxmlError:

@@ -1,0 +1,33 @@
+"""XML digital signatures on edXML packages (QCVN 102:2016): signing, trust policy, verification.
+
+See docs/signing.md. The public API is re-exported here.
+"""
+
+from .errors import KeyMaterialError, Reason, SignatureVerificationError, SigningError
+from .keys import DevKeyLayout, OrgSpec, SigningIdentity, init_dev_keys, load_password
+from .policy import VerificationPolicy
+from .profile import EDXML_PROFILE, DocumentProfile, enveloped_at_root
+from .sign import SigningOptions, sign_package, sign_xml
+from .verify import VerifiedPackage, verify_package, verify_xml
+
+__all__ = [
+    "EDXML_PROFILE",
+    "DevKeyLayout",
+    "DocumentProfile",
+    "KeyMaterialError",
+    "OrgSpec",
+    "Reason",
+    "SignatureVerificationError",
+    "SigningError",
+    "SigningIdentity",
+    "SigningOptions",
+    "VerificationPolicy",
+    "VerifiedPackage",
+    "enveloped_at_root",
+    "init_dev_keys",
+    "load_password",
+    "sign_package",
+    "sign_xml",
+    "verify_package",
+    "verify_xml",
+]
