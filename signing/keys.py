@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from .certs import fingerprint_sha256, organ_id_of, organ_name_of
+from .certs import fingerprint_sha256, normalize_fingerprint, organ_id_of, organ_name_of
 from .errors import KeyMaterialError
 from .pki import CertificateRequest, PrivateKey, create_root_ca, generate_key, issue_signing_certificate
 
@@ -342,5 +342,5 @@ def read_org_cert_map(path: str | Path) -> dict[str, frozenset[str]]:
             fingerprints = value
         else:
             raise KeyMaterialError(f"{path}: entry {organ_id!r} has no sha256 fingerprint(s)")
-        result[organ_id] = frozenset(str(fp).replace(":", "").lower() for fp in fingerprints)
+        result[organ_id] = frozenset(normalize_fingerprint(str(fp)) for fp in fingerprints)
     return result

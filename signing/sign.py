@@ -82,7 +82,7 @@ class _XAdESSigner(XAdESSigner):
         )
         self._parser = hardened_parser()
 
-    def _add_reference_to_signed_info(self, sig_root, node_to_reference, **attrs):  # noqa: ANN001, ANN202
+    def _add_reference_to_signed_info(self, sig_root, node_to_reference, **attrs):
         super()._add_reference_to_signed_info(sig_root, node_to_reference, **attrs)
         reference = sig_root.find("ds:SignedInfo", {"ds": DSIG_NS})[-1]
         transforms = etree.Element(f"{{{DSIG_NS}}}Transforms")
@@ -106,7 +106,6 @@ def _insert_placeholder(parent: etree._Element, profile: DocumentProfile) -> Non
 
     A vendor placeholder (``Signature`` in the document's own namespace, not XML-DSig) is
     removed first: it is not a signature and would otherwise sit next to the real one.
-    Whitespace is kept so the package stays readable; it is signed as it is.
     """
     if profile.placeholder_signature is not None:
         for old in list(parent.iterchildren(profile.placeholder_signature)):
@@ -117,13 +116,9 @@ def _insert_placeholder(parent: etree._Element, profile: DocumentProfile) -> Non
             else:
                 parent.text = old.tail
             parent.remove(old)
-    children = list(parent)
-    marker = etree.SubElement(parent, DS_SIGNATURE, Id="placeholder", nsmap={"ds": DSIG_NS})
-    sibling_indent = parent.text
-    if children and sibling_indent and not sibling_indent.strip():
-        # Indent the signature like its siblings and keep the closing tag's indentation.
-        marker.tail = children[-1].tail
-        children[-1].tail = sibling_indent
+    # No whitespace is added around the signature: the signed content is then exactly the
+    # document as given (the enveloped transform removes only the Signature element).
+    etree.SubElement(parent, DS_SIGNATURE, Id="placeholder", nsmap={"ds": DSIG_NS})
 
 
 def sign_xml(

@@ -127,7 +127,7 @@ def _placeholder_note(root: etree._Element) -> str:
     return ""
 
 
-def _algorithm(enum: type, uri: str | None, allowed: frozenset, what: str):  # noqa: ANN202 - generic enum
+def _algorithm(enum: type, uri: str | None, allowed: frozenset, what: str):
     try:
         value = enum(uri)
     except ValueError:
@@ -266,7 +266,9 @@ def _crypto_verify(
         raise _fail(Reason.UNTRUSTED_CHAIN, str(exc)) from exc
     except InvalidSignature as exc:
         raise _fail(
-            Reason.SIGNATURE_INVALID, f"SignatureValue does not verify with the signer certificate ({exc})"
+            Reason.SIGNATURE_INVALID,
+            "SignatureValue does not verify with the signer certificate: SignedInfo was altered "
+            f"(e.g. the package was re-indented) or the certificate is not the signer's ({exc})",
         ) from exc
     except (InvalidInput, SignXMLException, etree.DocumentInvalid) as exc:
         raise _fail(Reason.MALFORMED_SIGNATURE, str(exc)) from exc

@@ -47,7 +47,7 @@ def _stray_prefix_hint(xml_bytes: bytes) -> str:
     # Real senders have emitted junk before the declaration (edoc_new.edxml: "1212<?xml").
     position = xml_bytes.find(b"<?xml")
     if position > 0 and xml_bytes[:position].strip(b" \t\r\n\xef\xbb\xbf"):
-        return f" ({position} stray bytes {xml_bytes[:min(position, 16)]!r} before the XML declaration)"
+        return f" ({position} stray bytes {xml_bytes[: min(position, 16)]!r} before the XML declaration)"
     return ""
 
 

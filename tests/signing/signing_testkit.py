@@ -39,7 +39,8 @@ class Attachment:
         # Vendor practice: the file is zipped, then base64-encoded.
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(self.name, self.data)
+            # Fixed timestamp: the same attachment must encode to the same bytes in every test.
+            archive.writestr(zipfile.ZipInfo(self.name, date_time=(2022, 11, 26, 14, 55, 0)), self.data)
         return base64.b64encode(buffer.getvalue()).decode()
 
 

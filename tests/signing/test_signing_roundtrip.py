@@ -125,16 +125,21 @@ def test_refuses_doctype(sender) -> None:
         sign_package(evil, sender)
 
 
-def test_archived_package_verifies_at_its_time_after_the_certificate_expired(
-    package: bytes, issue, policy: VerificationPolicy
-) -> None:
-    issued = dt.datetime(2022, 1, 1, tzinfo=dt.UTC)
-    identity = issue(not_before=issued, validity=dt.timedelta(days=365 * 2))
+def test_archived_package_verifies_at_its_time_after_the_certificate_expired(package: bytes) -> None:
+    from signing.keys import SigningIdentity
+    from signing.pki import CertificateRequest, create_root_ca, generate_key, issue_signing_certificate
+
+    ca_key, key = generate_key(), generate_key()
+    ca_cert = create_root_ca(ca_key, now=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+    request = CertificateRequest(SENDER, "Sở Tư pháp", not_before=dt.datetime(2021, 1, 1, tzinfo=dt.UTC))
+    identity = SigningIdentity.from_certificate(
+        key, issue_signing_certificate(ca_key, ca_cert, key.public_key(), request)
+    )
     signed = sign_package(package, identity)
     with pytest.raises(SignatureVerificationError) as failure:
-        verify_package(signed, policy)
+        verify_package(signed, VerificationPolicy(trust_anchors=(ca_cert,)))
     assert failure.value.reason is Reason.CERT_EXPIRED
-    archived = VerificationPolicy(trust_anchors=policy.trust_anchors, at=dt.datetime(2022, 11, 26, 15, tzinfo=dt.UTC))
+    archived = VerificationPolicy(trust_anchors=(ca_cert,), at=dt.datetime(2022, 11, 26, 15, tzinfo=dt.UTC))
     assert verify_package(signed, archived).signer_organ_id == SENDER
 
 
@@ -151,7 +156,8 @@ def test_certificate_mapped_to_an_organisation_by_fingerprint(dev_keys, package:
     from signing.certs import fingerprint_sha256
 
     mapped = VerificationPolicy(
-        trust_anchors=tuple(dev_keys.trust_store), org_cert_map={SENDER: frozenset({fingerprint_sha256(identity.certificate)})}
+        trust_anchors=tuple(dev_keys.trust_store),
+        org_cert_map={SENDER: frozenset({fingerprint_sha256(identity.certificate)})},
     )
     assert verify_package(signed, mapped).signer_organ_id == SENDER
 

@@ -1,0 +1,123 @@
+"""Helpers shared by the benchmarks in bench/: timing, peak memory, machine facts, tables.
+
+Only the standard library (plus lxml for its version), so any benchmark can import it.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import timeit
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Timing:
+    best: float  # seconds per operation, the minimum over rounds
+    median: float  # seconds per operation, the median over rounds (shows how noisy the run was)
+    number: int  # operations per round
+    rounds: int
+
+    @property
+    def best_us(self) -> float:
+        return self.best * 1e6
+
+
+def time_op(operation: Callable[[], object], rounds: int = 7, number: int | None = None) -> Timing:
+    """Best-of-``rounds`` seconds per call.
+
+    The minimum is the least disturbed estimate (noise only ever adds time); the median is kept
+    to show the spread. The garbage collector stays on: the service runs with it, and parsing
+    allocates many objects, so switching it off would flatter the slower paths.
+    """
+    operation()  # warm-up: lazy imports, compiled schemas, regex caches
+    timer = timeit.Timer(operation, setup=gc.enable)
+    if number is None:
+        number, _ = timer.autorange()  # enough calls for a round to take >= 0.2 s
+    per_call = [total / number for total in timer.repeat(rounds, number)]
+    return Timing(min(per_call), statistics.median(per_call), number, rounds)
+
+
+# ---- peak memory (Linux) ---------------------------------------------------------------
+
+
+def peak_rss_kib() -> int:
+    """The process's peak resident set size so far (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def current_rss_kib() -> int:
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def reset_peak_rss() -> bool:
+    """Set the peak-RSS mark to the current RSS (Linux >= 4.0), so a following ru_maxrss delta
+    measures only what comes next, not a transient peak from preparing the input. Returns
+    False where that is not possible; the delta is then a lower bound."""
+    gc.collect()
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def run_child(argv: Sequence[str], timeout: float = 120) -> dict:
+    """Run ``python argv...`` in a fresh interpreter and return the JSON it prints last.
+
+    A fresh process per memory measurement: ru_maxrss only ever grows, so measurements that
+    share a process would hide one another.
+    """
+    done = subprocess.run([sys.executable, *argv], capture_output=True, text=True, timeout=timeout, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"child {argv} failed ({done.returncode}):\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ---- reporting -------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    from lxml import etree
+
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    return {
+        "nproc": f"{usable} (of {os.cpu_count()} CPUs)",
+        "Python": f"{platform.python_implementation()} {platform.python_version()}",
+        "lxml": f"{'.'.join(map(str, etree.LXML_VERSION))} (libxml2 {'.'.join(map(str, etree.LIBXML_VERSION))})",
+        "OS": f"{platform.system()} {platform.release()} {platform.machine()}",
+        "load average at start": load,  # > nproc means the numbers shared the CPU with other work
+    }
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]], align: str | None = None) -> str:
+    """``align``: one character per column, 'l' or 'r' (default: first left, rest right)."""
+    align = align or "l" + "r" * (len(headers) - 1)
+    rule = ["---:" if a == "r" else "---" for a in align]
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(rule) + " |"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """The same table for a terminal."""
+    cells = [list(map(str, headers))] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    out = []
+    for n, row in enumerate(cells):
+        out.append(
+            "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+        )
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)

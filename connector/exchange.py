@@ -1,0 +1,86 @@
+"""The exchange state machine: which business status may follow which.
+
+An exchange starts ``ACCEPTED`` when the connector takes a dossier's document. Status packages
+(edXML status codes) move it forward; ``publishResult`` finishes it with the issued result.
+A finished, refused or taken-back exchange never moves again, and no status moves an exchange
+backwards (e.g. "arrived" after "assigned"). Codes 15/16 answer an update/revoke request: they
+are recorded in the timeline without changing the state. Transport delivery (did the partner
+system get the bytes?) is tracked by the outbox, never here.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from connector.edxml.model import StatusCode
+
+
+class ExchangeState(enum.StrEnum):
+    ACCEPTED = "accepted"  # taken by the connector, on its way to the agency
+    ARRIVED = "arrived"  # 01
+    REFUSED = "refused"  # 02
+    REGISTERED = "registered"  # 03
+    ASSIGNED = "assigned"  # 04
+    IN_PROGRESS = "in_progress"  # 05
+    FINISHED = "finished"  # 06, or publishResult
+    TAKEN_BACK = "taken_back"  # 13
+
+
+class DocumentKind(enum.StrEnum):
+    INCOMING = "INCOMING"  # Văn bản đến: the agency clerk's registration queue
+    OUTGOING = "OUTGOING"  # Văn bản đi: the handling officer's drafts
+
+
+STATE_OF_CODE: dict[StatusCode, ExchangeState] = {
+    StatusCode.ARRIVED: ExchangeState.ARRIVED,
+    StatusCode.REFUSED: ExchangeState.REFUSED,
+    StatusCode.ACCEPTED: ExchangeState.REGISTERED,
+    StatusCode.ASSIGNED: ExchangeState.ASSIGNED,
+    StatusCode.IN_PROGRESS: ExchangeState.IN_PROGRESS,
+    StatusCode.FINISHED: ExchangeState.FINISHED,
+    StatusCode.TAKEN_BACK: ExchangeState.TAKEN_BACK,
+}
+
+_RANK = {
+    ExchangeState.ACCEPTED: 0,
+    ExchangeState.ARRIVED: 1,
+    ExchangeState.REGISTERED: 2,
+    ExchangeState.ASSIGNED: 3,
+    ExchangeState.IN_PROGRESS: 3,  # reassigning during processing is normal: 04 <-> 05
+    ExchangeState.FINISHED: 4,
+}
+TERMINAL = frozenset({ExchangeState.FINISHED, ExchangeState.REFUSED, ExchangeState.TAKEN_BACK})
+
+
+@dataclass(frozen=True)
+class Transition:
+    new_state: ExchangeState
+    changes_state: bool
+
+
+class IllegalTransition(ValueError):
+    pass
+
+
+def next_state(current: ExchangeState, code: StatusCode) -> Transition:
+    """The state after status ``code``; raises ``IllegalTransition`` saying why not."""
+    if current in TERMINAL:
+        raise IllegalTransition(f"the exchange is {current.value}; status {code.value} ({code.label}) cannot follow")
+    if code in (StatusCode.CHANGE_ACCEPTED, StatusCode.CHANGE_REFUSED):
+        return Transition(current, changes_state=False)
+    target = STATE_OF_CODE[code]
+    if target in TERMINAL:
+        return Transition(target, changes_state=True)
+    if _RANK[target] < _RANK[current]:
+        raise IllegalTransition(
+            f"status {code.value} ({code.label}) would move the exchange back from {current.value} to {target.value}"
+        )
+    return Transition(target, changes_state=target is not current)
+
+
+def can_publish_result(current: ExchangeState) -> str | None:
+    """None when a result may be published now, else the reason it may not."""
+    if current in TERMINAL:
+        return f"the exchange is already {current.value}"
+    return None

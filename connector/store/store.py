@@ -1,0 +1,553 @@
+"""``Store``: the one interface to persistent state (SQLAlchemy Core; SQLite or PostgreSQL).
+
+Every state change is one transaction: an exchange with its package, attachments, first event,
+idempotency record and outbox items is stored whole or not at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, create_engine, event, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from connector.directory import (
+    Account,
+    DeliveryMode,
+    Directory,
+    OrganizationEntry,
+    Procedure,
+    SystemEntry,
+    SystemKind,
+    UsernameMapping,
+)
+from connector.errors import ConnectorError, ErrorCode
+from connector.exchange import DocumentKind, ExchangeState
+from connector.store import tables as t
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+class _LostRace(Exception):
+    """Another writer moved the exchange first; roll the transaction back."""
+
+
+class StoreConflict(Exception):
+    """A unique key was taken by a concurrent writer (same message id or document id)."""
+
+
+@dataclass(frozen=True)
+class StoredAttachment:
+    content_id: str
+    name: str
+    content_type: str
+    sha256: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class PackageBlob:
+    digest: str
+    data: bytes = field(repr=False)
+    attachments: tuple[StoredAttachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    message_id: str
+    operation: str
+    request_digest: str
+    exchange_id: str
+    receipt: bytes
+    accepted_at: datetime
+
+
+@dataclass
+class StoredExchange:
+    exchange_id: str
+    kind: DocumentKind
+    state: ExchangeState
+    document_id: str
+    document_code: str | None
+    dossier_code: str
+    onestop_number: str | None
+    procedure_code: str
+    procedure_name: str | None
+    applicant: str | None
+    received_at: datetime | None
+    due_date: datetime | None
+    officer_opinion: str | None
+    sender_username: str
+    source_organ: str
+    agency_organ: str
+    queue: str
+    target_account: str
+    package_digest: str
+    created_at: datetime
+    updated_at: datetime
+    result_document_id: str | None = None
+    result_code: str | None = None
+    result_issue_date: datetime | None = None
+    result_signer: str | None = None
+    result_position: str | None = None
+    result_identifier: str | None = None
+    result_package_digest: str | None = None
+
+
+@dataclass(frozen=True)
+class ResultInfo:
+    document_id: str
+    code: str
+    issue_date: datetime | None
+    signer: str | None
+    position: str | None
+    identifier: str | None
+    package_digest: str
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    at: datetime
+    state: ExchangeState
+    actor: str
+    status_code: str | None = None
+    package_digest: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class NewOutboxItem:
+    message_id: str
+    system_id: str
+    mode: DeliveryMode
+    operation: str
+    payload: str
+    package_digest: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    item_id: int
+    exchange_id: str
+    message_id: str
+    system_id: str
+    mode: DeliveryMode
+    operation: str
+    payload: str
+    package_digest: str | None
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    partner_reference: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _row(cls: type, row: Any) -> Any:
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {k: (_aware(v) if isinstance(v, datetime) else v) for k, v in row._mapping.items() if k in names}
+    if cls is StoredExchange:
+        values["kind"] = DocumentKind(values["kind"])
+        values["state"] = ExchangeState(values["state"])
+    if cls is StoredEvent:
+        values["state"] = ExchangeState(values["state"])
+    if cls is OutboxItem:
+        values["mode"] = DeliveryMode(values["mode"])
+    return cls(**values)
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = create_engine(url, pool_pre_ping=True, **_engine_options(url))
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    def create_schema(self) -> None:
+        t.metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except IntegrityError as exc:
+            raise StoreConflict(str(exc.orig)) from exc
+        except OperationalError as exc:
+            raise ConnectorError(ErrorCode.STORE_UNAVAILABLE, f"the exchange store failed: {exc.orig}") from exc
+
+    def _insert_ignore(self, conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+        """Insert rows whose key may already exist (content-addressed data)."""
+        if not rows:
+            return
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
+
+    def _upsert(self, conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(table)
+        keys = [c.name for c in table.primary_key.columns]
+        changes = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
+        conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes), rows)
+
+    # ---- directories ------------------------------------------------------------------
+    def import_directory(self, directory: Directory) -> dict[str, int]:
+        with self._tx() as conn:
+            for name, table in (
+                ("organizations", t.organizations),
+                ("systems", t.systems),
+                ("accounts", t.accounts),
+                ("username_map", t.username_map),
+                ("procedures", t.procedures),
+            ):
+                rows = [
+                    {k: (v.value if hasattr(v, "value") else v) for k, v in dataclasses.asdict(r).items()}
+                    for r in getattr(directory, name)
+                ]
+                self._upsert(conn, table, rows)
+        return directory.count()
+
+    def directory(self) -> Directory:
+        with self.engine.connect() as conn:
+            return Directory(
+                organizations=[OrganizationEntry(**r._mapping) for r in conn.execute(select(t.organizations))],
+                systems=[_system(r) for r in conn.execute(select(t.systems))],
+                accounts=[Account(**r._mapping) for r in conn.execute(select(t.accounts))],
+                username_map=[UsernameMapping(**r._mapping) for r in conn.execute(select(t.username_map))],
+                procedures=[_procedure(r) for r in conn.execute(select(t.procedures))],
+            )
+
+    def directory_is_empty(self) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(t.organizations)).scalar_one() == 0
+
+    def _one(self, table: Any, column: Any, value: str) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(select(table).where(column == value)).first()
+
+    def organization(self, organ_id: str) -> OrganizationEntry | None:
+        row = self._one(t.organizations, t.organizations.c.organ_id, organ_id)
+        return OrganizationEntry(**row._mapping) if row else None
+
+    def system(self, system_id: str) -> SystemEntry | None:
+        row = self._one(t.systems, t.systems.c.system_id, system_id)
+        return _system(row) if row else None
+
+    def system_for(self, organ_id: str, kind: SystemKind) -> SystemEntry | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t.systems).where(t.systems.c.organ_id == organ_id, t.systems.c.kind == kind.value)
+            ).first()
+        return _system(row) if row else None
+
+    def account(self, username: str) -> Account | None:
+        row = self._one(t.accounts, t.accounts.c.username, username)
+        return Account(**row._mapping) if row else None
+
+    def mapped_username(self, onestop_username: str) -> str | None:
+        row = self._one(t.username_map, t.username_map.c.onestop_username, onestop_username)
+        return row.docmgmt_username if row else None
+
+    def procedure(self, code: str) -> Procedure | None:
+        row = self._one(t.procedures, t.procedures.c.code, code)
+        return _procedure(row) if row else None
+
+    # ---- idempotency ------------------------------------------------------------------
+    def message(self, message_id: str) -> StoredMessage | None:
+        row = self._one(t.messages, t.messages.c.message_id, message_id)
+        return _row(StoredMessage, row) if row else None
+
+    # ---- exchanges --------------------------------------------------------------------
+    def _store_package(self, conn: Connection, blob: PackageBlob, now: datetime) -> None:
+        self._insert_ignore(conn, t.packages, [{"digest": blob.digest, "data": blob.data, "size": len(blob.data), "stored_at": now}])
+        self._insert_ignore(
+            conn, t.attachments, [{"sha256": a.sha256, "data": a.data, "size": len(a.data)} for a in blob.attachments]
+        )
+        self._insert_ignore(
+            conn,
+            t.package_attachments,
+            [
+                {"package_digest": blob.digest, "content_id": a.content_id, "name": a.name, "content_type": a.content_type, "sha256": a.sha256}
+                for a in blob.attachments
+            ],
+        )
+
+    def _add_event(self, conn: Connection, exchange_id: str, ev: StoredEvent) -> None:
+        conn.execute(insert(t.events).values(exchange_id=exchange_id, **dataclasses.asdict(ev) | {"state": ev.state.value}))
+
+    def _add_outbox(self, conn: Connection, exchange_id: str, items: Iterable[NewOutboxItem], now: datetime) -> None:
+        rows = [
+            dataclasses.asdict(i)
+            | {"mode": i.mode.value, "exchange_id": exchange_id, "state": "pending", "attempts": 0,
+               "next_attempt_at": now, "created_at": now, "updated_at": now}
+            for i in items
+        ]
+        if rows:
+            conn.execute(insert(t.outbox), rows)
+
+    def _add_message(self, conn: Connection, message: StoredMessage) -> None:
+        conn.execute(insert(t.messages).values(**dataclasses.asdict(message)))
+
+    def create_exchange(
+        self,
+        exchange: StoredExchange,
+        package: PackageBlob,
+        message: StoredMessage,
+        first_event: StoredEvent,
+        outbox: Iterable[NewOutboxItem],
+    ) -> None:
+        values = dataclasses.asdict(exchange) | {"kind": exchange.kind.value, "state": exchange.state.value}
+        with self._tx() as conn:
+            self._store_package(conn, package, exchange.created_at)
+            conn.execute(insert(t.exchanges).values(**values))
+            self._add_message(conn, message)
+            self._add_event(conn, exchange.exchange_id, first_event)
+            self._add_outbox(conn, exchange.exchange_id, outbox, exchange.created_at)
+
+    def advance(
+        self,
+        exchange_id: str,
+        expected_state: ExchangeState,
+        new_event: StoredEvent,
+        package: PackageBlob | None,
+        message: StoredMessage | None,
+        outbox: Iterable[NewOutboxItem] = (),
+        result: ResultInfo | None = None,
+    ) -> bool:
+        """Record an event and move the exchange to ``new_event.state`` if it is still in
+        ``expected_state``. Returns False (and changes nothing) if another writer got there first."""
+        changes: dict[str, Any] = {"state": new_event.state.value, "updated_at": new_event.at}
+        if result is not None:
+            changes |= {
+                "result_document_id": result.document_id,
+                "result_code": result.code,
+                "result_issue_date": result.issue_date,
+                "result_signer": result.signer,
+                "result_position": result.position,
+                "result_identifier": result.identifier,
+                "result_package_digest": result.package_digest,
+            }
+        try:
+            with self._tx() as conn:
+                moved = conn.execute(
+                    update(t.exchanges)
+                    .where(t.exchanges.c.exchange_id == exchange_id, t.exchanges.c.state == expected_state.value)
+                    .values(**changes)
+                ).rowcount
+                if moved != 1:
+                    raise _LostRace
+                self._record(conn, exchange_id, new_event, package, message, outbox)
+        except _LostRace:
+            return False
+        return True
+
+    def _record(
+        self,
+        conn: Connection,
+        exchange_id: str,
+        new_event: StoredEvent,
+        package: PackageBlob | None,
+        message: StoredMessage | None,
+        outbox: Iterable[NewOutboxItem],
+    ) -> None:
+        if package is not None:
+            self._store_package(conn, package, new_event.at)
+        if message is not None:
+            self._add_message(conn, message)
+        self._add_event(conn, exchange_id, new_event)
+        self._add_outbox(conn, exchange_id, outbox, new_event.at)
+
+    def add_transport_event(self, exchange_id: str, ev: StoredEvent) -> None:
+        with self._tx() as conn:
+            self._add_event(conn, exchange_id, ev)
+
+    def exchange(self, exchange_id: str) -> StoredExchange | None:
+        row = self._one(t.exchanges, t.exchanges.c.exchange_id, exchange_id)
+        return _row(StoredExchange, row) if row else None
+
+    def exchange_by_document_id(self, document_id: str) -> StoredExchange | None:
+        row = self._one(t.exchanges, t.exchanges.c.document_id, document_id)
+        return _row(StoredExchange, row) if row else None
+
+    def exchanges_for_dossier(self, dossier: str) -> list[StoredExchange]:
+        """By dossier code or one-stop dossier number, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.exchanges)
+                .where((t.exchanges.c.dossier_code == dossier) | (t.exchanges.c.onestop_number == dossier))
+                .order_by(t.exchanges.c.created_at.desc())
+            )
+            return [_row(StoredExchange, r) for r in rows]
+
+    def timeline(self, exchange_id: str) -> list[StoredEvent]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.events).where(t.events.c.exchange_id == exchange_id).order_by(t.events.c.event_id))
+            return [_row(StoredEvent, r) for r in rows]
+
+    def package_bytes(self, digest: str) -> bytes | None:
+        row = self._one(t.packages, t.packages.c.digest, digest)
+        return row.data if row else None
+
+    def package_attachments(self, digest: str) -> list[StoredAttachment]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.package_attachments, t.attachments.c.data)
+                .join(t.attachments, t.attachments.c.sha256 == t.package_attachments.c.sha256)
+                .where(t.package_attachments.c.package_digest == digest)
+            )
+            return [StoredAttachment(r.content_id, r.name, r.content_type, r.sha256, r.data) for r in rows]
+
+    # ---- outbox -----------------------------------------------------------------------
+    def claim_due(self, now: datetime, lease_seconds: float) -> OutboxItem | None:
+        """Take the oldest due push item for one attempt. The lease makes an item whose worker
+        died due again; the state check in the UPDATE keeps two workers from taking one item."""
+        due = (
+            (t.outbox.c.state == "pending")
+            & (t.outbox.c.mode == DeliveryMode.PUSH.value)
+            & (t.outbox.c.next_attempt_at <= now)
+            & ((t.outbox.c.lease_until.is_(None)) | (t.outbox.c.lease_until < now))
+        )
+        with self._tx() as conn:
+            candidate = conn.execute(select(t.outbox.c.item_id).where(due).order_by(t.outbox.c.item_id).limit(1)).scalar()
+            if candidate is None:
+                return None
+            lease = now + timedelta(seconds=lease_seconds)
+            taken = conn.execute(
+                update(t.outbox).where(due & (t.outbox.c.item_id == candidate)).values(lease_until=lease, updated_at=now)
+            ).rowcount
+            if taken != 1:
+                return None
+            return _row(OutboxItem, conn.execute(select(t.outbox).where(t.outbox.c.item_id == candidate)).one())
+
+    def finish_attempt(
+        self,
+        item_id: int,
+        outcome: str,
+        at: datetime,
+        error: str | None = None,
+        next_attempt_at: datetime | None = None,
+        partner_reference: str | None = None,
+        duration_ms: int | None = None,
+    ) -> None:
+        """outcome: delivered | retry | dead. Records the attempt and releases the lease."""
+        state = {"delivered": "delivered", "retry": "pending", "dead": "dead"}[outcome]
+        values: dict[str, Any] = {"state": state, "lease_until": None, "updated_at": at, "attempts": t.outbox.c.attempts + 1}
+        if error is not None:
+            values["last_error"] = error
+        if next_attempt_at is not None:
+            values["next_attempt_at"] = next_attempt_at
+        if partner_reference is not None:
+            values["partner_reference"] = partner_reference
+        with self._tx() as conn:
+            conn.execute(update(t.outbox).where(t.outbox.c.item_id == item_id).values(**values))
+            conn.execute(insert(t.attempts).values(item_id=item_id, at=at, outcome=outcome, error=error, duration_ms=duration_ms))
+
+    def outbox_item(self, item_id: int) -> OutboxItem | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.outbox).where(t.outbox.c.item_id == item_id)).first()
+        return _row(OutboxItem, row) if row else None
+
+    def outbox_items(self, state: str | None = None, system_id: str | None = None) -> list[OutboxItem]:
+        query = select(t.outbox).order_by(t.outbox.c.item_id)
+        if state:
+            query = query.where(t.outbox.c.state == state)
+        if system_id:
+            query = query.where(t.outbox.c.system_id == system_id)
+        with self.engine.connect() as conn:
+            return [_row(OutboxItem, r) for r in conn.execute(query)]
+
+    def attempts(self, item_id: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.attempts).where(t.attempts.c.item_id == item_id).order_by(t.attempts.c.attempt_id))
+            return [dict(r._mapping) for r in rows]
+
+    def retry(self, item_id: int, now: datetime) -> bool:
+        """A dead letter back to the queue, due at once."""
+        with self._tx() as conn:
+            return (
+                conn.execute(
+                    update(t.outbox)
+                    .where(t.outbox.c.item_id == item_id, t.outbox.c.state == "dead")
+                    .values(state="pending", next_attempt_at=now, lease_until=None, updated_at=now)
+                ).rowcount
+                == 1
+            )
+
+    # ---- pull -------------------------------------------------------------------------
+    def mark_fetched(self, item_id: int, now: datetime) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.item_id == item_id, t.outbox.c.state == "pending")
+                .values(state="fetched", updated_at=now)
+            )
+
+    def acknowledge(self, item_id: int, system_id: str, delivered: bool, reason: str | None, now: datetime) -> bool:
+        """The pull partner's transport acknowledgement: done, or failed (back to pending)."""
+        with self._tx() as conn:
+            moved = conn.execute(
+                update(t.outbox)
+                .where(
+                    t.outbox.c.item_id == item_id,
+                    t.outbox.c.system_id == system_id,
+                    t.outbox.c.state.in_(("pending", "fetched")),
+                )
+                .values(
+                    state="delivered" if delivered else "pending",
+                    last_error=None if delivered else reason,
+                    attempts=t.outbox.c.attempts + 1,
+                    updated_at=now,
+                )
+            ).rowcount
+            if moved == 1:
+                conn.execute(
+                    insert(t.attempts).values(
+                        item_id=item_id, at=now, outcome="delivered" if delivered else "retry", error=reason
+                    )
+                )
+            return moved == 1
+
+
+def _system(row: Any) -> SystemEntry:
+    m = row._mapping
+    return SystemEntry(m["system_id"], m["organ_id"], SystemKind(m["kind"]), m["endpoint"], DeliveryMode(m["mode"]))
+
+
+def _procedure(row: Any) -> Procedure:
+    m = row._mapping
+    return Procedure(m["code"], m["name"], m["agency_id"], DocumentKind(m["default_kind"]), bool(m["interconnection"]))
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # One file shared by the request threads and the delivery worker.
+        return {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    return {"pool_size": 10, "max_overflow": 10}
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
