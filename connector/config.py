@@ -41,6 +41,9 @@ class Settings:
     database_url: str | None = None  # default: SQLite file in data_dir
     max_request_bytes: int = 72 * MiB  # a 50 MB file is ~67 MB once base64-encoded
     keys_dir: Path | None = None  # default: data_dir/keys (development keys made on first run)
+    # The connector's own signing identity for receipts; default: the development key set's.
+    identity_key: Path | None = None
+    identity_cert: Path | None = None
     trust: tuple[Path, ...] = ()  # CA files; default: the development CA
     crls: tuple[Path, ...] = ()
     allow_sha1: bool = False  # legacy senders only
@@ -96,7 +99,7 @@ def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
             kwargs[name] = tuple(Path(v) for v in value)
         elif name == "organ_id_exceptions":
             kwargs[name] = tuple(value)
-        elif name in ("data_dir", "keys_dir", "directory_file"):
+        elif name in ("data_dir", "keys_dir", "directory_file", "identity_key", "identity_cert"):
             kwargs[name] = Path(value)
         elif isinstance(default, bool) and not isinstance(value, bool):
             raise ConfigError(f"setting {prefix}{name!r} must be true or false")

@@ -320,9 +320,7 @@ class Store:
         with self._tx() as conn:
             self._store_package(conn, package, exchange.created_at)
             conn.execute(insert(t.exchanges).values(**values))
-            self._add_message(conn, message)
-            self._add_event(conn, exchange.exchange_id, first_event)
-            self._add_outbox(conn, exchange.exchange_id, outbox, exchange.created_at)
+            self._record(conn, exchange.exchange_id, first_event, message, outbox)
 
     def advance(
         self,
@@ -349,6 +347,8 @@ class Store:
             }
         try:
             with self._tx() as conn:
+                if package is not None:  # first: the exchange row may reference it
+                    self._store_package(conn, package, new_event.at)
                 moved = conn.execute(
                     update(t.exchanges)
                     .where(t.exchanges.c.exchange_id == exchange_id, t.exchanges.c.state == expected_state.value)
@@ -356,7 +356,7 @@ class Store:
                 ).rowcount
                 if moved != 1:
                     raise _LostRace
-                self._record(conn, exchange_id, new_event, package, message, outbox)
+                self._record(conn, exchange_id, new_event, message, outbox)
         except _LostRace:
             return False
         return True
@@ -366,12 +366,9 @@ class Store:
         conn: Connection,
         exchange_id: str,
         new_event: StoredEvent,
-        package: PackageBlob | None,
         message: StoredMessage | None,
         outbox: Iterable[NewOutboxItem],
     ) -> None:
-        if package is not None:
-            self._store_package(conn, package, new_event.at)
         if message is not None:
             self._add_message(conn, message)
         self._add_event(conn, exchange_id, new_event)

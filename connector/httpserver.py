@@ -1,0 +1,42 @@
+"""A waitress server that runs in a background thread and stops cleanly: used by the demo (the
+connector and both simulators in one process) and by tests (real HTTP on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import waitress
+
+
+class BackgroundServer:
+    def __init__(self, app: Callable[..., Any], host: str = "127.0.0.1", port: int = 0, threads: int = 4,
+                 max_request_body_size: int = 1 << 30) -> None:
+        self._server = waitress.create_server(
+            app, host=host, port=port, threads=threads, ident="edxml-connector", max_request_body_size=max_request_body_size
+        )
+        self.host = host
+        self.port = self._server.effective_port
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"http-{self.port}", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> BackgroundServer:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        # waitress's own run() loops forever; looping here lets stop() end it between polls.
+        while not self._stop.is_set():
+            self._server.asyncore.loop(timeout=0.1, map=self._server._map, use_poll=True, count=1)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        self._server.close()
+        self._server.task_dispatcher.shutdown()

@@ -1,0 +1,58 @@
+"""The connector's receipts: a small XML document signed by the connector's own certificate.
+
+A caller (or an auditor, later) proves what the connector accepted, when, and where it routed
+it, with ``python -m signing verify`` or xmlsec1, like any other signed document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from lxml import etree
+
+from signing import SigningIdentity, SigningOptions, sign_xml
+from signing.profile import enveloped_at_root
+
+RECEIPT_NS = "urn:vn:lienthong:connector:receipt:1"
+RECEIPT_PROFILE = enveloped_at_root(f"{{{RECEIPT_NS}}}Receipt", name="connector receipt")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    message_id: str
+    operation: str
+    exchange_id: str
+    accepted_at: datetime
+    state: str
+    document_id: str
+    package_digest: str
+    agency_id: str
+    queue: str
+    target_account: str
+
+    def to_xml(self) -> bytes:
+        root = etree.Element(f"{{{RECEIPT_NS}}}Receipt", nsmap={"r": RECEIPT_NS})
+        for f in fields(self):
+            value = getattr(self, f.name)
+            element = etree.SubElement(root, f"{{{RECEIPT_NS}}}{_camel(f.name)}")
+            element.text = value.isoformat() if isinstance(value, datetime) else str(value)
+        return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+    @classmethod
+    def from_xml(cls, data: bytes) -> Receipt:
+        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            text = root.findtext(f"{{{RECEIPT_NS}}}{_camel(f.name)}") or ""
+            values[f.name] = datetime.fromisoformat(text) if f.name == "accepted_at" else text
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def sign_receipt(receipt: Receipt, identity: SigningIdentity) -> bytes:
+    return sign_xml(receipt.to_xml(), identity, SigningOptions(check_sender=False), RECEIPT_PROFILE)

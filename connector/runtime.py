@@ -1,0 +1,74 @@
+"""Assemble a running connector from ``Settings``: store, directory, keys, policy, service.
+
+First run with no configuration sets up the embedded default in the data directory: a SQLite
+database, development keys (``signing keys init``) and the guide's sample directory.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from connector.config import Settings
+from connector.directory import parse_directory
+from connector.edxml import ParseLimits, ValidationSettings
+from connector.service import ExchangeService, ServiceConfig
+from connector.store import Store
+from signing import DevKeyLayout, OrgSpec, SigningIdentity, VerificationPolicy, init_dev_keys
+from signing.keys import CONNECTOR_ORG
+
+log = logging.getLogger(__name__)
+SAMPLE_DIRECTORY = Path(__file__).parent / "samples" / "directory.json"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    service: ExchangeService
+    dev_keys: DevKeyLayout | None  # None when real trust anchors and identity are configured
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def open_store(settings: Settings) -> Store:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.effective_database_url)
+    store.create_schema()
+    if store.directory_is_empty():
+        source = settings.directory_file or SAMPLE_DIRECTORY
+        counts = store.import_directory(parse_directory(source.read_text(encoding="utf-8"), source.name))
+        log.info("directory imported from %s: %s", source, counts)
+    return store
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    store = open_store(settings)
+    dev_keys = None
+    org_cert_map: dict[str, frozenset[str]] = {}
+    if settings.trust:
+        anchors = settings.trust
+    else:
+        orgs = [OrgSpec(o.organ_id, o.name) for o in store.directory().organizations] + [CONNECTOR_ORG]
+        dev_keys = init_dev_keys(settings.effective_keys_dir, orgs)
+        anchors = (dev_keys.ca_path,)
+        org_cert_map = dev_keys.org_cert_map()
+    if settings.identity_key and settings.identity_cert:
+        identity = SigningIdentity.from_pem(settings.identity_key, settings.identity_cert)
+    elif dev_keys is not None:
+        identity = dev_keys.identity("connector")
+    else:
+        raise ValueError("identity_key and identity_cert are required when trust anchors are configured")
+    policy = VerificationPolicy.from_paths(
+        trust=list(anchors),
+        crls=list(settings.crls),
+        allow_sha1=settings.allow_sha1,
+        require_signature=settings.require_signature,
+        org_cert_map=org_cert_map,
+        max_bytes=settings.max_request_bytes,
+    )
+    limits = ParseLimits(max_bytes=settings.max_request_bytes)
+    config = ServiceConfig(policy, identity, ValidationSettings(settings.organ_id_exceptions), limits)
+    return Runtime(settings, store, ExchangeService(store, config), dev_keys)

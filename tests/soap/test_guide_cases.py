@@ -1,0 +1,113 @@
+"""The guide's two cases end to end over HTTP: zeep sends the dossier as INCOMING and as
+OUTGOING, status updates build the timeline, publishResult completes the exchange."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from connector.edxml.model import StatusCode
+from connector.receipts import RECEIPT_PROFILE
+from connector.samples import guide
+from signing import VerificationPolicy, verify_xml
+from tests.soap.conftest import new_id
+
+DOSSIER = {
+    "dossierCode": guide.DOSSIER_CODE,
+    "procedureCode": guide.PROCEDURE_CODE,
+    "onestopNumber": guide.ONESTOP_DOSSIER_NUMBER,
+    "procedureName": guide.PROCEDURE_NAME,
+    "applicant": "Nguyễn Văn An",
+    "receivedAt": datetime(2022, 11, 26, 15, 9, 15),
+    "dueDate": date(2022, 11, 26),
+    "officerOpinion": "Chuyển Sở Tư pháp xử lý",
+}
+
+
+def send(connector, client, kind: str, username: str = "cbtiepnhan"):
+    package = connector.sign(guide.send_package())
+    return client.service.sendDocument(
+        messageId=new_id(), package=package, kind=kind, senderUsername=username, dossier=DOSSIER
+    )
+
+
+def status(connector, client, code: StatusCode):
+    package = connector.sign(guide.status_package(code))
+    return client.service.updateStatus(messageId=new_id(), package=package)
+
+
+def publish(connector, client):
+    package = connector.sign(guide.result_package())
+    return client.service.publishResult(
+        messageId=new_id(),
+        package=package,
+        onestopNumber=guide.ONESTOP_DOSSIER_NUMBER,
+        issue={
+            "numberSymbol": "22/CV_LT_MOTCUA",
+            "issueDate": date(2022, 11, 26),
+            "signerName": "phochutich",
+            "signerPosition": "Phó Chủ tịch",
+            "documentIdentifier": guide.RESULT_IDENTIFIER,
+        },
+    )
+
+
+def test_incoming_lands_in_the_clerks_registration_queue_and_completes(connector):
+    client = connector.client()
+    receipt = send(connector, client, "INCOMING")
+    assert receipt.state == "accepted"
+    assert receipt.routing.agencyId == guide.AGENCY.organ_id
+    assert receipt.routing.queue == "registration"
+    assert receipt.routing.targetAccount == "vanthu.stp"
+    assert receipt.documentId == guide.send_package().document_id
+
+    for code in (StatusCode.ARRIVED, StatusCode.ACCEPTED, StatusCode.ASSIGNED, StatusCode.IN_PROGRESS):
+        status(connector, client, code)
+    published = publish(connector, client)
+    assert published.state == "finished"
+
+    exchange = client.service.getStatus(dossierCode=guide.DOSSIER_CODE)
+    assert exchange.state == "finished"
+    assert [e.state for e in exchange.timeline.TimelineEvent] == [
+        "accepted", "arrived", "registered", "assigned", "in_progress", "finished"
+    ]
+    assert [e.statusCode for e in exchange.timeline.TimelineEvent][1:] == ["01", "03", "04", "05", "06"]
+    assert all(e.packageDigest for e in exchange.timeline.TimelineEvent)
+    assert exchange.result.numberSymbol == "22/CV_LT_MOTCUA"
+    assert exchange.result.files.string == ["22_CV_LT_MOTCUA.pdf"]
+    assert exchange.result.documentIdentifier == guide.RESULT_IDENTIFIER
+
+
+def test_outgoing_goes_to_the_officers_drafts(connector):
+    client = connector.client()
+    receipt = send(connector, client, "OUTGOING")
+    assert receipt.routing.queue == "drafts"
+    assert receipt.routing.targetAccount == "cbtiepnhan"  # the same username in both systems
+    assert publish(connector, client).state == "finished"
+    by_message = client.service.getStatus(messageId=receipt.messageId)
+    assert by_message.kind == "OUTGOING" and by_message.state == "finished"
+
+
+def test_username_mapping_removes_the_renaming_chore(connector):
+    client = connector.client()
+    receipt = send(connector, client, "OUTGOING", username="tiepnhan.motcua")
+    assert receipt.routing.targetAccount == "cbtiepnhan"
+
+
+def test_receipts_are_signed_by_the_connector(connector):
+    client = connector.client()
+    receipt = send(connector, client, "INCOMING")
+    policy = VerificationPolicy.from_paths(trust=[connector.keys_dir / "ca.pem"])
+    verified = verify_xml(receipt.signedReceipt, policy, RECEIPT_PROFILE)
+    assert verified.signer_organ_id == "000.00.99.H31"
+    assert receipt.messageId.encode() in verified.signed_xml
+
+
+def test_the_same_message_twice_returns_the_original_receipt(connector):
+    client = connector.client()
+    package = connector.sign(guide.send_package())
+    message_id = new_id()
+    args = dict(messageId=message_id, package=package, kind="INCOMING", senderUsername="cbtiepnhan", dossier=DOSSIER)
+    first = client.service.sendDocument(**args)
+    second = client.service.sendDocument(**args)
+    assert first.signedReceipt == second.signedReceipt
+    assert len(client.service.getStatus(messageId=message_id).timeline.TimelineEvent) == 1
