@@ -157,14 +157,14 @@ def breakdown_small(data: bytes) -> list[tuple[str, Timing]]:
     depth = "boolean(/*" + "/*" * limits.max_depth + ")"
     stages: list[tuple[str, Callable[[], object]]] = [
         ("hardened parse (`safexml.parse_xml`)", lambda: parse_xml(data, limits)),
-        ("  of which: depth check (XPath, compiled per call)", lambda: tree.getroot().xpath(depth)),
+        ("… of which: depth check (XPath, compiled per call)", lambda: tree.getroot().xpath(depth)),
         ("XSD validation (`lxml` `XMLSchema.validate`)", lambda: schema.lxml_schema().validate(tree)),
         ("model reading (`parser.read`, includes the decode below)", lambda: parser.read(tree, limits)),
         (
-            "  of which: attachment decode (base64 + ZIP)",
+            "… of which: attachment decode (base64 + ZIP)",
             lambda: attachments.decode(body.text or "", "a.pdf", limits, "", body.sourceline),
         ),
-        ("  of which: `path_of()` per attachment body", lambda: parser.path_of(body)),
+        ("… of which: `path_of()` per attachment body", lambda: parser.path_of(body)),
         ("rules (`rules.check`)", lambda: list(rules.check(package, rules.ValidationSettings()))),
     ]
     result = []
@@ -334,7 +334,7 @@ class Results:
         return headers, rows
 
     def stage_sum(self) -> float:
-        return sum(t.best_us for label, t in self.stages if not label.startswith(" "))
+        return sum(t.best_us for label, t in self.stages if not label.startswith("…"))
 
     def profile_table(self) -> Table:
         headers = ["Function", "calls/op", "own µs/op", "cumulative µs/op"]
@@ -399,7 +399,7 @@ class Results:
             "The best round is the result (noise only adds time); the median shows the spread.",
             "- `validate()` parses, checks the XSD and the rules, and returns the package in "
             "`.package`, so it alone is the parse+validate path a service runs; it is timed as "
-            "`validate(data).raise_for_errors()`. Calling `parse()` and then `validate()` is shown only "
+            "`validate(data).raise_for_errors()`, which is what `connector/pipeline.py` (`validate_package`) does. Calling `parse()` and then `validate()` is shown only "
             "to price that mistake.",
             "- Peak memory: each operation runs in a fresh interpreter that warms up on the 5 KB package "
             "and reads the 20 MiB package's bytes, then resets the peak-RSS mark to the current RSS "
@@ -432,8 +432,8 @@ class Results:
             markdown_table(*self.stage_table()),
             "",
             f"The top-level stages add up to {self.stage_sum():.0f} µs of the {self.small_rows[2].timing.best_us:.0f} µs "  # type: ignore[union-attr]
-            "that `validate()` takes: the rest is the stages interacting (a freshly parsed tree, allocation), "
-            "so the table understates each stage a little, never overstates it.",
+            "that `validate()` takes; the rest comes from running them together (a freshly parsed tree, "
+            "allocation), so read the split as a guide, not an exact decomposition.",
             "",
             f"cProfile of {PROFILE_CALLS} `validate()` calls, top {len(self.profile)} by own time, per call. "
             "lxml's compiled methods (`findall`, `fromstring`, `XMLSchema.validate`, `xpath`) do not appear "

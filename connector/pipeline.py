@@ -19,7 +19,7 @@ from connector.store.store import PackageBlob, StoredAttachment
 from signing import Reason, SignatureVerificationError, VerificationPolicy, VerifiedPackage, verify_package
 
 _SENDER_REASONS = {Reason.SIGNER_MISMATCH, Reason.PINNED_SIGNER_MISMATCH}
-_XML_REASONS = {Reason.MALFORMED_XML, Reason.WRONG_DOCUMENT}
+_XML_REASONS = {Reason.MALFORMED_XML}
 
 
 @dataclass
@@ -63,6 +63,8 @@ def verify_signature(data: bytes, policy: VerificationPolicy) -> VerifiedPackage
             raise ConnectorError(ErrorCode.SENDER_MISMATCH, f"{exc.reason}: {exc.message}", "package/Signature") from None
         if exc.reason in _XML_REASONS:
             raise ConnectorError(ErrorCode.MALFORMED_XML, f"package: {exc.message}", "package") from None
+        if exc.reason is Reason.WRONG_DOCUMENT:
+            raise ConnectorError(ErrorCode.NOT_EDXML, f"package: {exc.message}", "package") from None
         if exc.reason is Reason.DOCUMENT_TOO_LARGE:
             raise ConnectorError(ErrorCode.TOO_LARGE, f"package: {exc.message}", "package") from None
         raise ConnectorError(ErrorCode.SIGNATURE_INVALID, f"{exc.reason}: {exc.message}", "package/Signature") from None

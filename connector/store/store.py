@@ -194,6 +194,14 @@ class Store:
         except OperationalError as exc:
             raise ConnectorError(ErrorCode.STORE_UNAVAILABLE, f"the exchange store failed: {exc.orig}") from exc
 
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise ConnectorError(ErrorCode.STORE_UNAVAILABLE, f"the exchange store failed: {exc.orig}") from exc
+
     def _insert_ignore(self, conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
         """Insert rows whose key may already exist (content-addressed data)."""
         if not rows:
@@ -228,7 +236,7 @@ class Store:
         return directory.count()
 
     def directory(self) -> Directory:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return Directory(
                 organizations=[OrganizationEntry(**r._mapping) for r in conn.execute(select(t.organizations))],
                 systems=[_system(r) for r in conn.execute(select(t.systems))],
@@ -238,11 +246,11 @@ class Store:
             )
 
     def directory_is_empty(self) -> bool:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return conn.execute(select(func.count()).select_from(t.organizations)).scalar_one() == 0
 
     def _one(self, table: Any, column: Any, value: str) -> Any:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return conn.execute(select(table).where(column == value)).first()
 
     def organization(self, organ_id: str) -> OrganizationEntry | None:
@@ -254,7 +262,7 @@ class Store:
         return _system(row) if row else None
 
     def system_for(self, organ_id: str, kind: SystemKind) -> SystemEntry | None:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 select(t.systems).where(t.systems.c.organ_id == organ_id, t.systems.c.kind == kind.value)
             ).first()
@@ -388,7 +396,7 @@ class Store:
 
     def exchanges_for_dossier(self, dossier: str) -> list[StoredExchange]:
         """By dossier code or one-stop dossier number, newest first."""
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 select(t.exchanges)
                 .where((t.exchanges.c.dossier_code == dossier) | (t.exchanges.c.onestop_number == dossier))
@@ -397,7 +405,7 @@ class Store:
             return [_row(StoredExchange, r) for r in rows]
 
     def timeline(self, exchange_id: str) -> list[StoredEvent]:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(select(t.events).where(t.events.c.exchange_id == exchange_id).order_by(t.events.c.event_id))
             return [_row(StoredEvent, r) for r in rows]
 
@@ -406,7 +414,7 @@ class Store:
         return row.data if row else None
 
     def package_attachments(self, digest: str) -> list[StoredAttachment]:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 select(t.package_attachments, t.attachments.c.data)
                 .join(t.attachments, t.attachments.c.sha256 == t.package_attachments.c.sha256)
@@ -460,7 +468,7 @@ class Store:
             conn.execute(insert(t.attempts).values(item_id=item_id, at=at, outcome=outcome, error=error, duration_ms=duration_ms))
 
     def outbox_item(self, item_id: int) -> OutboxItem | None:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(select(t.outbox).where(t.outbox.c.item_id == item_id)).first()
         return _row(OutboxItem, row) if row else None
 
@@ -470,11 +478,11 @@ class Store:
             query = query.where(t.outbox.c.state == state)
         if system_id:
             query = query.where(t.outbox.c.system_id == system_id)
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return [_row(OutboxItem, r) for r in conn.execute(query)]
 
     def attempts(self, item_id: int) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(select(t.attempts).where(t.attempts.c.item_id == item_id).order_by(t.attempts.c.attempt_id))
             return [dict(r._mapping) for r in rows]
 

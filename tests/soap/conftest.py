@@ -41,8 +41,9 @@ class LiveConnector:
         return zeep.Client(f"{self.url}/soap?wsdl", transport=transport, settings=settings)
 
 
-def start_connector(data_dir: Path, database_url: str | None = None) -> tuple[LiveConnector, BackgroundServer]:
-    settings = load_settings(None, environ={}, data_dir=data_dir, database_url=database_url, delivery={"enabled": False})
+def start_connector(data_dir: Path, database_url: str | None = None, **overrides: object) -> tuple[LiveConnector, BackgroundServer]:
+    settings = load_settings(None, environ={}, data_dir=data_dir, database_url=database_url,
+                             delivery=overrides.pop("delivery", {"enabled": False}), **overrides)
     runtime = build_runtime(settings)
     holder: dict[str, ConnectorApp] = {}
     server = BackgroundServer(lambda environ, start: holder["app"](environ, start))

@@ -1,0 +1,116 @@
+"""The checked-in contract (wsdl/connector.wsdl + schemas/) is what the server serves, and a
+legacy client that writes its own SOAP 1.1 envelope (no zeep) is served like zeep."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import requests
+import xmlschema
+from lxml import etree
+
+from connector.samples import guide
+from tests.soap.conftest import new_id
+from tests.soap.test_faults import SOAP_ENV, post
+
+ROOT = Path(__file__).resolve().parents[2]
+WSDL = "http://schemas.xmlsoap.org/wsdl/"
+XS = "http://www.w3.org/2001/XMLSchema"
+
+
+def operations(wsdl: etree._Element) -> dict[str, tuple[str, str]]:
+    """operation → (input element, output element), through portType and messages."""
+    messages = {
+        m.get("name"): m.find(f"{{{WSDL}}}part").get("element").split(":")[-1] for m in wsdl.iter(f"{{{WSDL}}}message")
+    }
+    result = {}
+    for op in wsdl.find(f"{{{WSDL}}}portType").iter(f"{{{WSDL}}}operation"):
+        message_in = op.find(f"{{{WSDL}}}input").get("message").split(":")[-1]
+        message_out = op.find(f"{{{WSDL}}}output").get("message").split(":")[-1]
+        result[op.get("name")] = (messages[message_in], messages[message_out])
+    return result
+
+
+def shape(component, seen=()) -> object:  # noqa: ANN001
+    """A comparable picture of an element: name, occurrence, and its type's structure."""
+    kind = component.type
+    if kind.is_simple():
+        facets = {
+            str(k).split("}")[-1]: getattr(v, "value", None)
+            for k, v in (getattr(kind, "facets", {}) or {}).items()
+            if k is not None and hasattr(v, "value")
+        }
+        enum = sorted(getattr(kind, "enumeration", None) or [])
+        base = kind.primitive_type.local_name if hasattr(kind, "primitive_type") else kind.local_name
+        picture: object = (base, tuple(sorted(facets.items())), tuple(enum))
+    elif kind.name in seen:
+        picture = kind.name
+    else:
+        picture = tuple(shape(child, (*seen, kind.name)) for child in kind.content.iter_elements())
+    return (component.local_name, component.min_occurs, component.max_occurs, picture)
+
+
+def test_served_wsdl_matches_the_checked_in_contract(connector):
+    served = etree.fromstring(requests.get(f"{connector.url}/soap?wsdl", timeout=10).content)
+    checked_in = etree.parse(str(ROOT / "wsdl" / "connector.wsdl")).getroot()
+    assert operations(served) == operations(checked_in)
+    assert set(operations(served)) == {
+        "sendDocument", "publishResult", "updateStatus", "getStatus", "listPending", "fetchPending", "acknowledge"
+    }
+
+    served_schema = xmlschema.XMLSchema10(etree.tostring(served.find(f"{{{WSDL}}}types/{{{XS}}}schema")).decode())
+    file_schema = xmlschema.XMLSchema10(str(ROOT / "schemas" / "connector.xsd"))
+    for request, response in operations(served).values():
+        for name in (request, response):
+            qname = f"{{urn:vn:lienthong:connector:1}}{name}"
+            assert shape(served_schema.elements[name]) == shape(file_schema.elements[qname.split("}")[1]]), name
+
+
+def test_wsdl_address_is_pinned_from_configuration_not_the_host_header(connector):
+    poisoned = requests.get(f"{connector.url}/soap?wsdl", headers={"Host": "evil.example:666"}, timeout=10)
+    assert b"evil.example" not in poisoned.content
+    assert f'location="{connector.url}/soap"'.encode() in poisoned.content
+
+
+def test_checked_in_contract_files_are_served_for_integrators(connector):
+    for path in ("/wsdl/connector.wsdl", "/schemas/connector.xsd", "/schemas/edxml.xsd", "/schemas/xmldsig-core-schema.xsd"):
+        response = requests.get(connector.url + path, timeout=10)
+        assert response.status_code == 200 and response.content == (ROOT / path.strip("/")).read_bytes()
+    assert requests.get(connector.url + "/schemas/../server.py", timeout=10).status_code == 404
+
+
+def test_index_page_points_a_person_to_the_wsdl_and_docs(connector):
+    page = requests.get(connector.url + "/", timeout=10).text
+    assert f"{connector.url}/soap?wsdl" in page and "docs/contract.md" in page
+
+
+def test_a_hand_written_soap_11_envelope_is_accepted(connector):
+    """As a legacy .NET or Java client would post it: prefixes of its own, SOAPAction header."""
+    package = base64.b64encode(connector.sign(guide.send_package())).decode()
+    message_id = new_id()
+    envelope = f"""<?xml version="1.0" encoding="utf-8"?>
+<s:Envelope xmlns:s="{SOAP_ENV}">
+  <s:Header/>
+  <s:Body>
+    <sendDocument xmlns="urn:vn:lienthong:connector:1">
+      <messageId>{message_id}</messageId>
+      <package>{package}</package>
+      <kind>INCOMING</kind>
+      <senderUsername>cbtiepnhan</senderUsername>
+      <dossier>
+        <dossierCode>{guide.DOSSIER_CODE}</dossierCode>
+        <procedureCode>{guide.PROCEDURE_CODE}</procedureCode>
+        <onestopNumber>{guide.ONESTOP_DOSSIER_NUMBER}</onestopNumber>
+        <receivedAt>2022-11-26T15:09:15+07:00</receivedAt>
+      </dossier>
+    </sendDocument>
+  </s:Body>
+</s:Envelope>"""
+    response = post(connector, envelope.encode())
+    assert response.status_code == 200, response.text
+    body = etree.fromstring(response.content)
+    ns = {"c": "urn:vn:lienthong:connector:1"}
+    assert body.findtext(".//c:receipt/c:messageId", namespaces=ns) == message_id
+    assert body.findtext(".//c:receipt/c:routing/c:queue", namespaces=ns) == "registration"
+    assert body.findtext(".//c:receipt/c:state", namespaces=ns) == "accepted"

@@ -1,0 +1,137 @@
+"""The exchange store on SQLite and PostgreSQL: whole transactions, content addressing,
+idempotency and the outbox lease."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import psycopg
+import pytest
+import zeep
+
+from connector.directory import DeliveryMode
+from connector.errors import ErrorCode
+from connector.exchange import DocumentKind, ExchangeState
+from connector.samples import guide
+from connector.store import Store, StoredEvent, StoredExchange
+from connector.store.store import (
+    NewOutboxItem,
+    PackageBlob,
+    StoreConflict,
+    StoredAttachment,
+    StoredMessage,
+    utcnow,
+)
+from tests.soap.conftest import start_connector
+from tests.soap.test_guide_cases import publish, send, status
+from tests.store.conftest import ADMIN_URL
+
+
+def exchange(exchange_id: str, document_id: str) -> StoredExchange:
+    now = utcnow()
+    return StoredExchange(
+        exchange_id=exchange_id, kind=DocumentKind.INCOMING, state=ExchangeState.ACCEPTED, document_id=document_id,
+        document_code="02/LT_iGate", dossier_code=guide.DOSSIER_CODE, onestop_number="1948087",
+        procedure_code=guide.PROCEDURE_CODE, procedure_name=None, applicant=None, received_at=now, due_date=None,
+        officer_opinion=None, sender_username="cbtiepnhan", source_organ="000.00.13.H31", agency_organ="000.00.31.H31",
+        queue="registration", target_account="vanthu.stp", package_digest="p" * 64, created_at=now, updated_at=now,
+    )
+
+
+def create(store: Store, exchange_id: str, document_id: str, attachment: bytes = b"%PDF-1.4 file") -> None:
+    blob = PackageBlob("p" * 64, b"<edXML/>", (StoredAttachment("cid:1", "a.pdf", "application/pdf", "a" * 64, attachment),))
+    now = utcnow()
+    store.create_exchange(
+        exchange(exchange_id, document_id),
+        blob,
+        StoredMessage(exchange_id, "sendDocument", "d" * 64, exchange_id, b"<receipt/>", now),
+        StoredEvent(now, ExchangeState.ACCEPTED, "test"),
+        [NewOutboxItem(f"{exchange_id}:deliverDocument", "eoffice-stp", DeliveryMode.PUSH, "deliverDocument", "{}", "p" * 64)],
+    )
+
+
+@pytest.fixture
+def store(database_url):
+    s = Store(database_url)
+    s.create_schema()
+    yield s
+    s.close()
+
+
+def test_an_exchange_is_stored_whole_with_package_attachments_and_outbox(store):
+    create(store, "m1", "doc-1")
+    assert store.exchange("m1").state is ExchangeState.ACCEPTED
+    assert store.package_bytes("p" * 64) == b"<edXML/>"
+    assert [a.name for a in store.package_attachments("p" * 64)] == ["a.pdf"]
+    assert [i.operation for i in store.outbox_items()] == ["deliverDocument"]
+    assert store.message("m1").receipt == b"<receipt/>"
+
+
+def test_a_conflicting_exchange_leaves_nothing_behind(store):
+    create(store, "m1", "doc-1")
+    with pytest.raises(StoreConflict):
+        create(store, "m2", "doc-1")  # same DocumentId
+    assert store.exchange("m2") is None
+    assert store.message("m2") is None
+    assert len(store.outbox_items()) == 1
+
+
+def test_attachments_are_content_addressed_and_stored_once(store):
+    create(store, "m1", "doc-1")
+    store.advance("m1", ExchangeState.ACCEPTED, StoredEvent(utcnow(), ExchangeState.ARRIVED, "t"),
+                  PackageBlob("q" * 64, b"<other/>", (StoredAttachment("cid:2", "b.pdf", "application/pdf", "a" * 64, b"%PDF-1.4 file"),)),
+                  None)
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM attachments").scalar() == 1
+        assert conn.exec_driver_sql("SELECT count(*) FROM package_attachments").scalar() == 2
+
+
+def test_advance_is_a_compare_and_set(store):
+    create(store, "m1", "doc-1")
+    event = StoredEvent(utcnow(), ExchangeState.ARRIVED, "t")
+    assert store.advance("m1", ExchangeState.ACCEPTED, event, None, None)
+    assert not store.advance("m1", ExchangeState.ACCEPTED, event, None, None)  # someone moved it first
+    assert [e.state for e in store.timeline("m1")] == [ExchangeState.ACCEPTED, ExchangeState.ARRIVED]
+
+
+def test_outbox_lease_hands_an_item_to_one_worker_at_a_time(store):
+    create(store, "m1", "doc-1")
+    now = utcnow()
+    first = store.claim_due(now, lease_seconds=60)
+    assert first is not None and store.claim_due(now, lease_seconds=60) is None
+    # the worker died: after the lease the item is due again
+    again = store.claim_due(now + timedelta(seconds=61), lease_seconds=60)
+    assert again is not None and again.item_id == first.item_id
+    store.finish_attempt(again.item_id, "delivered", now, partner_reference="REG-1")
+    assert store.outbox_item(again.item_id).state == "delivered"
+    assert store.claim_due(now + timedelta(hours=1), 60) is None
+
+
+def test_guide_case_over_http_on_postgresql(tmp_path, postgres_url):
+    live, server = start_connector(tmp_path / "pg", database_url=postgres_url)
+    try:
+        client = live.client()
+        send(live, client, "INCOMING")
+        status(live, client, guide.StatusCode.ARRIVED)
+        assert publish(live, client).state == "finished"
+        assert client.service.getStatus(dossierCode=guide.DOSSIER_CODE).state == "finished"
+    finally:
+        server.stop()
+        live.runtime.close()
+
+
+def test_store_unavailable_is_a_server_fault(tmp_path, postgres_url):
+    live, server = start_connector(tmp_path / "pg", database_url=postgres_url)
+    name = postgres_url.rsplit("/", 1)[1]
+    admin = psycopg.connect(ADMIN_URL, autocommit=True)
+    try:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+        with pytest.raises(zeep.exceptions.Fault) as caught:
+            send(live, live.client(), "INCOMING")
+        assert caught.value.code.split(":")[-1] == ErrorCode.STORE_UNAVAILABLE.value
+    finally:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        admin.close()
+        server.stop()
+        live.runtime.close()
