@@ -12,8 +12,10 @@ import logging
 import sys
 from pathlib import Path
 
+import waitress
+
 from connector.config import ConfigError, load_settings
-from connector.runtime import build_runtime
+from connector.runtime import build_runtime, build_worker
 from connector.soap.app import ConnectorApp
 
 
@@ -34,13 +36,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     runtime = build_runtime(settings)
     app = ConnectorApp(runtime)
-    import waitress
+    worker = build_worker(runtime).start() if settings.delivery.enabled else None
 
     print(f"connector listening on http://{settings.host}:{settings.port}/soap  (WSDL: {app.public_url}/soap?wsdl)", flush=True)
     try:
         waitress.serve(app, host=settings.host, port=settings.port, threads=args.threads,
                        max_request_body_size=settings.max_request_bytes + 1024 * 1024, ident="edxml-connector")
     finally:
+        if worker is not None:
+            worker.stop()
         runtime.close()
     return 0
 

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from connector.config import ConfigError, Settings, load_settings
+from connector.directory import DirectoryFormatError, directory_to_json, parse_directory
 from connector.edxml import EdxmlError, build, parse, validate
 from connector.edxml.model import DocumentPackage, Package, Priority, SignatureState, StatusPackage
 from connector.edxml.spec import SpecError, package_from_spec, to_plain
+from connector.errors import FAULTS
+from connector.runtime import build_runtime, build_worker, open_store
+from connector.store import Store
+from connector.store.store import utcnow
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
@@ -157,8 +164,166 @@ def _add_edxml(commands: argparse._SubParsersAction) -> None:
     make.set_defaults(run=_edxml_build)
 
 
+# ---- settings-backed commands ---------------------------------------------------------------
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        return load_settings(args.config, data_dir=args.data_dir)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _store(args: argparse.Namespace) -> Store:
+    return open_store(_settings(args))
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="TOML settings file (docs/operations.md)")
+    parser.add_argument("--data-dir", type=Path, help="data directory (default ./data)")
+
+
+def _directory_import(args: argparse.Namespace) -> int:
+    try:
+        directory = parse_directory(_read(args.file).decode("utf-8"), args.file)
+    except (DirectoryFormatError, UnicodeDecodeError) as exc:
+        raise CliError(f"{args.file}: {exc}", EXIT_INVALID) from None
+    counts = _store(args).import_directory(directory)
+    print("imported " + ", ".join(f"{n} {name}" for name, n in counts.items() if n))
+    return 0
+
+
+def _directory_list(args: argparse.Namespace) -> int:
+    directory = _store(args).directory()
+    if args.json:
+        print(directory_to_json(directory))
+        return 0
+    for o in directory.organizations:
+        print(f"organisation {o.organ_id:16} {o.name}  (clerk: {o.clerk_account or '-'})")
+    for sy in directory.systems:
+        print(f"system       {sy.system_id:16} {sy.kind.value:8} {sy.organ_id}  {sy.mode.value} {sy.endpoint or ''}".rstrip())
+    for a in directory.accounts:
+        print(f"account      {a.username:16} {a.organ_id}  {a.role}  {a.full_name or ''}".rstrip())
+    for u in directory.username_map:
+        print(f"username     {u.onestop_username:16} -> {u.docmgmt_username}")
+    for p in directory.procedures:
+        state = "interconnected" if p.interconnection else "NOT interconnected"
+        print(f"procedure    {p.code:24} {p.agency_id}  {p.default_kind.value}  {state}  {p.name}")
+    return 0
+
+
+def _add_directory(commands: argparse._SubParsersAction) -> None:
+    group = commands.add_parser("directory", help="organisations, systems, accounts, username mapping, procedures")
+    sub = group.add_subparsers(dest="action", required=True)
+    load = sub.add_parser("import", help="import (upsert) a JSON or CSV directory file (docs/operations.md)")
+    load.add_argument("file")
+    _common(load)
+    load.set_defaults(run=_directory_import)
+    show = sub.add_parser("list", help="list the directory")
+    show.add_argument("--json", action="store_true")
+    _common(show)
+    show.set_defaults(run=_directory_list)
+
+
+def _faults(args: argparse.Namespace) -> int:
+    if args.markdown:
+        print("| Fault code | When | What the caller should do |\n|---|---|---|")
+        for code, spec in FAULTS.items():
+            print(f"| `{code.value}` | {spec.when} | {spec.action} |")
+    else:
+        for code, spec in FAULTS.items():
+            print(f"{code.value:34} {spec.when}")
+    return 0
+
+
+def _add_faults(commands: argparse._SubParsersAction) -> None:
+    faults = commands.add_parser("faults", help="the SOAP fault-code table")
+    faults.add_argument("--markdown", action="store_true", help="as the table in docs/contract.md")
+    faults.set_defaults(run=_faults)
+
+
+def _outbox_list(args: argparse.Namespace) -> int:
+    items = _store(args).outbox_items(state=args.state)
+    if args.json:
+        print(json.dumps([to_plain(i) for i in items], ensure_ascii=False, indent=2, default=str))
+        return 0
+    if not items:
+        print(f"no outbox items{f' in state {args.state}' if args.state else ''}")
+    for i in items:
+        print(
+            f"{i.item_id:5} {i.state:9} {i.operation:15} {i.system_id:15} {i.mode.value:4} attempts={i.attempts} "
+            f"next={i.next_attempt_at:%Y-%m-%d %H:%M:%S} exchange={i.exchange_id}"
+            + (f"\n      last error: {i.last_error}" if i.last_error else "")
+            + (f"\n      partner reference: {i.partner_reference}" if i.partner_reference else "")
+        )
+    return 0
+
+
+def _outbox_retry(args: argparse.Namespace) -> int:
+    store = _store(args)
+    item = store.outbox_item(args.item_id)
+    if item is None:
+        raise CliError(f"no outbox item {args.item_id}", EXIT_INVALID)
+    if not store.retry(args.item_id, utcnow()):
+        raise CliError(f"outbox item {args.item_id} is {item.state}; only dead items can be retried", EXIT_INVALID)
+    print(f"outbox item {args.item_id} ({item.operation} to {item.system_id}) is due again")
+    return 0
+
+
+def _exchange_show(args: argparse.Namespace) -> int:
+    store = _store(args)
+    found = [store.exchange(args.key)] if store.exchange(args.key) else store.exchanges_for_dossier(args.key)
+    if not found:
+        raise CliError(f"no exchange with id or dossier {args.key!r}", EXIT_INVALID)
+    for x in found:
+        print(f"Exchange {x.exchange_id}  [{x.state.value}]")
+        print(f"  dossier {x.dossier_code} (one-stop no. {x.onestop_number or '-'}), procedure {x.procedure_code}")
+        print(f"  {x.kind.value} from {x.source_organ}/{x.sender_username} to {x.agency_organ} {x.queue} queue of {x.target_account}")
+        print(f"  document {x.document_id} code {x.document_code or '-'}")
+        if x.result_code:
+            print(f"  result {x.result_code} issued {x.result_issue_date:%Y/%m/%d} by {x.result_signer or '-'} ({x.result_position or '-'})")
+        print("  timeline:")
+        for e in store.timeline(x.exchange_id):
+            code = f" [{e.status_code}]" if e.status_code else ""
+            print(f"    {e.at:%Y-%m-%d %H:%M:%S}  {e.state.value:12}{code:5} {e.actor:28} {e.note or ''}")
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    runtime = build_runtime(settings)
+    worker = build_worker(runtime)
+    print(f"delivery worker on {settings.effective_database_url}", flush=True)
+    try:
+        worker.run()
+    finally:
+        runtime.close()
+    return 0
+
+
+def _add_delivery(commands: argparse._SubParsersAction) -> None:
+    outbox = commands.add_parser("outbox", help="the delivery outbox")
+    sub = outbox.add_subparsers(dest="action", required=True)
+    listing = sub.add_parser("list", help="list outbox items")
+    listing.add_argument("--state", choices=["pending", "fetched", "delivered", "dead"])
+    listing.add_argument("--json", action="store_true")
+    _common(listing)
+    listing.set_defaults(run=_outbox_list)
+    retry = sub.add_parser("retry", help="send a dead letter again")
+    retry.add_argument("item_id", type=int, metavar="ID")
+    _common(retry)
+    retry.set_defaults(run=_outbox_retry)
+    exchange = commands.add_parser("exchange", help="exchanges")
+    sub = exchange.add_subparsers(dest="action", required=True)
+    show = sub.add_parser("show", help="an exchange and its timeline, by id or dossier code/number")
+    show.add_argument("key", metavar="ID|DOSSIER_CODE")
+    _common(show)
+    show.set_defaults(run=_exchange_show)
+    worker = commands.add_parser("worker", help="run the delivery worker as its own process")
+    _common(worker)
+    worker.set_defaults(run=_worker)
+
+
 # Later subsystems register their command groups here.
-COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [_add_edxml]
+COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [_add_edxml, _add_directory, _add_faults, _add_delivery]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -174,3 +339,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. piped into `head`
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 0

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connector.config import Settings
+from connector.delivery import DeliveryWorker
 from connector.directory import parse_directory
 from connector.edxml import ParseLimits, ValidationSettings
+from connector.partners.clients import PartnerClients, Timeouts
 from connector.service import ExchangeService, ServiceConfig
 from connector.store import Store
 from signing import DevKeyLayout, OrgSpec, SigningIdentity, VerificationPolicy, init_dev_keys
@@ -72,3 +74,9 @@ def build_runtime(settings: Settings) -> Runtime:
     limits = ParseLimits(max_bytes=settings.max_request_bytes)
     config = ServiceConfig(policy, identity, ValidationSettings(settings.organ_id_exceptions), limits)
     return Runtime(settings, store, ExchangeService(store, config), dev_keys)
+
+
+def build_worker(runtime: Runtime) -> DeliveryWorker:
+    delivery = runtime.settings.delivery
+    clients = PartnerClients(Timeouts(delivery.connect_timeout, delivery.read_timeout))
+    return DeliveryWorker(runtime.store, clients, delivery)
