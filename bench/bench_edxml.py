@@ -103,7 +103,7 @@ def child(op: str, path: str) -> dict:
         # Decoding alone, as the reader does it, with the parsed tree alive (as it is then).
         tree = parse_xml(data, limits)
         body = next(tree.iter(q("ContentTransferEncoded")))
-        operation = lambda: attachments.decode(body.text or "", "a.pdf", limits, "", body.sourceline)  # noqa: E731
+        operation = lambda: attachments.decode(body, "a.pdf", limits)  # noqa: E731 - consumes body.text once
     else:
         raise SystemExit(f"unknown operation {op!r}")
 
@@ -152,19 +152,22 @@ def breakdown_small(data: bytes) -> list[tuple[str, Timing]]:
 
     limits = ParseLimits()
     tree = parse_xml(data, limits)
-    package, _ = parser.read(tree, limits)
-    body = next(tree.iter(parser.q("ContentTransferEncoded")))
-    depth = "boolean(/*" + "/*" * limits.max_depth + ")"
+    body_text = next(tree.iter(parser.q("ContentTransferEncoded"))).text
+    package, _ = parser.read(tree, limits)  # consumes the attachment text: read fresh trees below
+
+    def fresh_body() -> etree._Element:
+        element = etree.Element(parser.q("ContentTransferEncoded"))
+        element.text = body_text
+        return element
+
     stages: list[tuple[str, Callable[[], object]]] = [
-        ("hardened parse (`safexml.parse_xml`)", lambda: parse_xml(data, limits)),
-        ("… of which: depth check (XPath, compiled per call)", lambda: tree.getroot().xpath(depth)),
+        ("hardened parse (`safexml.parse_xml`, depth check included)", lambda: parse_xml(data, limits)),
         ("XSD validation (`lxml` `XMLSchema.validate`)", lambda: schema.lxml_schema().validate(tree)),
-        ("model reading (`parser.read`, includes the decode below)", lambda: parser.read(tree, limits)),
         (
-            "… of which: attachment decode (base64 + ZIP)",
-            lambda: attachments.decode(body.text or "", "a.pdf", limits, "", body.sourceline),
+            "hardened parse + model reading (`parser.read`, includes the decode below)",
+            lambda: parser.read(parse_xml(data, limits), limits),
         ),
-        ("… of which: `path_of()` per attachment body", lambda: parser.path_of(body)),
+        ("… of which: attachment decode (base64 + ZIP, fresh element)", lambda: attachments.decode(fresh_body(), "a.pdf", limits)),
         ("rules (`rules.check`)", lambda: list(rules.check(package, rules.ValidationSettings()))),
     ]
     result = []
@@ -407,7 +410,7 @@ class Results:
             "and reads it again. The delta is what the operation added at its peak, its result included "
             "(the tree; the model with the decoded file), in MiB and in copies of the "
             f'{attachment / MiB:.1f} MiB attachment. "Decode only" parses the tree first, then measures '
-            "`attachments.decode(element.text, ...)` as the reader calls it: the base64 string taken from "
+            "`attachments.decode(element, ...)` as the reader calls it: the base64 string taken from "
             "the tree, the ZIP bytes and the file.",
             *(
                 [f"- The peak-RSS reset was not available for {', '.join(inexact)}: those deltas are lower bounds."]

@@ -1,8 +1,9 @@
 """Attachment bodies: base64 of a ZIP holding the file (vendor practice), or raw base64.
 
-Decoding is bounded (size, compression ratio, one plain-named file per ZIP) and keeps at most
-two copies of the file alive at once: the base64 text is dropped by the caller's frame, the
-ZIP bytes while the file is being inflated, then only the file.
+Decoding is bounded (decoded size, compression ratio, one plain-named file per ZIP) and frugal:
+the reader hands over the element, the base64 text is taken out of the tree (so libxml2 frees
+its copy) and dropped once decoded, and the deflate stream is inflated straight from the ZIP
+bytes into a buffer of the declared size. At most the ZIP bytes and the file are alive together.
 """
 
 from __future__ import annotations
@@ -11,7 +12,11 @@ import base64
 import binascii
 import io
 import re
+import struct
 import zipfile
+import zlib
+
+from lxml import etree
 
 from connector.edxml.issues import EdxmlError
 from connector.edxml.model import AttachmentEncoding
@@ -19,7 +24,8 @@ from connector.edxml.safexml import ParseLimits
 from connector.errors import ErrorCode
 
 _ZIP_MAGIC = b"PK\x03\x04"
-_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/=\s]*")
+_LOCAL_HEADER = struct.Struct("<4s5H3I2H")  # signature … name length, extra length
+_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/=\s]")
 # A fixed timestamp makes built packages byte-for-byte reproducible.
 _ZIP_DATE = (2016, 1, 1, 0, 0, 0)
 
@@ -50,32 +56,53 @@ def encode(data: bytes, name: str, encoding: AttachmentEncoding) -> str:
     return base64.b64encode(buffer.getbuffer()).decode("ascii")
 
 
-def decode(text: str, name: str, limits: ParseLimits, path: str, line: int | None) -> tuple[bytes, AttachmentEncoding]:
-    def fail(reason: str) -> EdxmlError:
-        return EdxmlError.single(ErrorCode.ATTACHMENT_INVALID, f"attachment {name!r}: {reason}", path, line)
+class _Failure:
+    """Builds the located error lazily: the element path is computed only when something fails."""
 
-    if not _BASE64_TEXT.fullmatch(text):
-        bad = re.search(r"[^A-Za-z0-9+/=\s]", text)
-        raise fail(f"ContentTransferEncoded is not base64 (character {bad.group()!r} at offset {bad.start()})")  # type: ignore[union-attr]
+    def __init__(self, element: etree._Element, name: str) -> None:
+        self.element = element
+        self.name = name
+
+    def __call__(self, reason: str) -> EdxmlError:
+        from connector.edxml.parser import path_of  # the parser imports this module
+
+        return EdxmlError.single(
+            ErrorCode.ATTACHMENT_INVALID, f"attachment {self.name!r}: {reason}", path_of(self.element), self.element.sourceline
+        )
+
+
+def decode(element: etree._Element, name: str, limits: ParseLimits) -> tuple[bytes, AttachmentEncoding]:
+    """Decode a ``ContentTransferEncoded`` element. The element's text is consumed (set to None)."""
+    fail = _Failure(element, name)
+    text = element.text or ""
+    element.text = None
     try:
-        raw = binascii.a2b_base64(text)
-    except binascii.Error as exc:
-        raise fail(f"ContentTransferEncoded is not valid base64 ({exc})") from None
+        raw = binascii.a2b_base64(text, strict_mode=True)  # the common case: one line, no whitespace
+    except binascii.Error:
+        bad = _NOT_BASE64.search(text)
+        if bad:
+            raise fail(f"ContentTransferEncoded is not base64 (character {bad.group()!r} at offset {bad.start()})") from None
+        try:
+            raw = binascii.a2b_base64(text)  # wrapped lines: whitespace is allowed
+        except binascii.Error as exc:
+            raise fail(f"ContentTransferEncoded is not valid base64 ({exc})") from None
+    del text
     if raw[:4] != _ZIP_MAGIC:
         _check_size(len(raw), limits, fail)
         return raw, AttachmentEncoding.BASE64
     return _unzip(raw, limits, fail), AttachmentEncoding.ZIP
 
 
-def _check_size(size: int, limits: ParseLimits, fail) -> None:  # noqa: ANN001
+def _check_size(size: int, limits: ParseLimits, fail: _Failure) -> None:
     if size > limits.max_attachment_bytes:
         raise fail(f"decoded size {size:,} bytes exceeds the limit of {limits.max_attachment_bytes:,}")
 
 
-def _unzip(raw: bytes, limits: ParseLimits, fail) -> bytes:  # noqa: ANN001
+def _unzip(raw: bytes, limits: ParseLimits, fail: _Failure) -> bytes:
+    # zipfile reads the central directory (sizes and CRC live there when the writer streamed,
+    # as Java's ZipOutputStream does); the member is inflated here without zipfile's copy.
     try:
-        archive = zipfile.ZipFile(io.BytesIO(raw))
-        members = [info for info in archive.infolist() if not info.is_dir()]
+        members = [info for info in zipfile.ZipFile(io.BytesIO(raw)).infolist() if not info.is_dir()]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
         raise fail(f"broken ZIP archive ({exc})") from None
     if len(members) != 1:
@@ -90,9 +117,25 @@ def _unzip(raw: bytes, limits: ParseLimits, fail) -> bytes:  # noqa: ANN001
             f"compression ratio {info.file_size // max(info.compress_size, 1)}:1 exceeds "
             f"{limits.max_compression_ratio}:1 (zip bomb)"
         )
-    try:
-        # ZipExtFile never yields more than the declared file_size, and checks the CRC.
-        with archive.open(info) as member:
-            return member.read()
-    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as exc:
-        raise fail(f"broken ZIP archive ({exc})") from None
+    header_end = info.header_offset + _LOCAL_HEADER.size
+    if len(raw) < header_end:
+        raise fail("broken ZIP archive (truncated local header)")
+    signature, *_, name_length, extra_length = _LOCAL_HEADER.unpack_from(raw, info.header_offset)
+    start = header_end + name_length + extra_length
+    compressed = memoryview(raw)[start : start + info.compress_size]
+    if signature != _ZIP_MAGIC or len(compressed) != info.compress_size:
+        raise fail("broken ZIP archive (member data out of bounds)")
+    if info.compress_type == zipfile.ZIP_STORED:
+        data = bytes(compressed)
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        try:
+            # max_length bounds the output whatever the header claimed: no bomb gets past it.
+            data = inflater.decompress(compressed, info.file_size + 1)
+        except zlib.error as exc:
+            raise fail(f"broken ZIP archive ({exc})") from None
+    else:
+        raise fail(f"unsupported ZIP compression method {info.compress_type}")
+    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+        raise fail("broken ZIP archive (size or CRC does not match the directory)")
+    return data

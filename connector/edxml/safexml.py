@@ -5,6 +5,7 @@ Every refusal is an ``EdxmlError`` that says exactly what is wrong and where.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -57,10 +58,15 @@ def parse_xml(data: bytes, limits: ParseLimits = ParseLimits()) -> etree._Elemen
         raise EdxmlError.single(
             ErrorCode.FORBIDDEN_XML, "a DOCTYPE (DTD or entity declarations) is not allowed", line=1
         )
-    # Any element at depth max_depth + 1 means the document is too deep.
-    if root.xpath("boolean(/*" + "/*" * limits.max_depth + ")"):
+    if _too_deep(limits.max_depth)(root):
         raise EdxmlError.single(ErrorCode.FORBIDDEN_XML, f"elements nested deeper than {limits.max_depth} levels")
     return tree
+
+
+@functools.cache
+def _too_deep(max_depth: int) -> etree.XPath:
+    """Any element at depth max_depth + 1 means the document is too deep (compiled once)."""
+    return etree.XPath("boolean(/*" + "/*" * max_depth + ")")
 
 
 def _check_prolog(data: bytes) -> None:
