@@ -1,0 +1,22 @@
+"""The documentation states what the code does."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_contract_fault_table_is_the_one_in_the_code():
+    table = subprocess.run(
+        [sys.executable, "-m", "connector", "faults", "--markdown"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert table.strip() in (ROOT / "docs" / "contract.md").read_text(encoding="utf-8")
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "make test" in readme and "exec make test" in ci
