@@ -172,3 +172,20 @@ def test_sixty_megabyte_package_is_refused_by_size_before_parsing():
 
 def test_empty_input():
     assert "empty" in str(refused(b""))
+
+
+def test_a_zip_that_understates_its_size_is_refused_not_inflated():
+    real = base64.b64decode(zipped({"a.pdf": b"A" * 500_000}))
+    # Patch the central directory's uncompressed size down to 1,000 bytes: the inflater is
+    # bounded by the declared size, so the lie shows up as a mismatch, not as a 500 kB surprise.
+    directory = real.rindex(b"PK\x01\x02")
+    lied = real[: directory + 24] + (1000).to_bytes(4, "little") + real[directory + 28 :]
+    error = refused(with_attachment_body(base64.b64encode(lied).decode()))
+    assert error.code is ErrorCode.ATTACHMENT_INVALID and "does not match" in str(error)
+
+
+def test_base64_with_line_breaks_is_read():
+    body = zipped({"a.pdf": b"%PDF-1.4 wrapped"})
+    wrapped = "\n".join(body[i : i + 76] for i in range(0, len(body), 76))
+    package = parse(with_attachment_body(wrapped))
+    assert package.attachments[0].data == b"%PDF-1.4 wrapped"
