@@ -19,6 +19,7 @@ from connector.edxml import EdxmlError, build, parse, validate
 from connector.edxml.model import DocumentPackage, Package, Priority, SignatureState, StatusPackage
 from connector.edxml.spec import SpecError, package_from_spec, to_plain
 from connector.errors import FAULTS
+from connector.partners.simulators.cli import add_sim_commands
 from connector.runtime import build_runtime, build_worker, open_store
 from connector.store import Store
 from connector.store.store import utcnow
@@ -323,7 +324,13 @@ def _add_delivery(commands: argparse._SubParsersAction) -> None:
 
 
 # Later subsystems register their command groups here.
-COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [_add_edxml, _add_directory, _add_faults, _add_delivery]
+COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_edxml,
+    _add_directory,
+    _add_faults,
+    _add_delivery,
+    add_sim_commands,
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

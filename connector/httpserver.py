@@ -38,5 +38,8 @@ class BackgroundServer:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
-        self._server.close()
+        # Close accepted (keep-alive) connections too: a pooled client would otherwise wait
+        # out its whole read timeout on a socket nobody serves any more.
+        for channel in list(self._server._map.values()):
+            channel.close()
         self._server.task_dispatcher.shutdown()

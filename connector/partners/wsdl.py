@@ -34,8 +34,9 @@ from connector.partners.contracts import (
     ResultDelivery,
     StatusDelivery,
 )
+from connector.soap.contract import served_wsdl, sort_schemas
 from connector.soap.protocol import HardenedSoap11
-from connector.soap.spyne_compat import Application, Fault, ServiceBase, Soap11, rpc
+from connector.soap.spyne_compat import Application, Fault, ServiceBase, Soap11, WsgiApplication, rpc
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ ONESTOP_DEFAULT_ADDRESS = "http://127.0.0.1:8091/soap"
 REJECTED = "Client.Rejected"
 
 WSDL = "http://schemas.xmlsoap.org/wsdl/"
-SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
+XS = "http://www.w3.org/2001/XMLSchema"
 
 
 class PartnerRejection(Exception):
@@ -162,15 +163,9 @@ def build_onestop_application(partner: OnestopPartner | None = None, limits: Par
     return _application(OnestopPartnerService, ONESTOP_NS, "OnestopPartner", partner, limits)
 
 
-def pinned_wsdl(application: Application, address: str) -> bytes:
-    """Build the interface document once, for a configured address: spyne would otherwise take
-    the Host header of the first ``?wsdl`` request and cache it forever."""
-    application.interface.docs.wsdl11.build_interface_document(address)
-    return application.interface.docs.wsdl11.get_interface_document()
-
-
 def checked_in_wsdl(application: Application, address: str, documentation: str) -> bytes:
-    wsdl = etree.fromstring(pinned_wsdl(application, address))
+    wsdl = etree.fromstring(served_wsdl(application, address))
+    sort_schemas(wsdl)
     docs = etree.Element(f"{{{WSDL}}}documentation")
     docs.text = documentation
     wsdl.insert(0, docs)
@@ -193,12 +188,21 @@ ONESTOP_DOC = (
 )
 
 
-def write() -> list[Path]:
-    DOCMGMT_WSDL_PATH.write_bytes(checked_in_wsdl(build_docmgmt_application(), DOCMGMT_DEFAULT_ADDRESS, DOCMGMT_DOC))
-    ONESTOP_WSDL_PATH.write_bytes(checked_in_wsdl(build_onestop_application(), ONESTOP_DEFAULT_ADDRESS, ONESTOP_DOC))
-    return [DOCMGMT_WSDL_PATH, ONESTOP_WSDL_PATH]
+def write(directory: Path = ROOT / "wsdl") -> list[Path]:
+    """Write both WSDLs into ``directory`` (a test writes them elsewhere to check they are current)."""
+    written = []
+    for application, address, documentation, name in (
+        (build_docmgmt_application(), DOCMGMT_DEFAULT_ADDRESS, DOCMGMT_DOC, DOCMGMT_WSDL_PATH.name),
+        (build_onestop_application(), ONESTOP_DEFAULT_ADDRESS, ONESTOP_DOC, ONESTOP_WSDL_PATH.name),
+    ):
+        # Serving it sets the SOAP-over-HTTP transport the binding names (else spyne writes "noconn://").
+        WsgiApplication(application)
+        path = directory / name
+        path.write_bytes(checked_in_wsdl(application, address, documentation))
+        written.append(path)
+    return written
 
 
 if __name__ == "__main__":
     for path in write():
-        print(f"wrote {path.relative_to(ROOT)}", file=sys.stderr)
+        print(f"wrote {path}", file=sys.stderr)

@@ -17,7 +17,7 @@ from connector.edxml import ParseLimits
 from connector.soap.models import TNS
 from connector.soap.protocol import HardenedSoap11
 from connector.soap.service import ConnectorService
-from connector.soap.spyne_compat import Application, Soap11
+from connector.soap.spyne_compat import Application, Soap11, WsgiApplication
 
 ROOT = Path(__file__).resolve().parents[2]
 XSD_PATH = ROOT / "schemas" / "connector.xsd"
@@ -50,8 +50,22 @@ def served_wsdl(application: Application, address: str) -> bytes:
     return application.interface.docs.wsdl11.get_interface_document()
 
 
+_SCHEMA_ORDER = {f"{{{XS}}}import": 0, f"{{{XS}}}simpleType": 1, f"{{{XS}}}complexType": 2, f"{{{XS}}}element": 3}
+
+
+def sort_schemas(wsdl: etree._Element) -> None:
+    """spyne emits types in set order, which changes with hash randomisation; sorted, the
+    checked-in file is the same on every run (order inside a schema carries no meaning)."""
+    types = wsdl.find(f"{{{WSDL}}}types")
+    schemas = sorted(types, key=lambda s: s.get("targetNamespace", ""))
+    for schema in schemas:
+        schema[:] = sorted(schema, key=lambda c: (_SCHEMA_ORDER.get(c.tag, 9), c.get("name") or c.get("namespace") or ""))
+    types[:] = schemas
+
+
 def _artefacts(wsdl_bytes: bytes) -> tuple[bytes, bytes]:
     wsdl = etree.fromstring(wsdl_bytes)
+    sort_schemas(wsdl)
     inline = wsdl.find(f"{{{WSDL}}}types/{{{XS}}}schema")
     schema = copy.deepcopy(inline)
     schema.addprevious(etree.Comment(" generated from connector/soap/models.py by python -m connector.soap.contract "))
@@ -77,7 +91,9 @@ def _artefacts(wsdl_bytes: bytes) -> tuple[bytes, bytes]:
 
 
 def write() -> None:
-    wsdl = served_wsdl(build_application(ParseLimits(), validate=False), "http://127.0.0.1:8080/soap")
+    application = build_application(ParseLimits(), validate=False)
+    WsgiApplication(application)  # serving sets the SOAP-over-HTTP transport (else spyne writes "noconn://")
+    wsdl = served_wsdl(application, "http://127.0.0.1:8080/soap")
     xsd_bytes, wsdl_bytes = _artefacts(wsdl)
     XSD_PATH.write_bytes(xsd_bytes)
     WSDL_PATH.write_bytes(wsdl_bytes)

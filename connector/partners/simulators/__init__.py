@@ -1,0 +1,33 @@
+"""Reference partner systems for demos and tests: a document-management system
+(``DocMgmtSimulator``, an agency's eOffice) and a one-stop system (``OnestopSimulator``, iGate).
+
+Each serves its partner contract (``connector.partners.wsdl``) over SOAP, keeps its own SQLite
+database, shows its screens as data, and calls the connector back with zeep, signing what it
+sends with its organisation's development key. Modules: ``docmgmt`` and ``onestop`` (the two
+systems), ``packages`` (the edXML they send), ``link`` (their recorded, ordered calls to the
+connector), ``trust`` (keys and verification), ``http`` (the WSGI face), ``runner`` (serving),
+``autopilot`` (the agency's staff, automated) and ``cli`` (``python -m connector sim ...``).
+"""
+
+from connector.partners.simulators.autopilot import Autopilot
+from connector.partners.simulators.docmgmt import DocMgmtConfig, DocMgmtSimulator, DocState
+from connector.partners.simulators.errors import ActionRefused
+from connector.partners.simulators.link import CallOutcome, ConnectorCall, ConnectorEndpoint
+from connector.partners.simulators.onestop import Dossier, DossierFile, OnestopConfig, OnestopSimulator
+from connector.partners.simulators.runner import start_in_background
+
+__all__ = [
+    "ActionRefused",
+    "Autopilot",
+    "CallOutcome",
+    "ConnectorCall",
+    "ConnectorEndpoint",
+    "DocMgmtConfig",
+    "DocMgmtSimulator",
+    "DocState",
+    "Dossier",
+    "DossierFile",
+    "OnestopConfig",
+    "OnestopSimulator",
+    "start_in_background",
+]

@@ -1,0 +1,53 @@
+"""The HTTP face of a simulator: one WSGI callable.
+
+``POST /soap`` goes to spyne, ``GET /soap?wsdl`` returns the WSDL built once for the configured
+address (never from a request's Host header, which spyne would otherwise cache forever), and
+``GET /`` returns the simulator's screens as JSON for a person poking at a running simulator.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from connector.edxml import ParseLimits
+from connector.partners.simulators.trust import PACKAGE_LIMIT, MiB
+from connector.soap.contract import served_wsdl
+from connector.soap.spyne_compat import Application, WsgiApplication
+
+# A delivery carries the package base64-encoded (4/3 of its size) plus a little metadata.
+ENVELOPE_LIMIT = PACKAGE_LIMIT * 4 // 3 + 4 * MiB
+ENVELOPE_PARSE_LIMITS = ParseLimits(max_bytes=ENVELOPE_LIMIT)
+StartResponse = Callable[..., Any]
+
+
+class SoapEndpoint:
+    def __init__(self, application: Application, address: str, screens: Callable[[], dict[str, Any]],
+                 max_request_bytes: int = ENVELOPE_LIMIT) -> None:
+        # WsgiApplication first: it sets the SOAP-over-HTTP transport the WSDL binding names.
+        self._soap = WsgiApplication(application, max_content_length=max_request_bytes)
+        self.address = address
+        self._wsdl = served_wsdl(application, address)
+        self._screens = screens
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "/")
+        method = environ.get("REQUEST_METHOD", "GET")
+        query = environ.get("QUERY_STRING", "").lower()
+        if path == "/soap":
+            if method == "GET" and query in ("wsdl", "wsdl=", "wsdl=1"):
+                return _send(start_response, "200 OK", "text/xml; charset=utf-8", self._wsdl)
+            if method == "POST":
+                return self._soap(environ, start_response)
+            return _send(start_response, "405 Method Not Allowed", "text/plain; charset=utf-8",
+                         b"POST a SOAP 1.1 envelope here; the WSDL is at ?wsdl\n")
+        if path == "/" and method == "GET":
+            body = json.dumps(self._screens(), ensure_ascii=False, indent=2, default=str).encode()
+            return _send(start_response, "200 OK", "application/json; charset=utf-8", body)
+        return _send(start_response, "404 Not Found", "text/plain; charset=utf-8", b"not found; SOAP is at /soap\n")
+
+
+def _send(start_response: StartResponse, status: str, content_type: str, body: bytes) -> list[bytes]:
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]
