@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 from pathlib import Path
 
 import waitress
 
-from connector.config import ConfigError, load_settings
+from connector.config import ConfigError, Settings, load_settings
+from connector.demo import Demo, DemoError, DemoPorts
 from connector.runtime import build_runtime, build_worker
 from connector.soap.app import ConnectorApp
 
@@ -27,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, help="TOML settings file (docs/operations.md)")
     parser.add_argument("--public-url", help="address written into the WSDL (default http://HOST:PORT)")
     parser.add_argument("--threads", type=int, default=8, help="waitress worker threads")
+    parser.add_argument("--demo", action="store_true", help="also run both partner simulators and play the guide's two cases")
+    parser.add_argument("--demo-ports", default="8091,8092", metavar="ONESTOP,DOCMGMT", help="simulator ports for --demo")
+    parser.add_argument("--exit-after-demo", action="store_true", help="stop once the demo has played (for CI)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -34,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.demo:
+        return run_demo(settings, args.demo_ports, args.exit_after_demo)
     runtime = build_runtime(settings)
     app = ConnectorApp(runtime)
     worker = build_worker(runtime).start() if settings.delivery.enabled else None
@@ -46,6 +53,27 @@ def main(argv: list[str] | None = None) -> int:
         if worker is not None:
             worker.stop()
         runtime.close()
+    return 0
+
+
+def run_demo(settings: Settings, demo_ports: str, exit_after: bool) -> int:
+    onestop, docmgmt = (int(p) for p in demo_ports.split(","))
+    logging.getLogger().setLevel(logging.WARNING)  # the demo's own lines tell the story
+    demo = Demo(settings, DemoPorts(settings.port, onestop, docmgmt), say=lambda line: print(line, flush=True))
+    try:
+        demo.play()
+        if not exit_after:
+            print("still serving (Ctrl-C to stop):", flush=True)
+            for line in demo.urls():
+                print("  " + line, flush=True)
+            threading.Event().wait()
+    except DemoError as exc:
+        print(f"demo failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        demo.close()
     return 0
 
 

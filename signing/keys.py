@@ -7,6 +7,7 @@ preloaded key object costs nothing.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from collections.abc import Sequence
@@ -268,6 +269,14 @@ def init_dev_keys(directory: Path, orgs: Sequence[OrgSpec] | None = None) -> Dev
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    # The connector and the simulators may start together on one key directory: serialise,
+    # or one process's orgs.json would overwrite another's.
+    with (directory / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _init_dev_keys_locked(directory, orgs)
+
+
+def _init_dev_keys_locked(directory: Path, orgs: Sequence[OrgSpec] | None) -> DevKeyLayout:
     wanted = list(orgs) if orgs is not None else list(DEFAULT_ORGS)
     layout = DevKeyLayout(directory=directory, orgs=_read_layout_orgs(directory / "orgs.json"))
 

@@ -1,0 +1,119 @@
+"""Real processes: the demo as a user runs it, and a connector killed with SIGKILL while it
+has deliveries in flight – nothing lost, nothing delivered twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from connector.edxml import build
+from connector.samples import guide
+from connector.store import Store
+from signing import sign_package
+from signing.keys import load_dev_keys
+from tests.partners.test_delivery_failures import free_port
+from tests.soap.conftest import new_id
+from tests.soap.test_guide_cases import DOSSIER
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def wait_until(probe, timeout: float = 30.0, what: str = "") -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = probe()
+        except (requests.ConnectionError, OSError):
+            value = None
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_the_demo_plays_both_cases(tmp_path):
+    ports = [free_port() for _ in range(3)]
+    run = subprocess.run(
+        [sys.executable, "server.py", "--demo", "--exit-after-demo", "--data-dir", str(tmp_path),
+         "--port", str(ports[0]), "--demo-ports", f"{ports[1]},{ports[2]}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=180,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = run.stdout
+    steps = ["sent:", "arrived in queue:", "registered:", "assigned:", "issued as 22/CV_LT_MOTCUA",
+             "result file in the dossier: 22_CV_LT_MOTCUA.pdf", "arrived in drafts:", "issued as 23/CV_LT_MOTCUA",
+             "result file in the dossier: 23_CV_LT_MOTCUA.pdf", "demo complete"]
+    positions = [out.index(step) for step in steps]
+    assert positions == sorted(positions), out
+    assert f"http://127.0.0.1:{ports[0]}/soap?wsdl" in out
+    assert "Traceback" not in run.stderr
+
+
+def start(args: list[str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+
+
+def test_sigkill_with_deliveries_in_flight_loses_nothing_and_delivers_nothing_twice(tmp_path):
+    port, sim_port = free_port(), free_port()
+    data, keys = tmp_path / "data", tmp_path / "data" / "keys"
+    directory = json.loads((ROOT / "connector" / "samples" / "directory.json").read_text(encoding="utf-8"))
+    for system in directory["systems"]:
+        if system["system_id"] == "eoffice-stp":
+            system["endpoint"] = f"http://127.0.0.1:{sim_port}/soap"
+        else:
+            system.update(endpoint=None, mode="pull")  # only the document deliveries matter here
+    (tmp_path / "directory.json").write_text(json.dumps(directory), encoding="utf-8")
+    (tmp_path / "connector.toml").write_text(
+        f'data_dir = "{data}"\nport = {port}\ndirectory_file = "{tmp_path / "directory.json"}"\n'
+        "[delivery]\npoll_interval = 0.05\nlease_seconds = 1.0\nbackoff_base = 0.2\nbackoff_max = 1.0\n",
+        encoding="utf-8",
+    )
+    connector_args = ["server.py", "--config", str(tmp_path / "connector.toml")]
+    simulator = start(["-m", "connector", "sim", "docmgmt", "--port", str(sim_port), "--connector", f"http://127.0.0.1:{port}",
+                       "--data-dir", str(tmp_path / "sim"), "--keys-dir", str(keys)], tmp_path / "sim.log")
+    connector = start(connector_args, tmp_path / "connector-1.log")
+    try:
+        wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok, what="the connector")
+        wait_until(lambda: requests.get(f"http://127.0.0.1:{sim_port}/", timeout=1).ok, what="the simulator")
+        identity = load_dev_keys(keys).identity(guide.ONESTOP.organ_id)
+        from tests.soap.conftest import LiveConnector  # a zeep client configured as in the other tests
+
+        client = LiveConnector(f"http://127.0.0.1:{port}", None, keys).client()  # type: ignore[arg-type]
+        codes = [f"Bo_Thu_Tuc_Cap_Huyen-221126-{n:04d}" for n in range(10, 18)]
+        for code in codes:
+            package = guide.send_package(guide.Dossier(code, "1948087", "Nguyễn Văn An", "cbtiepnhan"))
+            client.service.sendDocument(messageId=new_id(), package=sign_package(build(package), identity), kind="INCOMING",
+                                        senderUsername="cbtiepnhan", dossier=DOSSIER | {"dossierCode": code})
+        def queue() -> list[str]:
+            return [row["abstract"] for row in requests.get(f"http://127.0.0.1:{sim_port}/", timeout=5).json()["registration_queue"]]
+
+        wait_until(lambda: queue(), what="the first delivery")
+        os.kill(connector.pid, signal.SIGKILL)  # mid-delivery: some items delivered, one leased, the rest waiting
+        connector.wait(timeout=10)
+
+        store = Store(f"sqlite:///{data / 'connector.db'}")
+        states_at_kill = [i.state for i in store.outbox_items() if i.operation == "deliverDocument"]
+        assert len(states_at_kill) == len(codes)  # everything accepted was stored before the receipt
+        assert "pending" in states_at_kill  # the kill really interrupted the deliveries
+        connector = start(connector_args, tmp_path / "connector-2.log")
+
+        def all_delivered() -> bool:
+            return all(i.state == "delivered" for i in store.outbox_items() if i.operation == "deliverDocument")
+
+        wait_until(all_delivered, timeout=60, what="every document delivered after the restart")
+        assert sorted(queue()) == sorted(codes)  # each dossier exactly once in the clerk's queue
+        store.close()
+    finally:
+        for process in (connector, simulator):
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
