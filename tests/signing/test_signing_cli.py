@@ -41,7 +41,8 @@ def test_keys_init_creates_the_development_key_set_and_is_idempotent(tmp_path: P
     first = run_cli("keys", "init", str(tmp_path / "keys"), "--orgs", str(orgs))
     assert first.returncode == 0, first.stderr
     files = sorted(p.name for p in (tmp_path / "keys").iterdir())
-    assert files == ["000.00.31.H31.cert.pem", "000.00.31.H31.key.pem", "ca.key.pem", "ca.pem", "orgs.json"]
+    # .lock serialises concurrent initialisations (connector and simulators starting together)
+    assert files == [".lock", "000.00.31.H31.cert.pem", "000.00.31.H31.key.pem", "ca.key.pem", "ca.pem", "orgs.json"]
     assert (tmp_path / "keys" / "000.00.31.H31.key.pem").stat().st_mode & 0o777 == 0o600
     before = (tmp_path / "keys" / "orgs.json").read_text()
     assert run_main("keys", "init", str(tmp_path / "keys"), "--orgs", str(orgs))[0] == 0
