@@ -124,8 +124,13 @@ class ExchangeService:
             )
         return SignedReceipt(Receipt.from_xml(stored.receipt), stored.receipt)
 
-    def _accept(self, data: bytes, timings: StageTimings) -> AcceptedPackage:
-        return accept_package(data, self.config.policy, self.config.validation, self.config.limits, timings)
+    def _accept_as(self, kind: type, operation: str, data: bytes, timings: StageTimings) -> AcceptedPackage:
+        """The pipeline's package stages, then the package kind the operation needs."""
+        accepted = accept_package(data, self.config.policy, self.config.validation, self.config.limits, timings)
+        if not isinstance(accepted.package, kind):
+            wanted = "a status package (with StatusCode)" if kind is StatusPackage else "a document package, not a status package"
+            raise ConnectorError(ErrorCode.PACKAGE_INVALID, f"{operation} needs {wanted}", "package")
+        return accepted
 
     def _receipt(self, message_id: str, operation: str, exchange: StoredExchange, state: ExchangeState,
                  digest: str, at: datetime) -> SignedReceipt:
@@ -163,10 +168,8 @@ class ExchangeService:
         replay = self._replay(request.message_id, request_digest)
         if replay:
             return replay
-        accepted = self._accept(request.package, timings)
-        package = accepted.package
-        if not isinstance(package, DocumentPackage):
-            raise ConnectorError(ErrorCode.PACKAGE_INVALID, "sendDocument needs a document package, not a status package", "package")
+        accepted = self._accept_as(DocumentPackage, "sendDocument", request.package, timings)
+        package: DocumentPackage = accepted.package  # type: ignore[assignment]
         with timings.stage("route"):
             if self.store.organization(package.sender.organ_id) is None:
                 raise ConnectorError(
@@ -249,10 +252,8 @@ class ExchangeService:
         replay = self._replay(request.message_id, request_digest)
         if replay:
             return replay
-        accepted = self._accept(request.package, timings)
-        package = accepted.package
-        if not isinstance(package, DocumentPackage):
-            raise ConnectorError(ErrorCode.PACKAGE_INVALID, "publishResult needs a document package, not a status package", "package")
+        accepted = self._accept_as(DocumentPackage, "publishResult", request.package, timings)
+        package: DocumentPackage = accepted.package  # type: ignore[assignment]
         with timings.stage("route"):
             exchange = self._original_of(package, request.onestop_number)
             if package.sender.organ_id != exchange.agency_organ:
@@ -341,10 +342,8 @@ class ExchangeService:
         replay = self._replay(request.message_id, request_digest)
         if replay:
             return replay
-        accepted = self._accept(request.package, timings)
-        status = accepted.package
-        if not isinstance(status, StatusPackage):
-            raise ConnectorError(ErrorCode.PACKAGE_INVALID, "updateStatus needs a status package (with StatusCode)", "package")
+        accepted = self._accept_as(StatusPackage, "updateStatus", request.package, timings)
+        status: StatusPackage = accepted.package  # type: ignore[assignment]
         with timings.stage("route"):
             document_id = status.response_for.document_id
             exchange = self.store.exchange_by_document_id(document_id or "")

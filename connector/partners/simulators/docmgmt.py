@@ -51,7 +51,6 @@ from connector.edxml.model import (
     ResponseFor,
     StaffInfo,
     StatusCode,
-    StatusPackage,
 )
 from connector.partners.contracts import DocumentDelivery, StatusDelivery
 from connector.partners.simulators.db import Database
@@ -294,11 +293,7 @@ class DocMgmtSimulator:
         replay = self._replay(delivery.messageId)
         if replay:
             return replay
-        package = self.keys.read(delivery.package)
-        if not isinstance(package, StatusPackage):
-            raise PartnerRejection("deliverStatus needs a status package")
-        if package.status_code.value != delivery.statusCode:
-            raise PartnerRejection(f"statusCode {delivery.statusCode!r} differs from the package's {package.status_code.value!r}")
+        package = self.keys.read_status(delivery.package, delivery.statusCode)
         now = self.config.clock()
         with self.db.transaction() as conn:
             replay = self._replay(delivery.messageId, conn)

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from connector.edxml.model import DocumentPackage, Organization, ResponseFor, StaffInfo, StatusCode, StatusPackage
+from connector.edxml.model import DocumentPackage, Organization, ResponseFor, StaffInfo, StatusCode
 from connector.exchange import STATE_OF_CODE
 from connector.partners.contracts import OnestopStatusDelivery, ResultDelivery
 from connector.partners.simulators.db import Database
@@ -284,11 +284,7 @@ class OnestopSimulator:
         replay = self._replay(delivery.messageId)
         if replay:
             return replay
-        package = self.keys.read(delivery.package)
-        if not isinstance(package, StatusPackage):
-            raise PartnerRejection("deliverStatus needs a status package")
-        if package.status_code.value != delivery.statusCode:
-            raise PartnerRejection(f"statusCode {delivery.statusCode!r} differs from the package's {package.status_code.value!r}")
+        package = self.keys.read_status(delivery.package, delivery.statusCode)
         now = self.config.clock()
         with self.db.transaction() as conn:
             replay = self._replay(delivery.messageId, conn)

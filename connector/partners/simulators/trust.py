@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connector.edxml import EdxmlError, ParseLimits, parse
-from connector.edxml.model import Package
+from connector.edxml.model import Package, StatusPackage
 from connector.partners.wsdl import PartnerRejection
 from signing import (
     OrgSpec,
@@ -39,6 +39,15 @@ class SimulatorKeys:
         # adds ours if missing, so a simulator may start before the connector has ever run.
         layout = init_dev_keys(keys_dir, [OrgSpec(organ_id, organ_name)])
         return cls(layout.identity(organ_id), VerificationPolicy.from_paths(trust=[layout.ca_path], max_bytes=PACKAGE_LIMIT))
+
+    def read_status(self, data: bytes, status_code: str) -> StatusPackage:
+        """A delivered status package, which must say what the delivery says it says."""
+        package = self.read(data)
+        if not isinstance(package, StatusPackage):
+            raise PartnerRejection("deliverStatus needs a status package")
+        if package.status_code.value != status_code:
+            raise PartnerRejection(f"statusCode {status_code!r} differs from the package's {package.status_code.value!r}")
+        return package
 
     def read(self, data: bytes, limits: ParseLimits = ParseLimits(max_bytes=PACKAGE_LIMIT)) -> Package:
         """Verify then parse a received package; anything unusable is a rejection (Client fault)."""
