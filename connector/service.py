@@ -409,7 +409,8 @@ class ExchangeService:
     def fetch(self, system_id: str, item_id: int) -> PulledItem:
         item = self._pending_item(system_id, item_id)
         self.store.mark_fetched(item.item_id, utcnow())
-        return PulledItem(item, self.store.package_bytes(item.package_digest) if item.package_digest else None)
+        fetched = self.store.outbox_item(item.item_id)
+        return PulledItem(fetched, self.store.package_bytes(item.package_digest) if item.package_digest else None)  # type: ignore[arg-type]
 
     def acknowledge(self, system_id: str, item_id: int, delivered: bool, reason: str | None) -> OutboxItem:
         item = self._pending_item(system_id, item_id)

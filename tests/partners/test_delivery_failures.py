@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -161,3 +162,21 @@ def test_a_dead_letter_retried_from_the_cli_is_delivered(stack, partner_clients)
     shown = subprocess.run([sys.executable, "-m", "connector", "exchange", "show", "Bo_Thu_Tuc_Cap_Huyen-221126-0003",
                             "--data-dir", data_dir], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert "registration queue of vanthu.stp" in shown.stdout and "deliverDocument delivered to eoffice-stp" in shown.stdout
+
+
+def test_the_worker_runs_as_its_own_process(stack):
+    """`python -m connector worker` on the connector's data directory delivers what the
+    server (here with its worker thread off) accepted."""
+    sent = stack.send("INCOMING")
+    data_dir = str(stack.connector.runtime.settings.data_dir)
+    worker_process = subprocess.Popen([sys.executable, "-m", "connector", "worker", "--data-dir", data_dir], cwd=ROOT,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not stack.docmgmt.registration_queue():
+            time.sleep(0.1)
+    finally:
+        worker_process.terminate()
+        output, _ = worker_process.communicate(timeout=30)
+    assert [row.abstract for row in stack.docmgmt.registration_queue()] == ["Bo_Thu_Tuc_Cap_Huyen-221126-0003"], output
+    assert stack.business_states(sent.message_id)[:2] == ["accepted", "arrived"]

@@ -1,0 +1,56 @@
+"""Pull mode: a system that hosts no endpoint lists, fetches and acknowledges its items; nothing
+is pushed to it, and the transport acknowledgement is not a business status."""
+
+from __future__ import annotations
+
+import json
+
+from connector.config import DeliverySettings
+from connector.delivery import DeliveryWorker
+from connector.edxml.model import Organization
+from connector.partners.clients import PartnerClients, Timeouts
+from connector.samples import guide
+from tests.soap.conftest import new_id
+from tests.soap.test_guide_cases import DOSSIER
+
+UBND = Organization("000.00.00.H31", "UBND tỉnh Hưng Yên")  # eoffice-ubnd is a pull system in the sample
+
+
+def send_to_pull_system(connector, client):
+    package = guide.send_package()
+    package.recipients = [UBND]
+    return client.service.sendDocument(
+        messageId=new_id(), package=connector.sign(package), kind="INCOMING", senderUsername="cbtiepnhan",
+        dossier=DOSSIER | {"procedureCode": "XD_2021_10"},
+    )
+
+
+def test_list_fetch_acknowledge(connector):
+    client = connector.client()
+    receipt = send_to_pull_system(connector, client)
+    assert receipt.routing.targetAccount == "vanthu.ubnd"
+
+    # The push worker leaves pull items alone.
+    worker = DeliveryWorker(connector.runtime.store, PartnerClients(Timeouts(1, 1)), DeliverySettings())
+    assert worker.run_once() is None
+
+    [item] = client.service.listPending(systemId="eoffice-ubnd")  # zeep unwraps the array
+    assert (item.operation, item.exchangeId, item.state) == ("deliverDocument", receipt.exchangeId, "pending")
+    fetched = client.service.fetchPending(systemId="eoffice-ubnd", itemId=item.itemId)
+    metadata = json.loads(fetched.metadata)
+    assert (metadata["queue"], metadata["target_account"]) == ("registration", "vanthu.ubnd")
+    assert fetched.package == connector.runtime.store.package_bytes(receipt.packageDigest)
+    assert fetched.item.state == "fetched"
+
+    # Another system cannot see or take it.
+    assert not client.service.listPending(systemId="eoffice-stp")
+
+    failed = client.service.acknowledge(systemId="eoffice-ubnd", itemId=item.itemId, outcome="FAIL", reason="disk full")
+    assert failed.state == "pending"  # back in the list
+    done = client.service.acknowledge(systemId="eoffice-ubnd", itemId=item.itemId, outcome="DONE")
+    assert done.state == "delivered"
+    assert not client.service.listPending(systemId="eoffice-ubnd")
+
+    exchange = client.service.getStatus(messageId=receipt.messageId)
+    assert exchange.state == "accepted"  # transport done; the business status has not moved
+    assert "acknowledged by eoffice-ubnd" in exchange.timeline.TimelineEvent[-1].note
