@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,8 @@ import pytest
 from connector.samples import guide
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT.parent / "shared" / "interop" / "edxml-samples"
+# The shared samples beside the checkout (../shared), or where CONNECTOR_SHARED_DIR points.
+SAMPLES = Path(os.environ.get("CONNECTOR_SHARED_DIR", ROOT.parent / "shared")) / "interop" / "edxml-samples"
 
 
 def pytest_configure(config: pytest.Config) -> None:
