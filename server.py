@@ -48,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"connector listening on http://{settings.host}:{settings.port}/soap  (WSDL: {app.public_url}/soap?wsdl)", flush=True)
     try:
         waitress.serve(app, host=settings.host, port=settings.port, threads=args.threads,
-                       max_request_body_size=settings.max_request_bytes + 1024 * 1024, ident="edxml-connector")
+                       ident="edxml-connector",
+                       # The app answers oversized requests with a Client.TooLarge fault; waitress's
+                       # own limit (a plain-text 413) must sit well above it.
+                       max_request_body_size=max(4 * settings.max_request_bytes, 1 << 30))
     finally:
         if worker is not None:
             worker.stop()

@@ -85,6 +85,8 @@ def accept_package(
     limits: ParseLimits,
     timings: StageTimings,
 ) -> AcceptedPackage:
+    if not data:  # spyne decodes text that is not base64 to nothing
+        raise ConnectorError(ErrorCode.SCHEMA_INVALID, "package is empty or not base64", "package")
     if len(data) > limits.max_bytes:
         raise ConnectorError(ErrorCode.TOO_LARGE, f"package is {len(data):,} bytes; the limit is {limits.max_bytes:,}", "package")
     with timings.stage("verify"):

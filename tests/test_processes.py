@@ -117,3 +117,20 @@ def test_sigkill_with_deliveries_in_flight_loses_nothing_and_delivers_nothing_tw
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def test_the_real_server_answers_an_oversized_request_with_a_fault(tmp_path):
+    """waitress must not answer first with its plain-text 413."""
+    port = free_port()
+    (tmp_path / "c.toml").write_text(f'data_dir = "{tmp_path}"\nport = {port}\nmax_request_bytes = 100000\n', encoding="utf-8")
+    server = start(["server.py", "--config", str(tmp_path / "c.toml")], tmp_path / "server.log")
+    try:
+        wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok, what="the server")
+        for size in (150_000, 3_000_000):
+            answer = requests.post(f"http://127.0.0.1:{port}/soap", data=b"<x/>" + b" " * size, timeout=30,
+                                   headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "sendDocument"})
+            assert answer.status_code == 500 and b"Client.TooLarge" in answer.content
+            assert b"limit is 100,000 bytes" in answer.content
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,10 @@ from lxml import etree
 from connector.errors import ErrorCode
 from connector.runtime import Runtime
 from connector.soap.contract import ROOT, build_application, served_wsdl
+from connector.soap.protocol import SOAP_ENV
 from connector.soap.spyne_compat import WsgiApplication
 
 log = logging.getLogger(__name__)
-SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 StartResponse = Callable[..., Any]
 
 
@@ -62,7 +63,7 @@ class ConnectorApp:
             if length > self.max_request_bytes:
                 body = fault_envelope(ErrorCode.TOO_LARGE, f"request is {length:,} bytes; the limit is {self.max_request_bytes:,} bytes")
                 return _send(start_response, "500 Internal Server Error", "text/xml; charset=utf-8", body)
-            return self.soap(environ, start_response)
+            return self._soap(environ, start_response)
         if method != "GET":
             return _send(start_response, "405 Method Not Allowed", "text/plain; charset=utf-8", b"method not allowed\n")
         if path == "/":
@@ -73,6 +74,17 @@ class ConnectorApp:
         if static is not None:
             return _send(start_response, "200 OK", "text/xml; charset=utf-8", static.read_bytes())
         return _send(start_response, "404 Not Found", "text/plain; charset=utf-8", b"not found; see /\n")
+
+    def _soap(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """spyne, with a last line of defence: nothing leaves as waitress's plain-text 500."""
+        try:
+            return list(self.soap(environ, start_response))
+        except Exception:
+            log.exception("unhandled error in the SOAP layer")
+            body = fault_envelope(ErrorCode.INTERNAL, "internal error; nothing was stored")
+            start_response("500 Internal Server Error", [("Content-Type", "text/xml; charset=utf-8"),
+                                                         ("Content-Length", str(len(body)))], sys.exc_info())
+            return [body]
 
     def _index(self) -> bytes:
         url = html.escape(self.public_url)

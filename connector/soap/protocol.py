@@ -12,7 +12,9 @@ from connector.edxml import EdxmlError, ParseLimits
 from connector.edxml.safexml import parse_xml
 from connector.errors import ErrorCode
 from connector.soap.service import ConnectorFault
-from connector.soap.spyne_compat import Soap11
+from connector.soap.spyne_compat import Fault, Soap11
+
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 
 
 class HardenedSoap11(Soap11):
@@ -31,6 +33,36 @@ class HardenedSoap11(Soap11):
         except EdxmlError as exc:
             raise ConnectorFault(exc.code, f"SOAP envelope: {exc.message}", "envelope") from None
         ctx.in_document = (tree.getroot(), {})
+
+    def decompose_incoming_envelope(self, ctx: Any, message: Any = None) -> None:
+        """A SOAP 1.1 envelope whose Body holds exactly one request element; spyne would
+        otherwise trip over empty bodies, stray text or a Fault sent as a request."""
+        envelope = ctx.in_document[0] if isinstance(ctx.in_document, tuple) else ctx.in_document
+        if envelope.tag != f"{{{SOAP_ENV}}}Envelope":
+            raise ConnectorFault(ErrorCode.SCHEMA_INVALID, f"not a SOAP 1.1 envelope: the root element is {envelope.tag}", "envelope")
+        bodies = envelope.findall(f"{{{SOAP_ENV}}}Body")
+        if len(bodies) != 1:
+            raise ConnectorFault(ErrorCode.SCHEMA_INVALID, f"the envelope must have one Body, not {len(bodies)}", "Body")
+        body = bodies[0]
+        requests = [child for child in body if isinstance(child.tag, str)]
+        stray = (body.text or "").strip() or any((child.tail or "").strip() for child in body)
+        if len(requests) != 1 or stray:
+            raise ConnectorFault(ErrorCode.SCHEMA_INVALID, "the Body must hold exactly one request element and no text", "Body")
+        if requests[0].tag == f"{{{SOAP_ENV}}}Fault":
+            raise ConnectorFault(ErrorCode.SCHEMA_INVALID, "a Fault is not a request", "Body")
+        super().decompose_incoming_envelope(ctx, message if message is not None else self.REQUEST)
+
+    def deserialize(self, ctx: Any, message: Any) -> None:
+        """Whatever spyne cannot turn into the request's values is the caller's error, with
+        one of our codes (spyne's own, such as Client.ValidationError, are not in our table)."""
+        try:
+            super().deserialize(ctx, message)
+        except ConnectorFault:
+            raise
+        except Fault as fault:
+            raise ConnectorFault(ErrorCode.SCHEMA_INVALID, f"{fault.faultstring}", "Body") from None
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+            raise ConnectorFault(ErrorCode.SCHEMA_INVALID, f"a value cannot be read: {exc}", "Body") from None
 
     def validate_document(self, payload: etree._Element) -> None:
         if self.body_schema is None or payload is None:

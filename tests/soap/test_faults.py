@@ -239,3 +239,43 @@ def test_unexpected_errors_become_server_internal():
         ConnectorService.call_wrapper(ctx, ())
     assert caught.value.faultcode == ErrorCode.INTERNAL.value
     assert "disk on fire" not in caught.value.faultstring  # internals stay in the log
+
+
+# ---- malformed requests that reach spyne: each a documented fault, never a plain-text 500 ----
+def envelope(body: str, namespace: str = SOAP_ENV) -> bytes:
+    return f'<s:Envelope xmlns:s="{namespace}" xmlns:c="urn:vn:lienthong:connector:1"><s:Body>{body}</s:Body></s:Envelope>'.encode()
+
+
+@pytest.mark.parametrize(
+    "body,namespace",
+    [
+        ("", SOAP_ENV),
+        ("just text", SOAP_ENV),
+        ("<s:Fault><faultcode>s:Client</faultcode><faultstring>x</faultstring></s:Fault>", SOAP_ENV),
+        ("<c:getStatus/><c:getStatus/>", SOAP_ENV),
+        ("<c:getStatus/>", "http://www.w3.org/2003/05/soap-envelope"),  # SOAP 1.2
+    ],
+    ids=["empty-body", "text-in-body", "fault-as-request", "two-requests", "soap-12"],
+)
+def test_malformed_envelopes_are_schema_faults(connector, body, namespace):
+    code, message = fault_of(post(connector, envelope(body, namespace)))
+    assert code == ErrorCode.SCHEMA_INVALID.value, message
+
+
+def test_a_bare_element_is_not_an_envelope(connector):
+    code, message = fault_of(post(connector, b"<foo/>"))
+    assert code == ErrorCode.SCHEMA_INVALID.value and "not a SOAP 1.1 envelope" in message
+
+
+@pytest.mark.parametrize(
+    "field,value", [("receivedAt", "2022-11-26T24:00:00"), ("dueDate", "10000-01-01")], ids=["hour-24", "year-10000"]
+)
+def test_values_the_schema_allows_but_python_cannot_hold(connector, field, value):
+    code, message = fault_of(send_raw(connector, b"x", dossier={field: value}))
+    assert code == ErrorCode.SCHEMA_INVALID.value, message
+
+
+def test_a_package_that_is_not_base64(connector):
+    body = f"""<c:updateStatus><c:messageId>{new_id()}</c:messageId><c:package>@@@@</c:package></c:updateStatus>"""
+    code, message = fault_of(post(connector, envelope(body)))
+    assert code == ErrorCode.SCHEMA_INVALID.value and "package is empty or not base64" in message
