@@ -18,7 +18,7 @@ from connector.directory import DirectoryFormatError, directory_to_json, parse_d
 from connector.edxml import EdxmlError, build, parse, validate
 from connector.edxml.model import DocumentPackage, Package, Priority, SignatureState, StatusPackage
 from connector.edxml.spec import SpecError, package_from_spec, to_plain
-from connector.errors import FAULTS
+from connector.errors import FAULTS, ConnectorError
 from connector.partners.simulators.cli import add_sim_commands
 from connector.runtime import build_runtime, build_worker, open_store
 from connector.store import Store
@@ -174,7 +174,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _store(args: argparse.Namespace) -> Store:
-    return open_store(_settings(args))
+    return open_store(_settings(args), seed=False)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -344,6 +344,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except ConnectorError as exc:  # e.g. the store is unreachable
+        print(f"error: {exc.code.value}: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # e.g. piped into `head`

@@ -79,8 +79,11 @@ def next_state(current: ExchangeState, code: StatusCode) -> Transition:
     return Transition(target, changes_state=target is not current)
 
 
-def can_publish_result(current: ExchangeState) -> str | None:
-    """None when a result may be published now, else the reason it may not."""
-    if current in TERMINAL:
-        return f"the exchange is already {current.value}"
+def can_publish_result(current: ExchangeState, has_result: bool) -> str | None:
+    """None when a result may be published now, else the reason it may not. A system may report
+    06 (finished) before it publishes the result file: the result is still welcome then."""
+    if has_result:
+        return "the exchange already has its result"
+    if current in (ExchangeState.REFUSED, ExchangeState.TAKEN_BACK):
+        return f"the exchange is {current.value}"
     return None

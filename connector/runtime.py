@@ -35,11 +35,13 @@ class Runtime:
         self.store.close()
 
 
-def open_store(settings: Settings) -> Store:
+def open_store(settings: Settings, seed: bool = True) -> Store:
+    """The store, its tables created if missing. ``seed``: the server's first run fills an empty
+    directory (from ``directory_file`` or the guide's sample); operator commands never do."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(settings.effective_database_url)
     store.create_schema()
-    if store.directory_is_empty():
+    if seed and store.directory_is_empty():
         source = settings.directory_file or SAMPLE_DIRECTORY
         counts = store.import_directory(parse_directory(source.read_text(encoding="utf-8"), source.name))
         log.info("directory imported from %s: %s", source, counts)

@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from connector.directory import SystemKind
 from connector.edxml import ParseLimits, ValidationSettings
-from connector.edxml.model import DocumentPackage, StatusPackage
+from connector.edxml.model import DocumentPackage, StatusCode, StatusPackage
 from connector.errors import ConnectorError, ErrorCode
 from connector.exchange import DocumentKind, ExchangeState, IllegalTransition, can_publish_result, next_state
 from connector.pipeline import AcceptedPackage, StageTimings, accept_package
@@ -268,7 +268,7 @@ class ExchangeService:
                     f"issue.numberSymbol {request.issue.number_symbol!r} differs from the package Code {str(package.code)!r}",
                     "issue.numberSymbol",
                 )
-            refusal = can_publish_result(exchange.state)
+            refusal = can_publish_result(exchange.state, exchange.result_document_id is not None)
             if refusal:
                 raise ConnectorError(ErrorCode.ILLEGAL_TRANSITION, f"cannot publish a result: {refusal}", "package/MessageHeader/ResponseFor")
         with timings.stage("persist"):
@@ -300,8 +300,7 @@ class ExchangeService:
             event = StoredEvent(now, ExchangeState.FINISHED, f"{package.sender.organ_id}/{issue.signer_name or '-'}", "06",
                                 accepted.digest, f"result {issue.number_symbol} issued {issue.issue_date:%Y/%m/%d}")
             message = self._message(request.message_id, "publishResult", request_digest, exchange.exchange_id, receipt)
-            self._advance(exchange, event, accepted, message, outbox, result)
-        return receipt
+            return self._advance(exchange, event, accepted, message, outbox, result) or receipt
 
     def _original_of(self, package: DocumentPackage, onestop_number: str) -> StoredExchange:
         ids = [r.document_id for r in package.response_for if r.document_id]
@@ -323,17 +322,23 @@ class ExchangeService:
                              "package/MessageHeader/ResponseFor/DocumentId")
 
     def _advance(self, exchange: StoredExchange, event: StoredEvent, accepted: AcceptedPackage,
-                 message: StoredMessage, outbox: list[NewOutboxItem], result: ResultInfo | None = None) -> None:
+                 message: StoredMessage, outbox: list[NewOutboxItem], result: ResultInfo | None = None) -> SignedReceipt | None:
+        """Record the change; if a concurrent request got there first, answer as it would have:
+        the same message (a client's retry racing itself) gets the original receipt."""
         try:
             moved = self.store.advance(exchange.exchange_id, exchange.state, event, accepted.blob(), message, outbox, result)
-        except StoreConflict as exc:
-            raise ConnectorError(ErrorCode.DUPLICATE_MESSAGE, f"message id {message.message_id!r} was used concurrently ({exc})", "messageId") from None
-        if not moved:
-            raise ConnectorError(
-                ErrorCode.ILLEGAL_TRANSITION,
-                "the exchange changed state while this request was processed; read it with getStatus and retry",
-                "messageId",
-            )
+        except StoreConflict:
+            moved = False
+        if moved:
+            return None
+        replay = self._replay(message.message_id, message.request_digest)
+        if replay:
+            return replay
+        raise ConnectorError(
+            ErrorCode.ILLEGAL_TRANSITION,
+            "the exchange changed state while this request was processed; read it with getStatus and retry",
+            "messageId",
+        )
 
     # ---- updateStatus -----------------------------------------------------------------
     def update_status(self, request: UpdateStatusRequest, timings: StageTimings | None = None) -> SignedReceipt:
@@ -351,10 +356,14 @@ class ExchangeService:
                 raise ConnectorError(ErrorCode.UNKNOWN_DOCUMENT, f"no exchange for ResponseFor/DocumentId {document_id!r}",
                                      "package/MessageHeader/ResponseFor/DocumentId")
             sender = status.sender.organ_id
-            if sender not in (exchange.agency_organ, exchange.source_organ):
+            # Taking a document back (13) is its sender's act; every other status is its receiver's.
+            entitled = exchange.source_organ if status.status_code is StatusCode.TAKEN_BACK else exchange.agency_organ
+            if sender != entitled:
+                role = "sender" if status.status_code is StatusCode.TAKEN_BACK else "receiver"
                 raise ConnectorError(
                     ErrorCode.SENDER_MISMATCH,
-                    f"{sender} is neither the sender ({exchange.source_organ}) nor the receiver ({exchange.agency_organ}) of the document",
+                    f"status {status.status_code.value} ({status.status_code.label}) comes from the document's {role} "
+                    f"{entitled}, not from {sender}",
                     "package/MessageHeader/From/OrganId",
                 )
             try:
@@ -376,8 +385,7 @@ class ExchangeService:
                        "status_code": status.status_code.value, "description": event.note, "at": status.timestamp.isoformat()}
             outbox = self._relay(target_organ, target_kind, request.message_id, "deliverStatus", payload, accepted.digest)
             message = self._message(request.message_id, "updateStatus", request_digest, exchange.exchange_id, receipt)
-            self._advance(exchange, event, accepted, message, outbox)
-        return receipt
+            return self._advance(exchange, event, accepted, message, outbox) or receipt
 
     # ---- getStatus --------------------------------------------------------------------
     def get_status(self, message_id: str | None = None, dossier_code: str | None = None) -> ExchangeView:
@@ -414,12 +422,14 @@ class ExchangeService:
 
     def acknowledge(self, system_id: str, item_id: int, delivered: bool, reason: str | None) -> OutboxItem:
         item = self._pending_item(system_id, item_id)
-        if not self.store.acknowledge(item.item_id, system_id, delivered, reason, utcnow()):
+        exchange = self.store.exchange(item.exchange_id)
+        now = utcnow()
+        event = None
+        if delivered and exchange is not None:
+            event = StoredEvent(now, exchange.state, system_id, None, item.package_digest,
+                                f"{item.operation} fetched and acknowledged by {system_id}")
+        if not self.store.acknowledge(item.item_id, system_id, delivered, reason, now, event):
             raise ConnectorError(ErrorCode.UNKNOWN_ITEM, f"item {item_id} is no longer pending for {system_id}", "itemId")
-        if delivered:
-            self.store.add_transport_event(item.exchange_id, StoredEvent(
-                utcnow(), self.store.exchange(item.exchange_id).state, system_id, None, item.package_digest,  # type: ignore[union-attr]
-                f"{item.operation} fetched and acknowledged by {system_id}"))
         return self.store.outbox_item(item.item_id)  # type: ignore[return-value]
 
     def _pending_item(self, system_id: str, item_id: int) -> OutboxItem:

@@ -63,6 +63,8 @@ class PartnerClients:
             code = (fault.code or "").split(":")[-1]
             outcome = Outcome.REJECTED if code.startswith("Client") else Outcome.RETRY
             return CallResult(outcome, error=f"{code}: {fault.message}")
+        except zeep.exceptions.ValidationError as exc:  # our own request breaks the partner's WSDL
+            return CallResult(Outcome.REJECTED, error=f"request does not fit the partner contract: {exc}")
         except requests.Timeout as exc:
             return CallResult(Outcome.RETRY, error=f"timeout: {exc}")
         except requests.RequestException as exc:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, event, func, insert, select, update
+from sqlalchemy import Connection, create_engine, event, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -179,7 +179,10 @@ class Store:
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
     def create_schema(self) -> None:
-        t.metadata.create_all(self.engine)
+        try:
+            t.metadata.create_all(self.engine)
+        except OperationalError as exc:
+            raise ConnectorError(ErrorCode.STORE_UNAVAILABLE, f"the exchange store failed: {exc.orig}") from exc
 
     def close(self) -> None:
         self.engine.dispose()
@@ -426,11 +429,19 @@ class Store:
     def claim_due(self, now: datetime, lease_seconds: float) -> OutboxItem | None:
         """Take the oldest due push item for one attempt. The lease makes an item whose worker
         died due again; the state check in the UPDATE keeps two workers from taking one item."""
+        earlier = t.outbox.alias("earlier")
         due = (
             (t.outbox.c.state == "pending")
             & (t.outbox.c.mode == DeliveryMode.PUSH.value)
             & (t.outbox.c.next_attempt_at <= now)
             & ((t.outbox.c.lease_until.is_(None)) | (t.outbox.c.lease_until < now))
+            # In order per exchange and partner: a status must not overtake the document it is about.
+            & ~exists().where(
+                (earlier.c.exchange_id == t.outbox.c.exchange_id)
+                & (earlier.c.system_id == t.outbox.c.system_id)
+                & (earlier.c.item_id < t.outbox.c.item_id)
+                & earlier.c.state.in_(("pending", "fetched"))
+            )
         )
         with self._tx() as conn:
             candidate = conn.execute(select(t.outbox.c.item_id).where(due).order_by(t.outbox.c.item_id).limit(1)).scalar()
@@ -507,8 +518,10 @@ class Store:
                 .values(state="fetched", updated_at=now)
             )
 
-    def acknowledge(self, item_id: int, system_id: str, delivered: bool, reason: str | None, now: datetime) -> bool:
-        """The pull partner's transport acknowledgement: done, or failed (back to pending)."""
+    def acknowledge(self, item_id: int, system_id: str, delivered: bool, reason: str | None, now: datetime,
+                    event: StoredEvent | None = None) -> bool:
+        """The pull partner's transport acknowledgement: done, or failed (back to pending); with
+        the timeline's transport event, in the same transaction."""
         with self._tx() as conn:
             moved = conn.execute(
                 update(t.outbox)
@@ -530,6 +543,9 @@ class Store:
                         item_id=item_id, at=now, outcome="delivered" if delivered else "retry", error=reason
                     )
                 )
+                if event is not None:
+                    exchange_id = conn.execute(select(t.outbox.c.exchange_id).where(t.outbox.c.item_id == item_id)).scalar_one()
+                    self._add_event(conn, exchange_id, event)
             return moved == 1
 
 

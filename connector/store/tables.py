@@ -152,7 +152,8 @@ outbox = Table(
     metadata,
     Column("item_id", Integer, primary_key=True, autoincrement=True),
     Column("exchange_id", String(100), ForeignKey("exchanges.exchange_id"), nullable=False),
-    Column("message_id", String(100), nullable=False, unique=True),  # the same on every attempt
+    # the caller's message id (≤ 100) plus the operation: the same on every attempt
+    Column("message_id", String(160), nullable=False, unique=True),
     Column("system_id", String(100), nullable=False),
     Column("mode", String(8), nullable=False),
     Column("operation", String(32), nullable=False),

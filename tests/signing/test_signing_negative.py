@@ -93,9 +93,10 @@ def test_extra_unsigned_attachment(signed: bytes, policy: VerificationPolicy) ->
 
 
 def test_tampered_signature_value(signed: bytes, policy: VerificationPolicy) -> None:
-    value = re.search(rb"<ds:SignatureValue>([^<]{10})", signed).group(1)
-    flipped = bytes([value[0] ^ 0x01]) + value[1:] if value[0:1] != b"A" else b"B" + value[1:]
-    tampered = signed.replace(value, flipped, 1)
+    value = re.search(rb"<ds:SignatureValue>([^<]+)</ds:SignatureValue>", signed).group(1)
+    raw = bytearray(base64.b64decode(value))
+    raw[0] ^= 0x01  # still valid base64, no longer the signature
+    tampered = signed.replace(value, base64.b64encode(bytes(raw)), 1)
     assert reason_for(tampered, policy) is Reason.SIGNATURE_INVALID
 
 

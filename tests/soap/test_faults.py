@@ -279,3 +279,17 @@ def test_a_package_that_is_not_base64(connector):
     body = f"""<c:updateStatus><c:messageId>{new_id()}</c:messageId><c:package>@@@@</c:package></c:updateStatus>"""
     code, message = fault_of(post(connector, envelope(body)))
     assert code == ErrorCode.SCHEMA_INVALID.value and "package is empty or not base64" in message
+
+
+def test_statuses_come_from_the_side_entitled_to_them(connector):
+    client = connector.client()
+    send(connector, client, "INCOMING")
+    registered_by_onestop = guide.status_package(StatusCode.ACCEPTED)
+    registered_by_onestop.sender = guide.ONESTOP
+    fault = raises_fault(ErrorCode.SENDER_MISMATCH, client.service.updateStatus, messageId=new_id(),
+                         package=connector.sign(registered_by_onestop))
+    assert "comes from the document's receiver 000.00.31.H31" in fault.message
+    taken_back_by_agency = guide.status_package(StatusCode.TAKEN_BACK)
+    fault = raises_fault(ErrorCode.SENDER_MISMATCH, client.service.updateStatus, messageId=new_id(),
+                         package=connector.sign(taken_back_by_agency))
+    assert "comes from the document's sender 000.00.13.H31" in fault.message

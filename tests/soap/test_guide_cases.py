@@ -111,3 +111,29 @@ def test_the_same_message_twice_returns_the_original_receipt(connector):
     second = client.service.sendDocument(**args)
     assert first.signedReceipt == second.signedReceipt
     assert len(client.service.getStatus(messageId=message_id).timeline.TimelineEvent) == 1
+
+
+def test_a_result_published_after_status_06_is_still_recorded(connector):
+    client = connector.client()
+    send(connector, client, "INCOMING")
+    assert status(connector, client, StatusCode.FINISHED).state == "finished"
+    assert publish(connector, client).state == "finished"
+    assert client.service.getStatus(dossierCode=guide.DOSSIER_CODE).result.numberSymbol == "22/CV_LT_MOTCUA"
+
+
+def test_concurrent_retries_of_one_message_all_get_the_original_receipt(connector):
+    """A client that times out and retries while the first request is still running."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = connector.client()
+    send(connector, client, "INCOMING")
+    package, message_id = connector.sign(guide.status_package(StatusCode.ARRIVED)), new_id()
+
+    def update(_: int) -> bytes:
+        return connector.client().service.updateStatus(messageId=message_id, package=package).signedReceipt
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        receipts = list(pool.map(update, range(8)))
+    assert len(set(receipts)) == 1
+    timeline = client.service.getStatus(messageId=message_id).timeline.TimelineEvent
+    assert [e.state for e in timeline] == ["accepted", "arrived"]

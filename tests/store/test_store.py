@@ -135,3 +135,24 @@ def test_store_unavailable_is_a_server_fault(tmp_path, postgres_url):
         admin.close()
         server.stop()
         live.runtime.close()
+
+
+def test_outbox_items_of_one_exchange_and_partner_go_out_in_order(store):
+    create(store, "m1", "doc-1")  # item 1: deliverDocument
+    now = utcnow()
+    store.advance("m1", ExchangeState.ACCEPTED, StoredEvent(now, ExchangeState.TAKEN_BACK, "t"), None, None,
+                  [NewOutboxItem("m9:deliverStatus", "eoffice-stp", DeliveryMode.PUSH, "deliverStatus", "{}")])
+    first = store.claim_due(now, 60)
+    assert first.operation == "deliverDocument"
+    store.finish_attempt(first.item_id, "retry", now, error="down", next_attempt_at=now + timedelta(minutes=5))
+    assert store.claim_due(now + timedelta(minutes=1), 60) is None  # the status waits for its document
+    second = store.claim_due(now + timedelta(minutes=6), 60)
+    assert second.operation == "deliverDocument"
+    store.finish_attempt(second.item_id, "delivered", now)
+    assert store.claim_due(now + timedelta(minutes=6), 60).operation == "deliverStatus"
+
+
+def test_the_longest_message_id_fits_on_both_backends(store):
+    longest = "x" * 100
+    create(store, longest, "doc-1")
+    assert store.outbox_items()[0].message_id == f"{longest}:deliverDocument"
