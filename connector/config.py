@@ -42,8 +42,18 @@ class Settings:
     max_request_bytes: int = 72 * MiB  # a 50 MB file is ~67 MB once base64-encoded
     keys_dir: Path | None = None  # default: data_dir/keys (development keys made on first run)
     # The connector's own signing identity for receipts; default: the development key set's.
+    # PEM key + certificate (+ chain), or PKCS#12; a password only from an env var or a file.
     identity_key: Path | None = None
     identity_cert: Path | None = None
+    identity_chain: Path | None = None
+    identity_p12: Path | None = None
+    identity_password_env: str | None = None
+    identity_password_file: Path | None = None
+    # Which certificates speak for which organisation: a JSON file {"OrganId": ["sha256", ...]}
+    # (or a keys-init orgs.json), and pins that allow only the listed certificates for a sender.
+    org_map: Path | None = None
+    pinned_signers: dict[str, list[str]] = field(default_factory=dict)
+    require_revocation_info: bool = False  # every certificate needs a CRL from its issuer
     trust: tuple[Path, ...] = ()  # CA files; default: the development CA
     crls: tuple[Path, ...] = ()
     allow_sha1: bool = False  # legacy senders only
@@ -85,6 +95,10 @@ def load_settings(config_file: Path | None = None, environ: dict[str, str] | Non
     return _build(Settings, values, "")
 
 
+_PATHS = {"data_dir", "keys_dir", "directory_file", "identity_key", "identity_cert", "identity_chain", "identity_p12",
+          "identity_password_file", "org_map"}
+
+
 def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
     known = {f.name: f for f in dataclasses.fields(cls)}
     unknown = set(values) - set(known)
@@ -99,7 +113,11 @@ def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
             kwargs[name] = tuple(Path(v) for v in value)
         elif name == "organ_id_exceptions":
             kwargs[name] = tuple(value)
-        elif name in ("data_dir", "keys_dir", "directory_file", "identity_key", "identity_cert"):
+        elif name == "pinned_signers":
+            if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
+                raise ConfigError(f"setting {prefix}{name!r} must map OrganIds to lists of SHA-256 fingerprints")
+            kwargs[name] = value
+        elif name in _PATHS:
             kwargs[name] = Path(value)
         elif isinstance(default, bool) and not isinstance(value, bool):
             raise ConfigError(f"setting {prefix}{name!r} must be true or false")

@@ -112,8 +112,10 @@ FAULTS: dict[ErrorCode, FaultSpec] = {
         "Enable interconnection for the procedure in the catalogue, or handle it by hand.",
     ),
     ErrorCode.DUPLICATE_MESSAGE: FaultSpec(
-        "The message id was already used with different content.",
-        "Use a new message id for a new message; resend the original bytes to get the receipt.",
+        "The message id was already used with different content, or the package's DocumentId "
+        "was already sent under another message id.",
+        "Use a new message id for a new message (and a new DocumentId for a new document); resend "
+        "the original request unchanged to get its receipt again.",
     ),
     ErrorCode.UNKNOWN_DOCUMENT: FaultSpec(
         "A result or status refers to a document or dossier the connector never received.",
@@ -128,8 +130,8 @@ FAULTS: dict[ErrorCode, FaultSpec] = {
         "List pending items again; acknowledge only what you fetched.",
     ),
     ErrorCode.UNAUTHORIZED: FaultSpec(
-        "The calling system is not known or not allowed to call this operation.",
-        "Use the system id and credentials registered with the connector.",
+        "The pull operations name a systemId that is not registered in the directory.",
+        "Use the system id registered with the connector (python -m connector directory list).",
     ),
     ErrorCode.STORE_UNAVAILABLE: FaultSpec(
         "The exchange store could not be reached or the transaction failed; nothing was stored.",

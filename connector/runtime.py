@@ -17,8 +17,8 @@ from connector.edxml import ParseLimits, ValidationSettings
 from connector.partners.clients import PartnerClients, Timeouts
 from connector.service import ExchangeService, ServiceConfig
 from connector.store import Store
-from signing import DevKeyLayout, OrgSpec, SigningIdentity, VerificationPolicy, init_dev_keys
-from signing.keys import CONNECTOR_ORG
+from signing import DevKeyLayout, OrgSpec, SigningIdentity, VerificationPolicy, init_dev_keys, load_password
+from signing.keys import CONNECTOR_ORG, read_org_cert_map
 
 log = logging.getLogger(__name__)
 SAMPLE_DIRECTORY = Path(__file__).parent / "samples" / "directory.json"
@@ -59,24 +59,33 @@ def build_runtime(settings: Settings) -> Runtime:
         dev_keys = init_dev_keys(settings.effective_keys_dir, orgs)
         anchors = (dev_keys.ca_path,)
         org_cert_map = dev_keys.org_cert_map()
-    if settings.identity_key and settings.identity_cert:
-        identity = SigningIdentity.from_pem(settings.identity_key, settings.identity_cert)
-    elif dev_keys is not None:
-        identity = dev_keys.identity("connector")
-    else:
-        raise ValueError("identity_key and identity_cert are required when trust anchors are configured")
+    if settings.org_map:
+        org_cert_map |= read_org_cert_map(settings.org_map)
     policy = VerificationPolicy.from_paths(
         trust=list(anchors),
         crls=list(settings.crls),
         allow_sha1=settings.allow_sha1,
         require_signature=settings.require_signature,
+        require_revocation_info=settings.require_revocation_info,
         org_cert_map=org_cert_map,
+        pinned_signers={organ_id: frozenset(fps) for organ_id, fps in settings.pinned_signers.items()},
         max_bytes=settings.max_request_bytes,
     )
     limits = ParseLimits(max_bytes=settings.max_request_bytes)
-    config = ServiceConfig(policy, identity, ValidationSettings(settings.organ_id_exceptions), limits)
+    config = ServiceConfig(policy, connector_identity(settings, dev_keys), ValidationSettings(settings.organ_id_exceptions), limits)
     return Runtime(settings, store, ExchangeService(store, config), dev_keys)
 
+
+def connector_identity(settings: Settings, dev_keys: DevKeyLayout | None) -> SigningIdentity:
+    """The key that signs receipts: configured PEM or PKCS#12, else the development identity."""
+    password = load_password(settings.identity_password_env, settings.identity_password_file)
+    if settings.identity_p12:
+        return SigningIdentity.from_pkcs12(settings.identity_p12, password)
+    if settings.identity_key and settings.identity_cert:
+        return SigningIdentity.from_pem(settings.identity_key, settings.identity_cert, settings.identity_chain, password)
+    if dev_keys is not None:
+        return dev_keys.identity("connector")
+    raise ValueError("identity_p12, or identity_key and identity_cert, are required when trust anchors are configured")
 
 def build_worker(runtime: Runtime) -> DeliveryWorker:
     delivery = runtime.settings.delivery

@@ -42,7 +42,7 @@ def test_list_fetch_acknowledge(connector):
     assert fetched.package == connector.runtime.store.package_bytes(receipt.packageDigest)
     assert fetched.item.state == "fetched"
 
-    # Another system cannot see or take it.
+    # It is listed for its own system only (caller authentication comes with the next issue).
     assert not client.service.listPending(systemId="eoffice-stp")
 
     failed = client.service.acknowledge(systemId="eoffice-ubnd", itemId=item.itemId, outcome="FAIL", reason="disk full")
