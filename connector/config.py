@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-MiB = 1024 * 1024
+from connector.edxml.safexml import MiB
 
 
 @dataclass(frozen=True)

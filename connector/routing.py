@@ -26,7 +26,7 @@ class Queue(enum.StrEnum):
 class RoutingDecision:
     agency_id: str
     agency_name: str
-    system_id: str
+    system: SystemEntry  # the agency's document-management system
     queue: Queue
     target_account: str
     officer_account: str  # the sender's document-management account
@@ -88,11 +88,11 @@ def route(
                 f"agency {agency.organ_id} has no clerk account for its registration queue in {system.system_id}",
                 "kind",
             )
-        return RoutingDecision(agency.organ_id, agency.name, system.system_id, Queue.REGISTRATION, agency.clerk_account, officer.username)
+        return RoutingDecision(agency.organ_id, agency.name, system, Queue.REGISTRATION, agency.clerk_account, officer.username)
     if officer.organ_id != agency.organ_id:
         raise ConnectorError(
             ErrorCode.UNKNOWN_ACCOUNT,
             f"username {username!r} belongs to {officer.organ_id}, not to the handling agency {agency.organ_id} in {system.system_id}",
             "senderUsername",
         )
-    return RoutingDecision(agency.organ_id, agency.name, system.system_id, Queue.DRAFTS, officer.username, officer.username)
+    return RoutingDecision(agency.organ_id, agency.name, system, Queue.DRAFTS, officer.username, officer.username)

@@ -224,8 +224,8 @@ class ExchangeService:
                 "subject": package.subject,
                 "dossier": asdict(dossier),
             }
-            system = self.store.system(decision.system_id)
-            outbox = [NewOutboxItem(f"{request.message_id}:deliverDocument", decision.system_id, system.mode,  # type: ignore[union-attr]
+            system = decision.system
+            outbox = [NewOutboxItem(f"{request.message_id}:deliverDocument", system.system_id, system.mode,
                                     "deliverDocument", json.dumps(payload, ensure_ascii=False, default=str), accepted.digest)]
             actor = f"{package.sender.organ_id}/{request.sender_username}"
             note = f"routed to {decision.agency_id} {decision.queue.value} queue of {decision.target_account}"

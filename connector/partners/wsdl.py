@@ -36,7 +36,7 @@ from connector.partners.contracts import (
 )
 from connector.soap.contract import served_wsdl, sort_schemas
 from connector.soap.protocol import HardenedSoap11
-from connector.soap.spyne_compat import Application, Fault, ServiceBase, Soap11, WsgiApplication, rpc
+from connector.soap.spyne_compat import Application, Fault, ServiceBase, Soap11, WsgiApplication, binary, rpc
 
 log = logging.getLogger(__name__)
 
@@ -78,13 +78,8 @@ class OnestopPartner(Protocol):
     def deliver_status(self, delivery: OnestopStatusDelivery) -> Acceptance: ...
 
 
-def _bytes(value: Any) -> bytes:
-    # spyne hands base64Binary over as a sequence of byte chunks
-    return value if isinstance(value, bytes) else b"".join(value or [])
-
-
 def _with_package_bytes(delivery: Any) -> Any:
-    delivery.package = _bytes(delivery.package)
+    delivery.package = binary(delivery.package)
     return delivery
 
 

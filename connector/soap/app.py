@@ -55,25 +55,25 @@ class ConnectorApp:
         query = environ.get("QUERY_STRING", "").lower()
         if path == "/soap":
             if method == "GET" and query in ("wsdl", "wsdl=", "wsdl=1"):
-                return _send(start_response, "200 OK", "text/xml; charset=utf-8", self.wsdl)
+                return send(start_response, "200 OK", "text/xml; charset=utf-8", self.wsdl)
             if method != "POST":
-                return _send(start_response, "405 Method Not Allowed", "text/plain; charset=utf-8",
+                return send(start_response, "405 Method Not Allowed", "text/plain; charset=utf-8",
                              b"POST a SOAP 1.1 envelope here; the WSDL is at ?wsdl\n")
             length = int(environ.get("CONTENT_LENGTH") or 0)
             if length > self.max_request_bytes:
                 body = fault_envelope(ErrorCode.TOO_LARGE, f"request is {length:,} bytes; the limit is {self.max_request_bytes:,} bytes")
-                return _send(start_response, "500 Internal Server Error", "text/xml; charset=utf-8", body)
+                return send(start_response, "500 Internal Server Error", "text/xml; charset=utf-8", body)
             return self._soap(environ, start_response)
         if method != "GET":
-            return _send(start_response, "405 Method Not Allowed", "text/plain; charset=utf-8", b"method not allowed\n")
+            return send(start_response, "405 Method Not Allowed", "text/plain; charset=utf-8", b"method not allowed\n")
         if path == "/":
-            return _send(start_response, "200 OK", "text/html; charset=utf-8", self._index())
+            return send(start_response, "200 OK", "text/html; charset=utf-8", self._index())
         if path == "/health":
-            return _send(start_response, "200 OK", "application/json", json.dumps({"status": "ok"}).encode())
+            return send(start_response, "200 OK", "application/json", json.dumps({"status": "ok"}).encode())
         static = _static_file(path)
         if static is not None:
-            return _send(start_response, "200 OK", "text/xml; charset=utf-8", static.read_bytes())
-        return _send(start_response, "404 Not Found", "text/plain; charset=utf-8", b"not found; see /\n")
+            return send(start_response, "200 OK", "text/xml; charset=utf-8", static.read_bytes())
+        return send(start_response, "404 Not Found", "text/plain; charset=utf-8", b"not found; see /\n")
 
     def _soap(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """spyne, with a last line of defence: nothing leaves as waitress's plain-text 500."""
@@ -101,10 +101,13 @@ def _static_file(path: str) -> Path | None:
     parts = path.strip("/").split("/")
     if len(parts) != 2 or parts[0] not in ("wsdl", "schemas") or not parts[1].endswith((".wsdl", ".xsd")):
         return None
+    # Two plain path segments only: no "..", no hidden files, nothing outside wsdl/ and schemas/.
+    if parts[1].startswith(".") or "\\" in parts[1]:
+        return None
     candidate = ROOT / parts[0] / parts[1]
-    return candidate if candidate.is_file() and "/" not in parts[1] and not parts[1].startswith(".") else None
+    return candidate if candidate.is_file() else None
 
 
-def _send(start_response: StartResponse, status: str, content_type: str, body: bytes) -> list[bytes]:
+def send(start_response: StartResponse, status: str, content_type: str, body: bytes) -> list[bytes]:
     start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
     return [body]

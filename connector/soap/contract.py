@@ -14,6 +14,7 @@ from pathlib import Path
 from lxml import etree
 
 from connector.edxml import ParseLimits
+from connector.edxml.model import NAMESPACE as EDXML_NAMESPACE
 from connector.soap.models import TNS
 from connector.soap.protocol import HardenedSoap11
 from connector.soap.service import ConnectorService
@@ -25,7 +26,6 @@ WSDL_PATH = ROOT / "wsdl" / "connector.wsdl"
 XS = "http://www.w3.org/2001/XMLSchema"
 WSDL = "http://schemas.xmlsoap.org/wsdl/"
 SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
-EDXML_NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 
 
 def body_schema() -> etree.XMLSchema:
@@ -77,7 +77,7 @@ def _artefacts(wsdl_bytes: bytes) -> tuple[bytes, bytes]:
     wrapper = etree.SubElement(types, f"{{{XS}}}schema", targetNamespace=f"{TNS}:wsdl")
     etree.SubElement(wrapper, f"{{{XS}}}import", namespace=TNS, schemaLocation="../schemas/connector.xsd")
     # The base64 packages are edXML (QCVN 102:2016); their schema is published beside ours.
-    etree.SubElement(wrapper, f"{{{XS}}}import", namespace=EDXML_NS, schemaLocation="../schemas/edxml.xsd")
+    etree.SubElement(wrapper, f"{{{XS}}}import", namespace=EDXML_NAMESPACE, schemaLocation="../schemas/edxml.xsd")
     address = wsdl.find(f".//{{{SOAP}}}address")
     address.set("location", "http://127.0.0.1:8080/soap")
     docs = etree.Element(f"{{{WSDL}}}documentation")

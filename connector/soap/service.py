@@ -6,9 +6,7 @@ answer back; every ``ConnectorError`` becomes a SOAP fault whose code is the doc
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from connector.errors import ConnectorError, ErrorCode
@@ -24,7 +22,7 @@ from connector.service import (
 )
 from connector.soap import models as m
 from connector.soap.models import TNS, optional, required
-from connector.soap.spyne_compat import Array, ByteArray, Fault, Integer, ServiceBase, rpc
+from connector.soap.spyne_compat import Array, ByteArray, Fault, Integer, ServiceBase, binary, rpc
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +41,6 @@ def _service(ctx: Any) -> ExchangeService:
     return ctx.app.exchange_service
 
 
-def _bytes(value: Any) -> bytes:
-    # spyne hands base64Binary over as a sequence of byte chunks
-    return value if isinstance(value, bytes) else b"".join(value or [])
-
-
 def _receipt(signed: SignedReceipt) -> m.Receipt:
     r = signed.receipt
     return m.Receipt(
@@ -61,10 +54,6 @@ def _receipt(signed: SignedReceipt) -> m.Receipt:
         routing=m.Routing(agencyId=r.agency_id, queue=r.queue, targetAccount=r.target_account),
         signedReceipt=[signed.signed],
     )
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 MessageId = required(m.MessageId)
@@ -94,7 +83,7 @@ class ConnectorService(ServiceBase):
     def sendDocument(ctx, messageId, package, kind, senderUsername, dossier):  # noqa: N802, N803
         request = SendDocumentRequest(
             message_id=messageId,
-            package=_bytes(package),
+            package=binary(package),
             kind=Kind(str(kind)),
             sender_username=senderUsername,
             dossier=DossierInfo(
@@ -115,7 +104,7 @@ class ConnectorService(ServiceBase):
     def publishResult(ctx, messageId, package, onestopNumber, issue):  # noqa: N802, N803
         request = PublishResultRequest(
             message_id=messageId,
-            package=_bytes(package),
+            package=binary(package),
             onestop_number=onestopNumber,
             issue=IssueInfo(issue.numberSymbol, issue.issueDate, issue.signerName, issue.signerPosition, issue.documentIdentifier),
         )
@@ -123,7 +112,7 @@ class ConnectorService(ServiceBase):
 
     @rpc(MessageId, Package, _returns=m.Receipt, _out_variable_name="receipt", _port_type="ConnectorPort")
     def updateStatus(ctx, messageId, package):  # noqa: N802, N803
-        return _receipt(_service(ctx).update_status(UpdateStatusRequest(messageId, _bytes(package))))
+        return _receipt(_service(ctx).update_status(UpdateStatusRequest(messageId, binary(package))))
 
     @rpc(optional(m.MessageId), optional(m.Identifier),
          _returns=m.ExchangeStatus, _out_variable_name="exchange", _port_type="ConnectorPort")
@@ -154,7 +143,7 @@ class ConnectorService(ServiceBase):
             queue=x.queue,
             targetAccount=x.target_account,
             timeline=[
-                m.TimelineEvent(at=_aware(e.at), state=e.state.value, statusCode=e.status_code, actor=e.actor,
+                m.TimelineEvent(at=e.at, state=e.state.value, statusCode=e.status_code, actor=e.actor,
                                 packageDigest=e.package_digest, note=e.note)
                 for e in view.timeline
             ],
@@ -186,9 +175,8 @@ def _pending(item: Any) -> m.PendingItem:
         messageId=item.message_id,
         operation=item.operation,
         exchangeId=item.exchange_id,
-        createdAt=_aware(item.created_at),
+        createdAt=item.created_at,
         state=item.state,
     )
 
 
-__all__ = ["ConnectorFault", "ConnectorService", "json"]

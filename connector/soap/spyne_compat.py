@@ -39,38 +39,34 @@ _install_six_alias()
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import spyne  # noqa: E402
-    from spyne import (  # noqa: E402
-        Application,
-        ComplexModel,
-        Fault,
-        Iterable,
-        Mandatory,
-        ServiceBase,
-        rpc,
-    )
+    from spyne import Application, ComplexModel, Fault, ServiceBase, rpc  # noqa: E402
     from spyne.model.binary import ByteArray  # noqa: E402
-    from spyne.model.complex import Array, XmlData  # noqa: E402
-    from spyne.model.primitive import Boolean, Date, DateTime, Integer, Unicode  # noqa: E402
+    from spyne.model.complex import Array  # noqa: E402
+    from spyne.model.primitive import Date, DateTime, Integer, Unicode  # noqa: E402
     from spyne.protocol.soap import Soap11  # noqa: E402
     from spyne.server.wsgi import WsgiApplication  # noqa: E402
+
+
+
+def binary(value: object) -> bytes:
+    """A ``ByteArray`` value as bytes: spyne hands base64Binary over as a sequence of chunks."""
+    return value if isinstance(value, bytes) else b"".join(value or [])  # type: ignore[arg-type]
+
 
 __all__ = [
     "spyne",
     "Application",
     "Array",
-    "Boolean",
     "ByteArray",
     "ComplexModel",
     "Date",
     "DateTime",
     "Fault",
     "Integer",
-    "Iterable",
-    "Mandatory",
     "ServiceBase",
     "Soap11",
     "Unicode",
     "WsgiApplication",
-    "XmlData",
+    "binary",
     "rpc",
 ]

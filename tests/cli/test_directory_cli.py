@@ -16,7 +16,7 @@ def test_import_csv_and_json_then_list(tmp_path):
     assert run("directory", "import", str(tmp_path / "map.json"), "--data-dir", data).returncode == 0
     listing = run("directory", "list", "--data-dir", data).stdout
     assert "nguyenvana" in listing and "a.motcua         -> nguyenvana" in listing
-    assert "2.000908.000.00.00.H31" in listing  # the sample directory is there from the first run
+    assert "2.000908.000.00.00.H31" not in listing  # operator commands never seed the sample directory
     as_json = json.loads(run("directory", "list", "--json", "--data-dir", data).stdout)
     assert {"username": "nguyenvana", "organ_id": "000.00.31.H31", "role": "specialist", "full_name": "Nguyễn Văn A"} in as_json["accounts"]
 

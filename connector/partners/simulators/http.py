@@ -13,6 +13,7 @@ from typing import Any
 
 from connector.edxml import ParseLimits
 from connector.partners.simulators.trust import PACKAGE_LIMIT, MiB
+from connector.soap.app import send
 from connector.soap.contract import served_wsdl
 from connector.soap.spyne_compat import Application, WsgiApplication
 
@@ -37,17 +38,13 @@ class SoapEndpoint:
         query = environ.get("QUERY_STRING", "").lower()
         if path == "/soap":
             if method == "GET" and query in ("wsdl", "wsdl=", "wsdl=1"):
-                return _send(start_response, "200 OK", "text/xml; charset=utf-8", self._wsdl)
+                return send(start_response, "200 OK", "text/xml; charset=utf-8", self._wsdl)
             if method == "POST":
                 return self._soap(environ, start_response)
-            return _send(start_response, "405 Method Not Allowed", "text/plain; charset=utf-8",
+            return send(start_response, "405 Method Not Allowed", "text/plain; charset=utf-8",
                          b"POST a SOAP 1.1 envelope here; the WSDL is at ?wsdl\n")
         if path == "/" and method == "GET":
             body = json.dumps(self._screens(), ensure_ascii=False, indent=2, default=str).encode()
-            return _send(start_response, "200 OK", "application/json; charset=utf-8", body)
-        return _send(start_response, "404 Not Found", "text/plain; charset=utf-8", b"not found; SOAP is at /soap\n")
+            return send(start_response, "200 OK", "application/json; charset=utf-8", body)
+        return send(start_response, "404 Not Found", "text/plain; charset=utf-8", b"not found; SOAP is at /soap\n")
 
-
-def _send(start_response: StartResponse, status: str, content_type: str, body: bytes) -> list[bytes]:
-    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
-    return [body]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from connector.edxml import EdxmlError, ParseLimits, parse
 from connector.edxml.model import Package, StatusPackage
+from connector.edxml.safexml import MiB
 from connector.partners.wsdl import PartnerRejection
 from signing import (
     OrgSpec,
@@ -23,7 +24,6 @@ from signing import (
     verify_package,
 )
 
-MiB = 1024 * 1024
 # What the connector accepts by default (its max_request_bytes): whatever it took must fit here.
 PACKAGE_LIMIT = 72 * MiB
 
