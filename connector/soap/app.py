@@ -52,18 +52,8 @@ class ConnectorApp:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
         method = environ.get("REQUEST_METHOD", "GET")
-        query = environ.get("QUERY_STRING", "").lower()
         if path == "/soap":
-            if method == "GET" and query in ("wsdl", "wsdl=", "wsdl=1"):
-                return send(start_response, "200 OK", "text/xml; charset=utf-8", self.wsdl)
-            if method != "POST":
-                return send(start_response, "405 Method Not Allowed", "text/plain; charset=utf-8",
-                             b"POST a SOAP 1.1 envelope here; the WSDL is at ?wsdl\n")
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            if length > self.max_request_bytes:
-                body = fault_envelope(ErrorCode.TOO_LARGE, f"request is {length:,} bytes; the limit is {self.max_request_bytes:,} bytes")
-                return send(start_response, "500 Internal Server Error", "text/xml; charset=utf-8", body)
-            return self._soap(environ, start_response)
+            return soap_endpoint(environ, start_response, self.wsdl, self._post)
         if method != "GET":
             return send(start_response, "405 Method Not Allowed", "text/plain; charset=utf-8", b"method not allowed\n")
         if path == "/":
@@ -75,8 +65,13 @@ class ConnectorApp:
             return send(start_response, "200 OK", "text/xml; charset=utf-8", static.read_bytes())
         return send(start_response, "404 Not Found", "text/plain; charset=utf-8", b"not found; see /\n")
 
-    def _soap(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """spyne, with a last line of defence: nothing leaves as waitress's plain-text 500."""
+    def _post(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """The size cap, then spyne, with a last line of defence: nothing leaves as waitress's
+        plain-text 500."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length > self.max_request_bytes:
+            body = fault_envelope(ErrorCode.TOO_LARGE, f"request is {length:,} bytes; the limit is {self.max_request_bytes:,} bytes")
+            return send(start_response, "500 Internal Server Error", "text/xml; charset=utf-8", body)
         try:
             return list(self.soap(environ, start_response))
         except Exception:
@@ -95,6 +90,18 @@ class ConnectorApp:
 <a href="/schemas/connector.xsd">schemas/connector.xsd</a>, <a href="/schemas/edxml.xsd">schemas/edxml.xsd</a>.</p>
 <p>Operations, examples and fault codes: <code>docs/contract.md</code> in the source tree. Health: <a href="/health">/health</a>.</p>
 </body></html>""".encode()
+
+
+def soap_endpoint(environ: dict[str, Any], start_response: StartResponse, wsdl: bytes,
+                  post: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]) -> Iterable[bytes]:
+    """``/soap``: the pinned WSDL on ``GET ?wsdl``, requests on POST (shared with the simulators)."""
+    method = environ.get("REQUEST_METHOD", "GET")
+    if method == "GET" and environ.get("QUERY_STRING", "").lower() in ("wsdl", "wsdl=", "wsdl=1"):
+        return send(start_response, "200 OK", "text/xml; charset=utf-8", wsdl)
+    if method != "POST":
+        return send(start_response, "405 Method Not Allowed", "text/plain; charset=utf-8",
+                    b"POST a SOAP 1.1 envelope here; the WSDL is at ?wsdl\n")
+    return post(environ, start_response)
 
 
 def _static_file(path: str) -> Path | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from connector.edxml import ParseLimits
 from connector.partners.simulators.trust import PACKAGE_LIMIT, MiB
-from connector.soap.app import send
+from connector.soap.app import send, soap_endpoint
 from connector.soap.contract import served_wsdl
 from connector.soap.spyne_compat import Application, WsgiApplication
 
@@ -34,16 +34,9 @@ class SoapEndpoint:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
-        method = environ.get("REQUEST_METHOD", "GET")
-        query = environ.get("QUERY_STRING", "").lower()
         if path == "/soap":
-            if method == "GET" and query in ("wsdl", "wsdl=", "wsdl=1"):
-                return send(start_response, "200 OK", "text/xml; charset=utf-8", self._wsdl)
-            if method == "POST":
-                return self._soap(environ, start_response)
-            return send(start_response, "405 Method Not Allowed", "text/plain; charset=utf-8",
-                         b"POST a SOAP 1.1 envelope here; the WSDL is at ?wsdl\n")
-        if path == "/" and method == "GET":
+            return soap_endpoint(environ, start_response, self._wsdl, self._soap)
+        if path == "/" and environ.get("REQUEST_METHOD", "GET") == "GET":
             body = json.dumps(self._screens(), ensure_ascii=False, indent=2, default=str).encode()
             return send(start_response, "200 OK", "application/json; charset=utf-8", body)
         return send(start_response, "404 Not Found", "text/plain; charset=utf-8", b"not found; SOAP is at /soap\n")
