@@ -23,6 +23,7 @@ class ErrorCode(enum.StrEnum):
     MALFORMED_XML = "Client.MalformedXml"
     FORBIDDEN_XML = "Client.ForbiddenXml"
     SCHEMA_INVALID = "Client.SchemaInvalid"
+    MUST_UNDERSTAND = "MustUnderstand"  # SOAP 1.1's own code
     # --- the edXML package ---
     NOT_EDXML = "Client.NotEdxml"
     PACKAGE_INVALID = "Client.PackageInvalid"
@@ -67,6 +68,10 @@ FAULTS: dict[ErrorCode, FaultSpec] = {
     ErrorCode.SCHEMA_INVALID: FaultSpec(
         "The SOAP body or the package breaks its XSD (the message names the element and line).",
         "Correct the named element against schemas/; resend.",
+    ),
+    ErrorCode.MUST_UNDERSTAND: FaultSpec(
+        "A SOAP header marked mustUnderstand=\"1\" (e.g. WS-Security) that the connector does not process.",
+        "Send no such header: packages are signed inside (XML-DSig); remove the header or its mustUnderstand.",
     ),
     ErrorCode.NOT_EDXML: FaultSpec(
         "The package is not edXML (wrong root element or namespace, or no edXMLEnvelope).",

@@ -50,6 +50,11 @@ class HardenedSoap11(Soap11):
             raise ConnectorFault(ErrorCode.SCHEMA_INVALID, "the Body must hold exactly one request element and no text", "Body")
         if requests[0].tag == f"{{{SOAP_ENV}}}Fault":
             raise ConnectorFault(ErrorCode.SCHEMA_INVALID, "a Fault is not a request", "Body")
+        # SOAP 1.1 §4.2.3: a header the receiver must understand but does not is a fault, never
+        # silently ignored (spyne would ignore it – and a WS-Security header would mean nothing).
+        for header in envelope.findall(f"{{{SOAP_ENV}}}Header/*"):
+            if header.get(f"{{{SOAP_ENV}}}mustUnderstand") in ("1", "true"):
+                raise ConnectorFault(ErrorCode.MUST_UNDERSTAND, f"header {header.tag} is not understood here", "Header")
         super().decompose_incoming_envelope(ctx, message if message is not None else self.REQUEST)
 
     def deserialize(self, ctx: Any, message: Any) -> None:

@@ -293,3 +293,12 @@ def test_statuses_come_from_the_side_entitled_to_them(connector):
     fault = raises_fault(ErrorCode.SENDER_MISMATCH, client.service.updateStatus, messageId=new_id(),
                          package=connector.sign(taken_back_by_agency))
     assert "comes from the document's sender 000.00.13.H31" in fault.message
+
+
+def test_a_header_that_must_be_understood_is_refused(connector):
+    wsse = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+    body = (f'<s:Envelope xmlns:s="{SOAP_ENV}" xmlns:c="urn:vn:lienthong:connector:1"><s:Header>'
+            f'<w:Security xmlns:w="{wsse}" s:mustUnderstand="1"/></s:Header>'
+            '<s:Body><c:getStatus><c:dossierCode>x</c:dossierCode></c:getStatus></s:Body></s:Envelope>')
+    code, message = fault_of(post(connector, body.encode()))
+    assert code == ErrorCode.MUST_UNDERSTAND.value and "Security" in message
