@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,3 +21,11 @@ def test_ci_runs_exactly_the_readme_test_command():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "make test" in readme and "exec make test" in ci
+
+
+def test_every_fault_code_is_triggered_by_some_test():
+    from connector.errors import ErrorCode
+
+    sources = [ROOT / "tests" / "soap" / "test_faults.py", ROOT / "tests" / "store" / "test_store.py"]
+    used = {name for path in sources for name in re.findall(r"ErrorCode\.([A-Z_]+)", path.read_text(encoding="utf-8"))}
+    assert used == {code.name for code in ErrorCode}
