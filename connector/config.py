@@ -39,7 +39,9 @@ class Settings:
     # The address written into the served WSDL; never taken from a request's Host header.
     public_url: str | None = None
     database_url: str | None = None  # default: SQLite file in data_dir
-    max_request_bytes: int = 72 * MiB  # a 50 MB file is ~67 MB once base64-encoded
+    # A 50 MB file is ~67 MB as a package (zip + base64) and ~90 MB as a SOAP request (base64 again).
+    max_package_bytes: int = 72 * MiB
+    max_request_bytes: int = 100 * MiB
     keys_dir: Path | None = None  # default: data_dir/keys (development keys made on first run)
     # The connector's own signing identity for receipts; default: the development key set's.
     # PEM key + certificate (+ chain), or PKCS#12; a password only from an env var or a file.

@@ -69,9 +69,9 @@ def build_runtime(settings: Settings) -> Runtime:
         require_revocation_info=settings.require_revocation_info,
         org_cert_map=org_cert_map,
         pinned_signers={organ_id: frozenset(fps) for organ_id, fps in settings.pinned_signers.items()},
-        max_bytes=settings.max_request_bytes,
+        max_bytes=settings.max_package_bytes,
     )
-    limits = ParseLimits(max_bytes=settings.max_request_bytes)
+    limits = ParseLimits(max_bytes=settings.max_package_bytes)
     config = ServiceConfig(policy, connector_identity(settings, dev_keys), ValidationSettings(settings.organ_id_exceptions), limits)
     return Runtime(settings, store, ExchangeService(store, config), dev_keys)
 

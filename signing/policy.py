@@ -39,7 +39,7 @@ LEGACY_SHA1_SIGNATURE_METHODS = frozenset({SignatureMethod.RSA_SHA1, SignatureMe
 LEGACY_SHA1_DIGESTS = frozenset({DigestAlgorithm.SHA1})
 
 KEY_USAGE_NAMES = frozenset({"digital_signature", "content_commitment"})
-DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_BYTES = 72 * 1024 * 1024  # a package carrying a 50 MB file (zip + base64)
 
 
 @dataclass(frozen=True)

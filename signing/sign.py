@@ -20,6 +20,7 @@ from signxml.xades import XAdESSigner
 
 from .errors import SigningError
 from .keys import SigningIdentity
+from .policy import DEFAULT_MAX_BYTES
 from .profile import EDXML_PROFILE, DocumentProfile
 from .xmlparse import DS_SIGNATURE, DSIG_NS, UnsafeXMLError, hardened_parser, parse_document, serialize
 
@@ -29,7 +30,6 @@ _SIGNATURE_METHODS: dict[str, SignatureMethod] = {
     "rsa-sha256": SignatureMethod.RSA_SHA256,
     "ecdsa-sha256": SignatureMethod.ECDSA_SHA256,
 }
-DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 from lxml import etree
 
+from connector.edxml import ParseLimits
 from connector.errors import ErrorCode
 from connector.runtime import Runtime
 from connector.soap.contract import ROOT, build_application, served_wsdl
@@ -44,7 +45,7 @@ class ConnectorApp:
         self.runtime = runtime
         self.max_request_bytes = settings.max_request_bytes
         self.public_url = settings.effective_public_url
-        application = build_application(runtime.service.config.limits)
+        application = build_application(ParseLimits(max_bytes=settings.max_request_bytes))
         application.exchange_service = runtime.service  # read by the service methods via ctx.app
         self.soap = WsgiApplication(application, max_content_length=settings.max_request_bytes)
         self.wsdl = served_wsdl(application, f"{self.public_url}/soap")

@@ -137,3 +137,15 @@ def test_concurrent_retries_of_one_message_all_get_the_original_receipt(connecto
     assert len(set(receipts)) == 1
     timeline = client.service.getStatus(messageId=message_id).timeline.TimelineEvent
     assert [e.state for e in timeline] == ["accepted", "arrived"]
+
+
+def test_a_50_mb_file_fits_the_default_limits(connector):
+    """The default caps take a 50 MB scan: ~67 MB as a package, ~90 MB as a SOAP request."""
+    package = guide.send_package(padding=50_000_000 - 2000)  # a 50,000,000-byte PDF
+    assert package.attachments[0].size <= 50_000_000
+    receipt = connector.client().service.sendDocument(
+        messageId=new_id(), package=connector.sign(package), kind="INCOMING", senderUsername="cbtiepnhan", dossier=DOSSIER
+    )
+    assert receipt.state == "accepted"
+    [stored] = connector.runtime.store.package_attachments(receipt.packageDigest)
+    assert stored.sha256 == package.attachments[0].sha256

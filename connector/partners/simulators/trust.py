@@ -24,7 +24,7 @@ from signing import (
     verify_package,
 )
 
-# What the connector accepts by default (its max_request_bytes): whatever it took must fit here.
+# What the connector accepts by default (its max_package_bytes): whatever it took must fit here.
 PACKAGE_LIMIT = 72 * MiB
 
 
