@@ -76,6 +76,8 @@ class VerificationPolicy:
     """Require the package's sender OrganId to be an organisation the signer speaks for."""
     max_bytes: int = DEFAULT_MAX_BYTES
     """Size cap checked before parsing (the parser allows huge text nodes)."""
+    chain_cache: dict = field(default_factory=dict, init=False, compare=False, repr=False)
+    """Certificate paths already built under this policy (see ``trust._build_chain``)."""
 
     def __post_init__(self) -> None:
         if self.at is not None and self.at.tzinfo is None:

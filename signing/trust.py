@@ -72,6 +72,25 @@ def _check_key_usage(cert: x509.Certificate, required: frozenset[str]) -> None:
 def _build_chain(
     leaf: x509.Certificate, intermediates: list[x509.Certificate], policy: VerificationPolicy, at: dt.datetime
 ) -> tuple[x509.Certificate, ...]:
+    """The path from the signer to a trust anchor. A path once built is reused while ``at`` lies
+    inside every certificate's validity (building one costs more than the RSA check itself);
+    revocation is checked on every call, by the caller."""
+    key = (leaf, tuple(intermediates))
+    cached = policy.chain_cache.get(key)
+    if cached is not None and cached[1] <= at <= cached[2]:
+        return cached[0]
+    chain = _verify_path(leaf, intermediates, policy, at)
+    policy.chain_cache[key] = (
+        chain,
+        max(cert.not_valid_before_utc for cert in chain),
+        min(cert.not_valid_after_utc for cert in chain),
+    )
+    return chain
+
+
+def _verify_path(
+    leaf: x509.Certificate, intermediates: list[x509.Certificate], policy: VerificationPolicy, at: dt.datetime
+) -> tuple[x509.Certificate, ...]:
     verifier = (
         PolicyBuilder()
         .store(Store(list(policy.trust_anchors)))
