@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from typing import TypeVar
 
 from connector.directory import SystemKind
 from connector.edxml import ParseLimits, ValidationSettings
@@ -23,6 +24,8 @@ from connector.routing import route
 from connector.store import Store, StoredEvent, StoredExchange
 from connector.store.store import NewOutboxItem, OutboxItem, ResultInfo, StoreConflict, StoredMessage, utcnow
 from signing import SigningIdentity, VerificationPolicy
+
+P = TypeVar("P", DocumentPackage, StatusPackage)
 
 
 # ---- requests -------------------------------------------------------------------------
@@ -124,13 +127,13 @@ class ExchangeService:
             )
         return SignedReceipt(Receipt.from_xml(stored.receipt), stored.receipt)
 
-    def _accept_as(self, kind: type, operation: str, data: bytes, timings: StageTimings) -> AcceptedPackage:
+    def _accept_as(self, kind: type[P], operation: str, data: bytes, timings: StageTimings) -> tuple[AcceptedPackage, P]:
         """The pipeline's package stages, then the package kind the operation needs."""
         accepted = accept_package(data, self.config.policy, self.config.validation, self.config.limits, timings)
         if not isinstance(accepted.package, kind):
             wanted = "a status package (with StatusCode)" if kind is StatusPackage else "a document package, not a status package"
             raise ConnectorError(ErrorCode.PACKAGE_INVALID, f"{operation} needs {wanted}", "package")
-        return accepted
+        return accepted, accepted.package
 
     def _receipt(self, message_id: str, operation: str, exchange: StoredExchange, state: ExchangeState,
                  digest: str, at: datetime) -> SignedReceipt:
@@ -168,8 +171,7 @@ class ExchangeService:
         replay = self._replay(request.message_id, request_digest)
         if replay:
             return replay
-        accepted = self._accept_as(DocumentPackage, "sendDocument", request.package, timings)
-        package: DocumentPackage = accepted.package  # type: ignore[assignment]
+        accepted, package = self._accept_as(DocumentPackage, "sendDocument", request.package, timings)
         with timings.stage("route"):
             if self.store.organization(package.sender.organ_id) is None:
                 raise ConnectorError(
@@ -252,8 +254,7 @@ class ExchangeService:
         replay = self._replay(request.message_id, request_digest)
         if replay:
             return replay
-        accepted = self._accept_as(DocumentPackage, "publishResult", request.package, timings)
-        package: DocumentPackage = accepted.package  # type: ignore[assignment]
+        accepted, package = self._accept_as(DocumentPackage, "publishResult", request.package, timings)
         with timings.stage("route"):
             exchange = self._original_of(package, request.onestop_number)
             if package.sender.organ_id != exchange.agency_organ:
@@ -347,8 +348,7 @@ class ExchangeService:
         replay = self._replay(request.message_id, request_digest)
         if replay:
             return replay
-        accepted = self._accept_as(StatusPackage, "updateStatus", request.package, timings)
-        status: StatusPackage = accepted.package  # type: ignore[assignment]
+        accepted, status = self._accept_as(StatusPackage, "updateStatus", request.package, timings)
         with timings.stage("route"):
             document_id = status.response_for.document_id
             exchange = self.store.exchange_by_document_id(document_id or "")
@@ -417,8 +417,8 @@ class ExchangeService:
     def fetch(self, system_id: str, item_id: int) -> PulledItem:
         item = self._pending_item(system_id, item_id)
         self.store.mark_fetched(item.item_id, utcnow())
-        fetched = self.store.outbox_item(item.item_id)
-        return PulledItem(fetched, self.store.package_bytes(item.package_digest) if item.package_digest else None)  # type: ignore[arg-type]
+        fetched = self._pending_item(system_id, item_id)  # as it is now: fetched
+        return PulledItem(fetched, self.store.package_bytes(item.package_digest) if item.package_digest else None)
 
     def acknowledge(self, system_id: str, item_id: int, delivered: bool, reason: str | None) -> OutboxItem:
         item = self._pending_item(system_id, item_id)
@@ -430,7 +430,9 @@ class ExchangeService:
                                 f"{item.operation} fetched and acknowledged by {system_id}")
         if not self.store.acknowledge(item.item_id, system_id, delivered, reason, now, event):
             raise ConnectorError(ErrorCode.UNKNOWN_ITEM, f"item {item_id} is no longer pending for {system_id}", "itemId")
-        return self.store.outbox_item(item.item_id)  # type: ignore[return-value]
+        acknowledged = self.store.outbox_item(item.item_id)
+        assert acknowledged is not None  # it was updated a moment ago; items are never deleted
+        return acknowledged
 
     def _pending_item(self, system_id: str, item_id: int) -> OutboxItem:
         self._pull_system(system_id)
