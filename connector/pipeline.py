@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from connector.edxml import EdxmlError, ParseLimits, ValidationSettings, validate
+from connector.edxml import EdxmlError, ParseLimits, ValidationSettings, validate_tree
 from connector.edxml.model import Package
+from connector.edxml.safexml import check_tree
 from connector.errors import ConnectorError, ErrorCode
 from connector.store.store import PackageBlob, StoredAttachment
 from signing import Reason, SignatureVerificationError, VerificationPolicy, VerifiedPackage, verify_package
@@ -70,8 +71,15 @@ def verify_signature(data: bytes, policy: VerificationPolicy) -> VerifiedPackage
         raise ConnectorError(ErrorCode.SIGNATURE_INVALID, f"{exc.reason}: {exc.message}", "package/Signature") from None
 
 
-def validate_package(signed_xml: bytes, settings: ValidationSettings, limits: ParseLimits) -> Package:
-    report = validate(signed_xml, settings, limits)
+def validate_package(verified: VerifiedPackage, settings: ValidationSettings, limits: ParseLimits) -> Package:
+    """edXML validation of what the signature covers, on the verifier's own parse of it (the
+    signed bytes are not parsed a second time)."""
+    tree = verified.signed_root.getroottree()
+    try:
+        check_tree(tree, limits)
+    except EdxmlError as exc:
+        raise ConnectorError(exc.code, f"package: {exc.message}", "package") from None
+    report = validate_tree(tree, settings, limits)
     if not report.valid or report.package is None:
         error = EdxmlError(report.issues)
         raise ConnectorError(error.code, f"package: {error.message}", f"package{error.field or ''}")
@@ -84,7 +92,9 @@ def accept_package(
     settings: ValidationSettings,
     limits: ParseLimits,
     timings: StageTimings,
+    digest: str | None = None,
 ) -> AcceptedPackage:
+    """The package stages. ``digest``: the SHA-256 of ``data`` when the caller has it already."""
     if not data:  # spyne decodes text that is not base64 to nothing
         raise ConnectorError(ErrorCode.SCHEMA_INVALID, "package is empty or not base64", "package")
     if len(data) > limits.max_bytes:
@@ -92,5 +102,5 @@ def accept_package(
     with timings.stage("verify"):
         verified = verify_signature(data, policy)
     with timings.stage("validate"):
-        package = validate_package(verified.signed_xml, settings, limits)
-    return AcceptedPackage(data, verified.signed_xml, package, verified, hashlib.sha256(data).hexdigest())
+        package = validate_package(verified, settings, limits)
+    return AcceptedPackage(data, verified.signed_xml, package, verified, digest or hashlib.sha256(data).hexdigest())

@@ -100,9 +100,10 @@ class ServiceConfig:
     limits: ParseLimits = ParseLimits()
 
 
-def _digest(operation: str, package: bytes, metadata: object) -> str:
+def _digest(operation: str, package_digest: str, metadata: object) -> str:
+    """What makes a request the same request: operation, package and metadata."""
     h = hashlib.sha256(operation.encode())
-    h.update(hashlib.sha256(package).digest())
+    h.update(package_digest.encode())
     h.update(json.dumps(metadata, sort_keys=True, default=str).encode())
     return h.hexdigest()
 
@@ -127,9 +128,10 @@ class ExchangeService:
             )
         return SignedReceipt(Receipt.from_xml(stored.receipt), stored.receipt)
 
-    def _accept_as(self, kind: type[P], operation: str, data: bytes, timings: StageTimings) -> tuple[AcceptedPackage, P]:
+    def _accept_as(self, kind: type[P], operation: str, data: bytes, digest: str,
+                   timings: StageTimings) -> tuple[AcceptedPackage, P]:
         """The pipeline's package stages, then the package kind the operation needs."""
-        accepted = accept_package(data, self.config.policy, self.config.validation, self.config.limits, timings)
+        accepted = accept_package(data, self.config.policy, self.config.validation, self.config.limits, timings, digest)
         if not isinstance(accepted.package, kind):
             wanted = "a status package (with StatusCode)" if kind is StatusPackage else "a document package, not a status package"
             raise ConnectorError(ErrorCode.PACKAGE_INVALID, f"{operation} needs {wanted}", "package")
@@ -167,11 +169,12 @@ class ExchangeService:
     def send_document(self, request: SendDocumentRequest, timings: StageTimings | None = None) -> SignedReceipt:
         timings = timings or StageTimings()
         metadata = {"kind": request.kind.value, "user": request.sender_username, "dossier": asdict(request.dossier)}
-        request_digest = _digest("sendDocument", request.package, metadata)
+        package_digest = hashlib.sha256(request.package).hexdigest()
+        request_digest = _digest("sendDocument", package_digest, metadata)
         replay = self._replay(request.message_id, request_digest)
         if replay:
             return replay
-        accepted, package = self._accept_as(DocumentPackage, "sendDocument", request.package, timings)
+        accepted, package = self._accept_as(DocumentPackage, "sendDocument", request.package, package_digest, timings)
         with timings.stage("route"):
             if self.store.organization(package.sender.organ_id) is None:
                 raise ConnectorError(
@@ -250,11 +253,12 @@ class ExchangeService:
     # ---- publishResult ----------------------------------------------------------------
     def publish_result(self, request: PublishResultRequest, timings: StageTimings | None = None) -> SignedReceipt:
         timings = timings or StageTimings()
-        request_digest = _digest("publishResult", request.package, {"onestop": request.onestop_number, "issue": asdict(request.issue)})
+        package_digest = hashlib.sha256(request.package).hexdigest()
+        request_digest = _digest("publishResult", package_digest, {"onestop": request.onestop_number, "issue": asdict(request.issue)})
         replay = self._replay(request.message_id, request_digest)
         if replay:
             return replay
-        accepted, package = self._accept_as(DocumentPackage, "publishResult", request.package, timings)
+        accepted, package = self._accept_as(DocumentPackage, "publishResult", request.package, package_digest, timings)
         with timings.stage("route"):
             exchange = self._original_of(package, request.onestop_number)
             if package.sender.organ_id != exchange.agency_organ:
@@ -344,11 +348,12 @@ class ExchangeService:
     # ---- updateStatus -----------------------------------------------------------------
     def update_status(self, request: UpdateStatusRequest, timings: StageTimings | None = None) -> SignedReceipt:
         timings = timings or StageTimings()
-        request_digest = _digest("updateStatus", request.package, {})
+        package_digest = hashlib.sha256(request.package).hexdigest()
+        request_digest = _digest("updateStatus", package_digest, {})
         replay = self._replay(request.message_id, request_digest)
         if replay:
             return replay
-        accepted, status = self._accept_as(StatusPackage, "updateStatus", request.package, timings)
+        accepted, status = self._accept_as(StatusPackage, "updateStatus", request.package, package_digest, timings)
         with timings.stage("route"):
             document_id = status.response_for.document_id
             exchange = self.store.exchange_by_document_id(document_id or "")

@@ -6,12 +6,13 @@ from connector.edxml.model import *  # noqa: F403
 from connector.edxml.parser import parse
 from connector.edxml.rules import ValidationSettings
 from connector.edxml.safexml import ParseLimits
-from connector.edxml.validation import ValidationReport, validate
+from connector.edxml.validation import ValidationReport, validate, validate_tree
 
 __all__ = [  # noqa: F405
     "build",
     "parse",
     "validate",
+    "validate_tree",
     "EdxmlError",
     "Issue",
     "Severity",

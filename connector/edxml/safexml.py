@@ -54,13 +54,19 @@ def parse_xml(data: bytes, limits: ParseLimits = ParseLimits()) -> etree._Elemen
     except etree.XMLSyntaxError as exc:
         raise _syntax_error(exc) from None
     tree = root.getroottree()
+    check_tree(tree, limits)
+    return tree
+
+
+def check_tree(tree: etree._ElementTree, limits: ParseLimits) -> None:
+    """What a parsed document must not have: a DOCTYPE, or nesting deeper than the limit. Also
+    for trees parsed elsewhere (the signature verifier's), so they need not be parsed again."""
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise EdxmlError.single(
             ErrorCode.FORBIDDEN_XML, "a DOCTYPE (DTD or entity declarations) is not allowed", line=1
         )
-    if _too_deep(limits.max_depth)(root):
+    if _too_deep(limits.max_depth)(tree.getroot()):
         raise EdxmlError.single(ErrorCode.FORBIDDEN_XML, f"elements nested deeper than {limits.max_depth} levels")
-    return tree
 
 
 @functools.cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import xmlschema
+from lxml import etree
 
 from connector.edxml import parser, rules, schema
 from connector.edxml.issues import EdxmlError, Issue, Severity
@@ -46,6 +47,16 @@ def validate(
         tree = parse_xml(data, limits)
     except EdxmlError as exc:
         return ValidationReport(exc.issues)
+    return validate_tree(tree, settings, limits)
+
+
+def validate_tree(
+    tree: etree._ElementTree,
+    settings: ValidationSettings = ValidationSettings(),
+    limits: ParseLimits = ParseLimits(),
+) -> ValidationReport:
+    """``validate`` for a document already parsed (and checked with ``safexml.check_tree``).
+    Reading the model consumes the attachments' base64 text in the tree."""
     issues: list[Issue] = []
     if not schema.lxml_schema().validate(tree):
         issues.extend(_explain(tree))

@@ -174,7 +174,7 @@ def _row(cls: type, row: Any) -> Any:
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: Engine = create_engine(url, pool_pre_ping=True, **_engine_options(url))
+        self.engine: Engine = create_engine(url, **_engine_options(url))
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
@@ -561,9 +561,11 @@ def _procedure(row: Any) -> Procedure:
 
 def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
-        # One file shared by the request threads and the delivery worker.
+        # One file shared by the request threads and the delivery worker; a file never "drops"
+        # a connection, so no ping before each checkout.
         return {"connect_args": {"check_same_thread": False, "timeout": 30}}
-    return {"pool_size": 10, "max_overflow": 10}
+    # A server may restart under us: ping pooled connections before use.
+    return {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
