@@ -445,7 +445,8 @@ class Results:
             "",
             markdown_table(*self.profile_table()),
             "",
-            "Signing benchmarks: see docs/benchmarks-signing.md",
+            "Signing benchmarks: see docs/benchmarks-signing.md; the whole sendDocument pipeline by stage: "
+            "docs/benchmarks-pipeline.md",
             "",
         ]
         return "\n".join(lines)
