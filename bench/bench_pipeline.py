@@ -667,8 +667,9 @@ class Results:
             f"input, against {self.copies('baseline'):.1f} for the baseline. The highest stage peak is in "
             f"{peak_stage}. During verify the package exists as our structural tree and signxml's trees, "
             "serialisations and canonical bytes at once; what verify returns (canonical bytes and their tree) "
-            "stays alive while validate builds its own tree and decodes the attachment, and until the request "
-            "ends. The stage peaks are RSS, so they also hold memory the allocator kept after earlier frees.",
+            "stays alive while validate reads the model from that tree and decodes the attachment, and is "
+            "dropped when the package stages end. The stage peaks are RSS, so they also hold memory the "
+            "allocator kept after earlier frees.",
         ]
 
     def _verify_priced(self) -> float:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from connector.edxml import EdxmlError, ParseLimits, ValidationSettings, validate_tree
-from connector.edxml.model import Package
+from connector.edxml.model import DocumentPackage, Package
 from connector.edxml.safexml import check_tree
 from connector.errors import ConnectorError, ErrorCode
 from connector.store.store import PackageBlob, StoredAttachment
@@ -40,19 +40,16 @@ class StageTimings:
 
 @dataclass(frozen=True)
 class AcceptedPackage:
-    """A package that passed every stage: only the signed bytes and what was read from them."""
+    """A package that passed every stage. ``package`` was read from the signed content only; the
+    verifier's trees and canonical bytes are not kept (a 20 MB package would be held twice more)."""
 
     original: bytes  # as received, kept as evidence
-    signed_xml: bytes  # what the signature covers; the model was read from these bytes
     package: Package
-    verification: VerifiedPackage
     digest: str  # SHA-256 of the original bytes
 
     def blob(self) -> PackageBlob:
-        attachments = tuple(
-            StoredAttachment(a.content_id, a.name, a.content_type, a.sha256, a.data)
-            for a in getattr(self.package, "attachments", [])
-        )
+        files = self.package.attachments if isinstance(self.package, DocumentPackage) else []
+        attachments = tuple(StoredAttachment(a.content_id, a.name, a.content_type, a.sha256, a.data) for a in files)
         return PackageBlob(self.digest, self.original, attachments)
 
 
@@ -103,4 +100,4 @@ def accept_package(
         verified = verify_signature(data, policy)
     with timings.stage("validate"):
         package = validate_package(verified, settings, limits)
-    return AcceptedPackage(data, verified.signed_xml, package, verified, digest or hashlib.sha256(data).hexdigest())
+    return AcceptedPackage(data, package, digest or hashlib.sha256(data).hexdigest())
