@@ -17,8 +17,10 @@ import waitress
 
 from connector.config import ConfigError, Settings, load_settings
 from connector.demo import Demo, DemoError, DemoPorts
+from connector.errors import ConnectorError
 from connector.runtime import build_runtime, build_worker
 from connector.soap.app import ConnectorApp
+from signing import KeyMaterialError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,19 +41,33 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.demo:
-        return run_demo(settings, args.demo_ports, args.exit_after_demo)
+    try:
+        if args.demo:
+            return run_demo(settings, args.demo_ports, args.exit_after_demo)
+        return serve(settings, args.threads)
+    except OSError as exc:  # typically: the port is taken
+        where = f"{settings.host}:{settings.port}" + (f" (or the simulators' ports {args.demo_ports})" if args.demo else "")
+        print(f"error: cannot listen on {where}: {exc.strerror}", file=sys.stderr)
+    except (ConnectorError, KeyMaterialError, ValueError) as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+    return 2
+
+
+def serve(settings: Settings, threads: int) -> int:
     runtime = build_runtime(settings)
     app = ConnectorApp(runtime)
+    server = waitress.create_server(
+        app, host=settings.host, port=settings.port, threads=threads, ident="edxml-connector",
+        # The app answers oversized requests with a Client.TooLarge fault; waitress's own limit
+        # (a plain-text 413) must sit well above it.
+        max_request_body_size=max(4 * settings.max_request_bytes, 1 << 30),
+    )  # binds now: a taken port fails before the worker starts
     worker = build_worker(runtime).start() if settings.delivery.enabled else None
-
     print(f"connector listening on http://{settings.host}:{settings.port}/soap  (WSDL: {app.public_url}/soap?wsdl)", flush=True)
     try:
-        waitress.serve(app, host=settings.host, port=settings.port, threads=args.threads,
-                       ident="edxml-connector",
-                       # The app answers oversized requests with a Client.TooLarge fault; waitress's
-                       # own limit (a plain-text 413) must sit well above it.
-                       max_request_body_size=max(4 * settings.max_request_bytes, 1 << 30))
+        server.run()
+    except KeyboardInterrupt:
+        pass
     finally:
         if worker is not None:
             worker.stop()
