@@ -134,3 +134,17 @@ def test_the_real_server_answers_an_oversized_request_with_a_fault(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_taken_port_is_a_one_line_error(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        run = subprocess.run([sys.executable, "server.py", "--data-dir", str(tmp_path), "--port", str(port)],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2
+    assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use" in run.stderr
+    assert "Traceback" not in run.stderr
