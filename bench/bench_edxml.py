@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project is not installed
 
 from common import (  # noqa: E402
+    PADDING,
+    MiB,
     Timing,
     current_rss_kib,
     machine,
@@ -39,8 +41,6 @@ from lxml import etree  # noqa: E402
 from connector.edxml import ParseLimits, build, parse, validate  # noqa: E402
 from connector.samples import guide  # noqa: E402
 
-MiB = 1024 * 1024
-PADDING = 20 * MiB  # bytes added to the PDF attachment for the large package
 DOC = ROOT / "docs" / "benchmarks.md"
 SPEED_TARGET = 3.0  # 5 KB package: parse + validate <= 3x a plain lxml parse
 COPIES_TARGET = 3.0  # attachment decoding holds <= 3 copies of the attachment

@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project is not installed
 
 from common import (  # noqa: E402
+    PADDING,
+    MiB,
     Timing,
     current_rss_kib,
     machine,
@@ -58,8 +60,6 @@ from connector.service import DossierInfo, SendDocumentRequest  # noqa: E402
 from signing import SigningIdentity, sign_package  # noqa: E402
 from signing.xmlparse import hardened_parser  # noqa: E402
 
-MiB = 1024 * 1024
-PADDING = 20 * MiB  # bytes added to the PDF attachment for the large package
 DOC = ROOT / "docs" / "benchmarks-pipeline.md"
 STAGES = ("verify", "validate", "route", "persist")
 OUTSIDE = "outside the stages"  # replay check, request digests: send_document minus its stages

@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+MiB = 1024 * 1024
+PADDING = 20 * MiB  # bytes added to the PDF attachment for the large package
 
 @dataclass(frozen=True)
 class Timing:

@@ -12,7 +12,7 @@ import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -23,13 +23,12 @@ from connector.partners.simulators import (
     ConnectorEndpoint,
     DocMgmtConfig,
     DocMgmtSimulator,
-    Dossier,
-    DossierFile,
     OnestopConfig,
     OnestopSimulator,
     start_in_background,
 )
 from connector.partners.simulators.docmgmt import accounts_from_directory
+from connector.partners.simulators.onestop import guide_dossier, guide_files
 from connector.runtime import SAMPLE_DIRECTORY, Runtime, build_runtime, build_worker
 from connector.samples import guide
 from connector.soap.app import ConnectorApp
@@ -120,13 +119,8 @@ class Demo:
 
     def case(self, title: str, n: int, kind: str, username: str, number: str) -> None:
         self.say(title)
-        dossier = Dossier(
-            code=f"Bo_Thu_Tuc_Cap_Huyen-221126-{n:04d}", onestop_number=str(1948084 + n),
-            procedure_code=guide.PROCEDURE_CODE, procedure_name=guide.PROCEDURE_NAME, applicant="Nguyễn Văn An",
-            agency=guide.AGENCY, received_at=guide.RECEIVED_AT, due_date=date(2022, 11, 26),
-        )
-        files = [DossierFile("DM_1669450153.pdf", guide.dossier_pdf(), description="Thành phần hồ sơ")]
-        sent = self.onestop.send_dossier(dossier, kind, username, files)
+        dossier = guide_dossier(n)
+        sent = self.onestop.send_dossier(dossier, kind, username, guide_files())
         if not sent.call.delivered:
             raise DemoError(f"sendDocument failed: {sent.call}")
         self.step(f"sent: one-stop {username} sent dossier {dossier.code} as {kind} (Số ký hiệu 02/LT_iGate)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +30,13 @@ from connector.partners.simulators import (
     DocMgmtConfig,
     DocMgmtSimulator,
     Dossier,
-    DossierFile,
     OnestopConfig,
     OnestopSimulator,
     start_in_background,
 )
 from connector.partners.simulators.cli import SAMPLE_DIRECTORY
 from connector.partners.simulators.docmgmt import accounts_from_directory
-from connector.partners.simulators.onestop import Sent
+from connector.partners.simulators.onestop import Sent, guide_dossier, guide_files
 from connector.partners.wsdl import DOCMGMT_WSDL_PATH, ONESTOP_WSDL_PATH
 from connector.samples import guide
 from connector.soap.app import ConnectorApp
@@ -45,7 +44,7 @@ from connector.store import OutboxItem
 from tests.soap.conftest import LiveConnector, start_connector
 
 AGENCY_ID = guide.AGENCY.organ_id  # 000.00.31.H31, Sở Tư pháp
-FILES = [DossierFile("DM_1669450153.pdf", guide.dossier_pdf(), description="Thành phần hồ sơ")]
+FILES = guide_files()
 
 
 def new_id() -> str:
@@ -53,17 +52,8 @@ def new_id() -> str:
 
 
 def dossier(n: int = 3) -> Dossier:
-    """The guide's dossier Bo_Thu_Tuc_Cap_Huyen-221126-000n (copy from the original register)."""
-    return Dossier(
-        code=f"Bo_Thu_Tuc_Cap_Huyen-221126-{n:04d}",
-        onestop_number=str(1948084 + n),  # n=3 → 1948087, the guide's number
-        procedure_code=guide.PROCEDURE_CODE,
-        procedure_name=guide.PROCEDURE_NAME,
-        applicant="Nguyễn Văn An",
-        agency=guide.AGENCY,
-        received_at=guide.RECEIVED_AT,
-        due_date=date(2022, 11, 26),
-    )
+    """The guide's dossier Bo_Thu_Tuc_Cap_Huyen-221126-000n (n = 3: number 1948087)."""
+    return guide_dossier(n)
 
 
 @dataclass

@@ -29,6 +29,7 @@ from connector.partners.simulators.link import CALLS_SCHEMA, ConnectorCall, Conn
 from connector.partners.simulators.packages import File, Sending, send_package, signed, status_package
 from connector.partners.simulators.trust import SimulatorKeys
 from connector.partners.wsdl import Acceptance, PartnerRejection, build_onestop_application
+from connector.samples import guide
 
 DossierFile = File  # a component file (thành phần hồ sơ) chosen in the sending form
 
@@ -365,3 +366,23 @@ class OnestopSimulator:
         cursor = conn.execute("INSERT INTO timeline (dossier, at, status_code, state, note) VALUES (?, ?, ?, ?, ?)",
                               (code, at.isoformat(), status_code, state, note))
         return int(cursor.lastrowid or 0)
+
+
+def guide_dossier(n: int = 3) -> Dossier:
+    """The guide's dossier Bo_Thu_Tuc_Cap_Huyen-221126-000n (copy from the original register);
+    n = 3 is the guide's own, one-stop number 1948087. Used by the demo and the tests."""
+    return Dossier(
+        code=f"Bo_Thu_Tuc_Cap_Huyen-221126-{n:04d}",
+        onestop_number=str(1948084 + n),
+        procedure_code=guide.PROCEDURE_CODE,
+        procedure_name=guide.PROCEDURE_NAME,
+        applicant="Nguyễn Văn An",
+        agency=guide.AGENCY,
+        received_at=guide.RECEIVED_AT,
+        due_date=date(2022, 11, 26),
+    )
+
+
+def guide_files() -> list[DossierFile]:
+    """The component file the guide's officer ticks in the sending form."""
+    return [DossierFile("DM_1669450153.pdf", guide.dossier_pdf(), description="Thành phần hồ sơ")]
