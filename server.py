@@ -16,11 +16,11 @@ from pathlib import Path
 import waitress
 
 from connector.config import ConfigError, Settings, load_settings
-from connector.demo import Demo, DemoError, DemoPorts
 from connector.errors import ConnectorError
 from connector.runtime import build_runtime, build_worker
 from connector.soap.app import ConnectorApp
 from signing import KeyMaterialError
+from simulators.demo import Demo, DemoError, DemoPorts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,13 +31,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, help="TOML settings file (docs/operations.md)")
     parser.add_argument("--public-url", help="address written into the WSDL (default http://HOST:PORT)")
     parser.add_argument("--threads", type=int, default=8, help="waitress worker threads")
-    parser.add_argument("--demo", action="store_true", help="also run both partner simulators and play the guide's two cases")
-    parser.add_argument("--demo-ports", default="8091,8092", metavar="ONESTOP,DOCMGMT", help="simulator ports for --demo")
+    parser.add_argument(
+        "--demo", action="store_true", help="also run both partner simulators and play the guide's two cases"
+    )
+    parser.add_argument(
+        "--demo-ports", default="8091,8092", metavar="ONESTOP,DOCMGMT", help="simulator ports for --demo"
+    )
     parser.add_argument("--exit-after-demo", action="store_true", help="stop once the demo has played (for CI)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        settings = load_settings(args.config, host=args.host, port=args.port, data_dir=args.data_dir, public_url=args.public_url)
+        settings = load_settings(
+            args.config, host=args.host, port=args.port, data_dir=args.data_dir, public_url=args.public_url
+        )
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -46,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
             return run_demo(settings, args.demo_ports, args.exit_after_demo)
         return serve(settings, args.threads)
     except OSError as exc:  # typically: the port is taken
-        where = f"{settings.host}:{settings.port}" + (f" (or the simulators' ports {args.demo_ports})" if args.demo else "")
+        where = f"{settings.host}:{settings.port}" + (
+            f" (or the simulators' ports {args.demo_ports})" if args.demo else ""
+        )
         print(f"error: cannot listen on {where}: {exc.strerror}", file=sys.stderr)
     except (ConnectorError, KeyMaterialError, ValueError) as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
@@ -57,13 +65,20 @@ def serve(settings: Settings, threads: int) -> int:
     runtime = build_runtime(settings)
     app = ConnectorApp(runtime)
     server = waitress.create_server(
-        app, host=settings.host, port=settings.port, threads=threads, ident="edxml-connector",
+        app,
+        host=settings.host,
+        port=settings.port,
+        threads=threads,
+        ident="edxml-connector",
         # The app answers oversized requests with a Client.TooLarge fault; waitress's own limit
         # (a plain-text 413) must sit well above it.
         max_request_body_size=max(4 * settings.max_request_bytes, 1 << 30),
     )  # binds now: a taken port fails before the worker starts
     worker = build_worker(runtime).start() if settings.delivery.enabled else None
-    print(f"connector listening on http://{settings.host}:{settings.port}/soap  (WSDL: {app.public_url}/soap?wsdl)", flush=True)
+    print(
+        f"connector listening on http://{settings.host}:{settings.port}/soap  (WSDL: {app.public_url}/soap?wsdl)",
+        flush=True,
+    )
     try:
         server.run()
     except KeyboardInterrupt:

@@ -39,7 +39,7 @@ from common import (  # noqa: E402
 from lxml import etree  # noqa: E402
 
 from connector.edxml import ParseLimits, build, parse, validate  # noqa: E402
-from connector.samples import guide  # noqa: E402
+from simulators import guide  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
 SPEED_TARGET = 3.0  # 5 KB package: parse + validate <= 3x a plain lxml parse
@@ -80,9 +80,8 @@ class Row:
 
 def child(op: str, path: str) -> dict:
     """Measure one operation on the package in ``path`` in this (fresh) interpreter."""
-    from connector.edxml import attachments
-    from connector.edxml.parser import q
-    from connector.edxml.safexml import parse_xml
+    from connector.edxml import attachments, parse_xml
+    from connector.edxml.paths import q
 
     # Warm up on the small package first: imports, compiled XSD and regex caches are one-off
     # process costs, not the cost of the 20 MB package.
@@ -147,8 +146,7 @@ def measure_small(data: bytes) -> list[Row]:
 def breakdown_small(data: bytes) -> list[tuple[str, Timing]]:
     """Time the stages of validate() one by one. These are internals that may change; a stage
     that no longer exists is skipped rather than failing the benchmark."""
-    from connector.edxml import attachments, parser, rules, schema
-    from connector.edxml.safexml import parse_xml
+    from connector.edxml import attachments, parse_xml, parser, rules, schema
 
     limits = ParseLimits()
     tree = parse_xml(data, limits)
@@ -167,7 +165,10 @@ def breakdown_small(data: bytes) -> list[tuple[str, Timing]]:
             "hardened parse + model reading (`parser.read`, includes the decode below)",
             lambda: parser.read(parse_xml(data, limits), limits),
         ),
-        ("… of which: attachment decode (base64 + ZIP, fresh element)", lambda: attachments.decode(fresh_body(), "a.pdf", limits)),
+        (
+            "… of which: attachment decode (base64 + ZIP, fresh element)",
+            lambda: attachments.decode(fresh_body(), "a.pdf", limits),
+        ),
         ("rules (`rules.check`)", lambda: list(rules.check(package, rules.ValidationSettings()))),
     ]
     result = []
@@ -402,7 +403,8 @@ class Results:
             "The best round is the result (noise only adds time); the median shows the spread.",
             "- `validate()` parses, checks the XSD and the rules, and returns the package in "
             "`.package`, so it alone is the parse+validate path a service runs; it is timed as "
-            "`validate(data).raise_for_errors()`, which is what `connector/pipeline.py` (`validate_package`) does. Calling `parse()` and then `validate()` is shown only "
+            "`validate(data).raise_for_errors()`, which is what `connector/pipeline.py` "
+            "(`validate_package`) does. Calling `parse()` and then `validate()` is shown only "
             "to price that mistake.",
             "- Peak memory: each operation runs in a fresh interpreter that warms up on the 5 KB package "
             "and reads the 20 MiB package's bytes, then resets the peak-RSS mark to the current RSS "
@@ -434,7 +436,8 @@ class Results:
             "",
             markdown_table(*self.stage_table()),
             "",
-            f"The top-level stages add up to {self.stage_sum():.0f} µs of the {self.small_rows[2].timing.best_us:.0f} µs "  # type: ignore[union-attr]
+            f"The top-level stages add up to {self.stage_sum():.0f} µs of the "
+            f"{self.small_rows[2].timing.best_us:.0f} µs "  # type: ignore[union-attr]
             "that `validate()` takes; the rest comes from running them together (a freshly parsed tree, "
             "allocation), so read the split as a guide, not an exact decomposition.",
             "",

@@ -54,11 +54,11 @@ from connector.edxml import build  # noqa: E402
 from connector.exchange import DocumentKind  # noqa: E402
 from connector.pipeline import StageTimings  # noqa: E402
 from connector.receipts import Receipt, sign_receipt  # noqa: E402
+from connector.requests import DossierInfo, SendDocumentRequest  # noqa: E402
 from connector.runtime import Runtime, build_runtime  # noqa: E402
-from connector.samples import guide  # noqa: E402
-from connector.service import DossierInfo, SendDocumentRequest  # noqa: E402
 from signing import SigningIdentity, sign_package  # noqa: E402
 from signing.xmlparse import hardened_parser  # noqa: E402
+from simulators import guide  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks-pipeline.md"
 STAGES = ("verify", "validate", "route", "persist")
@@ -216,8 +216,18 @@ def measure_small(runtime: Runtime, sender: Sender, baseline: XmlsecBaseline) ->
         time_sends(runtime, requests, SMALL_ROUNDS),
     )
     # The receipt is a fixed cost inside persist: price it alone to split persist in two.
-    receipt = Receipt("m", "sendDocument", "m", datetime.now(UTC), "accepted", "d", "0" * 64, guide.AGENCY.organ_id,
-                      "registration", "vanthu.stp")
+    receipt = Receipt(
+        "m",
+        "sendDocument",
+        "m",
+        datetime.now(UTC),
+        "accepted",
+        "d",
+        "0" * 64,
+        guide.AGENCY.organ_id,
+        "registration",
+        "vanthu.stp",
+    )
     identity = runtime.service.config.identity
     measured.receipt = time_op(lambda: sign_receipt(receipt, identity), rounds=SMALL_ROUNDS)
     return measured
@@ -261,10 +271,18 @@ def time_http(tmp: Path) -> Timing | None:
         payloads = sender.requests("http", HTTP_ROUNDS * HTTP_NUMBER + 3)
 
         def call(request: SendDocumentRequest) -> None:
-            dossier = {"dossierCode": request.dossier.dossier_code, "procedureCode": request.dossier.procedure_code,
-                       "onestopNumber": request.dossier.onestop_number}
-            receipt = client.service.sendDocument(messageId=request.message_id, package=request.package,
-                                                  kind="INCOMING", senderUsername=request.sender_username, dossier=dossier)
+            dossier = {
+                "dossierCode": request.dossier.dossier_code,
+                "procedureCode": request.dossier.procedure_code,
+                "onestopNumber": request.dossier.onestop_number,
+            }
+            receipt = client.service.sendDocument(
+                messageId=request.message_id,
+                package=request.package,
+                kind="INCOMING",
+                senderUsername=request.sender_username,
+                dossier=dossier,
+            )
             if receipt.state != "accepted":
                 raise SystemExit(f"sendDocument over HTTP answered {receipt.state!r}")
 
@@ -348,7 +366,9 @@ DB_CALLS = {
 }
 
 
-def profile_small(runtime: Runtime, sender: Sender, top: int = 15) -> tuple[list[tuple[str, float, float, float]], dict[str, float]]:
+def profile_small(
+    runtime: Runtime, sender: Sender, top: int = 15
+) -> tuple[list[tuple[str, float, float, float]], dict[str, float]]:
     """cProfile of 5 KB sends: (function, calls per send, own µs per send, cumulative µs per send)
     for the top functions by own time, and the DB_CALLS per send (empty where names moved)."""
     requests = sender.requests("profile", PROFILE_SENDS)
@@ -461,8 +481,15 @@ def child_memory(op: str, data_dir: Path, ca_path: Path) -> dict:
     del result
     if runtime is not None:
         runtime.close()
-    return {"op": op, "before_kib": before, "after_kib": after, "rss_kib": now, "exact": exact, "seconds": seconds,
-            "stage_peaks_kib": tracker.peaks_kib}
+    return {
+        "op": op,
+        "before_kib": before,
+        "after_kib": after,
+        "rss_kib": now,
+        "exact": exact,
+        "seconds": seconds,
+        "stage_peaks_kib": tracker.peaks_kib,
+    }
 
 
 # ---- parent ----------------------------------------------------------------------------
@@ -488,8 +515,7 @@ def main() -> None:
         print("preparing the 20 MiB-attachment package and measuring peak memory ...", file=sys.stderr)
         info = run_child([__file__, "--prepare", str(data_dir)], timeout=300)
         memory = {
-            op: run_child([__file__, "--memory", op, str(data_dir), info["ca"]], timeout=300)
-            for op in MEMORY_OPS
+            op: run_child([__file__, "--memory", op, str(data_dir), info["ca"]], timeout=300) for op in MEMORY_OPS
         }
         runtime = make_runtime(data_dir)  # the same keys and database the children used
         try:
@@ -555,12 +581,22 @@ class Results:
         scale, digits = (1e6, 1) if unit == "µs" else (1e3, 1)
         base = m.baseline.best
         total = m.sends.timing("total")
-        headers = [f"Operation ({m.label}, {m.package_bytes:,} bytes signed)", f"{unit}/op (best)", f"{unit}/op (median)",
-                   "× baseline", "share of send_document"]
+        headers = [
+            f"Operation ({m.label}, {m.package_bytes:,} bytes signed)",
+            f"{unit}/op (best)",
+            f"{unit}/op (median)",
+            "× baseline",
+            "share of send_document",
+        ]
 
         def row(label: str, t: Timing, share: bool = False) -> tuple[str, ...]:
-            return (label, f"{t.best * scale:.{digits}f}", f"{t.median * scale:.{digits}f}", f"{t.best / base:.2f}×",
-                    f"{t.best / total.best:.0%}" if share else "")
+            return (
+                label,
+                f"{t.best * scale:.{digits}f}",
+                f"{t.median * scale:.{digits}f}",
+                f"{t.best / base:.2f}×",
+                f"{t.best / total.best:.0%}" if share else "",
+            )
 
         rows = [
             row("**baseline**: lxml parse + python-xmlsec verify of the same bytes", m.baseline),
@@ -578,13 +614,23 @@ class Results:
     def primitive_table(self) -> Table:
         base = self.large.baseline.best
         headers = ["Primitive on the 20 MiB-attachment package", "ms/op (best)", "× baseline"]
-        rows = [("lxml parse (`huge_tree`)", f"{self.large.plain.best * 1e3:.1f}", f"{self.large.plain.best / base:.2f}×")]
-        rows += [(PRIMITIVES[key], f"{t.best * 1e3:.1f}", f"{t.best / base:.2f}×") for key, t in self.large.primitives.items()]
+        rows = [
+            ("lxml parse (`huge_tree`)", f"{self.large.plain.best * 1e3:.1f}", f"{self.large.plain.best / base:.2f}×")
+        ]
+        rows += [
+            (PRIMITIVES[key], f"{t.best * 1e3:.1f}", f"{t.best / base:.2f}×")
+            for key, t in self.large.primitives.items()
+        ]
         return headers, rows
 
     def count_table(self) -> Table:
-        headers = ["Stage (one 20 MiB send)", "full parses", "full serialisations", "full C14N",
-                   "SHA-256 passes (hashlib; package or attachment)"]
+        headers = [
+            "Stage (one 20 MiB send)",
+            "full parses",
+            "full serialisations",
+            "full C14N",
+            "SHA-256 passes (hashlib; package or attachment)",
+        ]
         kinds = ("parse", "serialise", "c14n", "sha256")
         rows = [(stage, *(str(self.counts.get(stage, Counter())[k]) for k in kinds)) for stage in (*STAGES, OUTSIDE)]
         total = sum(self.counts.values(), Counter())
@@ -592,24 +638,41 @@ class Results:
         return headers, rows
 
     def memory_table(self) -> Table:
-        headers = ["Operation (20 MiB attachment, fresh process)", "RSS before (MiB)", "peak RSS Δ (MiB)",
-                   "Δ in attachment copies", "Δ in package copies"]
+        headers = [
+            "Operation (20 MiB attachment, fresh process)",
+            "RSS before (MiB)",
+            "peak RSS Δ (MiB)",
+            "Δ in attachment copies",
+            "Δ in package copies",
+        ]
 
         def row(label: str, before_kib: int, delta_kib: int) -> tuple[str, ...]:
             delta = delta_kib * 1024
-            return (label, f"{before_kib / 1024:.1f}", f"{delta / MiB:.1f}", f"{delta / self.info['attachment']:.2f}",
-                    f"{delta / self.info['bytes']:.2f}")
+            return (
+                label,
+                f"{before_kib / 1024:.1f}",
+                f"{delta / MiB:.1f}",
+                f"{delta / self.info['attachment']:.2f}",
+                f"{delta / self.info['bytes']:.2f}",
+            )
 
         rows = []
-        for op, label in (("baseline", "baseline: lxml parse + python-xmlsec verify"),
-                          ("send_document", "**`send_document`** (all stages, SQLite write included)")):
+        for op, label in (
+            ("baseline", "baseline: lxml parse + python-xmlsec verify"),
+            ("send_document", "**`send_document`** (all stages, SQLite write included)"),
+        ):
             m = self.memory[op]
             rows.append(row(label, m["before_kib"], m["after_kib"] - m["before_kib"]))
         staged = self.memory["stages"]
         for stage in STAGES:
             if stage in staged["stage_peaks_kib"]:
-                rows.append(row(f"… peak during {stage} (separate run, above the RSS before the call)",
-                                staged["before_kib"], staged["stage_peaks_kib"][stage]))
+                rows.append(
+                    row(
+                        f"… peak during {stage} (separate run, above the RSS before the call)",
+                        staged["before_kib"],
+                        staged["stage_peaks_kib"][stage],
+                    )
+                )
         return headers, rows
 
     def copies(self, op: str) -> float:
@@ -656,7 +719,8 @@ class Results:
             f"({lg.baseline.best * 1e3:.0f} ms). The largest stage is {l_top} "
             f"({self._stage(lg, l_top) * 1e3:.0f} ms, {self._stage(lg, l_top) / l_total:.0%}), then persist "
             f"({self._stage(lg, 'persist') * 1e3:.0f} ms: one SQLite transaction writing the package and the "
-            f"decoded file, {(self.info['bytes'] + self.info['attachment']) / MiB:.0f} MiB of BLOBs). Per-byte work dominates: one send parses the whole package "
+            f"decoded file, {(self.info['bytes'] + self.info['attachment']) / MiB:.0f} MiB of "
+            "BLOBs). Per-byte work dominates: one send parses the whole package "
             f"{_times(total['parse'])} (verify {verify['parse']}, validate {validate['parse']}), serialises it "
             f"{_times(total['serialise'])}, canonicalises it {_times(total['c14n'])} and makes "
             f"{total['sha256']} full-size SHA-256 passes with hashlib, besides the signature's own digest. The "
@@ -676,8 +740,12 @@ class Results:
         """Seconds verify's counted whole-package operations cost when priced one by one (the
         signature digest, with `cryptography`, priced as one hashlib SHA-256 pass)."""
         v, price = self.counts.get("verify", Counter()), self.large.primitives
-        return (v["parse"] * self.large.plain.best + v["serialise"] * price["serialise"].best
-                + v["c14n"] * price["c14n"].best + price["sha256"].best)
+        return (
+            v["parse"] * self.large.plain.best
+            + v["serialise"] * price["serialise"].best
+            + v["c14n"] * price["c14n"].best
+            + price["sha256"].best
+        )
 
     def findings(self) -> list[str]:
         """Problems the counts show, with where they come from in the code (read, not measured)."""
@@ -699,7 +767,7 @@ class Results:
                 "`safexml.parse_xml`), although `VerifiedPackage.signed_root` is that document already parsed. "
                 "The pipeline never reads that tree, yet `AcceptedPackage.verification` keeps it alive until the "
                 "request ends, next to `original` and `signed_xml` (two byte copies of the package). "
-                "docs/benchmarks-signing.md says the connector \"continues with the `VerifiedPackage`\"; for the "
+                'docs/benchmarks-signing.md says the connector "continues with the `VerifiedPackage`"; for the '
                 "tree it does not."
             )
         if other["sha256"] > 1:
@@ -719,8 +787,14 @@ class Results:
     # -- output --
 
     def _tables(self) -> list[Table]:
-        return [self.speed_table(self.small, "µs"), self.speed_table(self.large, "ms"), self.memory_table(),
-                self.count_table(), self.primitive_table(), self.profile_table()]
+        return [
+            self.speed_table(self.small, "µs"),
+            self.speed_table(self.large, "ms"),
+            self.memory_table(),
+            self.count_table(),
+            self.primitive_table(),
+            self.profile_table(),
+        ]
 
     def terminal(self) -> str:
         parts = []
@@ -735,10 +809,13 @@ class Results:
         inexact = [op for op, m in self.memory.items() if not m["exact"]]
         speed_small, speed_large, memory, counts, primitives, profile = self._tables()
         http_note = (
-            [f"- SOAP over HTTP (5 KB only): `tests/soap/conftest.py` `start_connector` (waitress in a thread of "
-             f"this process) and its zeep client; {HTTP_ROUNDS} rounds of {HTTP_NUMBER} calls. The client's own "
-             "work (envelope, base64, response parsing) shares the interpreter and is included."]
-            if s.http else ["- SOAP over HTTP: not measured in this run (`--no-http`, or the test helpers were not importable)."]
+            [
+                f"- SOAP over HTTP (5 KB only): `tests/soap/conftest.py` `start_connector` (waitress in a thread of "
+                f"this process) and its zeep client; {HTTP_ROUNDS} rounds of {HTTP_NUMBER} calls. The client's own "
+                "work (envelope, base64, response parsing) shares the interpreter and is included."
+            ]
+            if s.http
+            else ["- SOAP over HTTP: not measured in this run (`--no-http`, or the test helpers were not importable)."]
         )
         lines = [
             "# Benchmarks: the sendDocument pipeline, stage by stage",
@@ -756,7 +833,7 @@ class Results:
             "(SQLite file database, development keys, the guide's sample directory), delivery off. Requests go "
             "straight to `ExchangeService.send_document`, which records `verify` and `validate` "
             "(`connector/pipeline.py`) and `route` and `persist` (`connector/service.py`) in `StageTimings`; "
-            f"the rest of the call is shown as \"{OUTSIDE}\".",
+            f'the rest of the call is shown as "{OUTSIDE}".',
             f"- Inputs: `guide.send_package(dossier)` built with `edxml.build()` and signed with "
             f"`signing.sign_package` as the one-stop system ({guide.ONESTOP.organ_id}): {s.package_bytes:,} bytes "
             f"signed; and `guide.send_package(dossier, padding={PADDING})`: a {self.info['attachment']:,}-byte "
@@ -770,14 +847,15 @@ class Results:
             f"- Timing, 5 KB: {SMALL_ROUNDS} rounds of {s.sends.number} sends (as many as fill "
             f"{SMALL_ROUND_SECONDS} s), the garbage collector on, after warm-up sends. 20 MiB: {LARGE_ROUNDS} rounds "
             "of 1 send, after one warm-up send. Baselines: `timeit`, best of the same number of rounds. For "
-            "`send_document`, \"best\" is the round with the fastest total, with that round's stages, so the rows "
-            "add up to the total; \"median\" is per row over the rounds and shows how noisy the run was.",
+            '`send_document`, "best" is the round with the fastest total, with that round\'s stages, so the rows '
+            'add up to the total; "median" is per row over the rounds and shows how noisy the run was.',
             *http_note,
             "- Peak memory: a fresh interpreter per operation loads the signed 20 MiB package (the input, "
             "already in memory when a request arrives), warms up on a 5 KB package, resets the peak-RSS mark "
             "(`/proc/self/clear_refs`), runs the operation once and reads `getrusage(RUSAGE_SELF).ru_maxrss` "
             "again. The delta is what the operation added at its peak, in MiB and in copies of the "
-            f"{self.info['attachment'] / MiB:.1f} MiB attachment and of the {self.info['bytes'] / MiB:.1f} MiB package.",
+            f"{self.info['attachment'] / MiB:.1f} MiB attachment and of the "
+            f"{self.info['bytes'] / MiB:.1f} MiB package.",
             *(
                 [f"- The peak-RSS reset was not available for {', '.join(inexact)}: those deltas are lower bounds."]
                 if inexact

@@ -21,6 +21,7 @@ from pathlib import Path
 MiB = 1024 * 1024
 PADDING = 20 * MiB  # bytes added to the PDF attachment for the large package
 
+
 @dataclass(frozen=True)
 class Timing:
     best: float  # seconds per operation, the minimum over rounds

@@ -13,16 +13,26 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from connector.clock import utcnow
 from connector.config import ConfigError, Settings, load_settings
 from connector.directory import DirectoryFormatError, directory_to_json, parse_directory
-from connector.edxml import EdxmlError, build, parse, validate
-from connector.edxml.model import DocumentPackage, Package, Priority, SignatureState, StatusPackage
-from connector.edxml.spec import SpecError, package_from_spec, to_plain
+from connector.edxml import (
+    DocumentPackage,
+    EdxmlError,
+    Package,
+    Priority,
+    SignatureState,
+    SpecError,
+    StatusPackage,
+    build,
+    package_from_spec,
+    parse,
+    to_plain,
+    validate,
+)
 from connector.errors import FAULTS, ConnectorError
-from connector.partners.simulators.cli import add_sim_commands
 from connector.runtime import build_runtime, build_worker, open_store
-from connector.store import Store
-from connector.store.store import utcnow
+from connector.store import OutboxState, Store
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
@@ -119,7 +129,8 @@ def _edxml_validate(args: argparse.Namespace) -> int:
         for issue in report.issues:
             print(f"{args.file}: {issue.severity.value}: {issue}")
         print(
-            f"{args.file}: {'valid' if report.valid else 'INVALID'} ({len(report.errors)} errors, {len(report.warnings)} warnings)"
+            f"{args.file}: {'valid' if report.valid else 'INVALID'} ({len(report.errors)} errors, "
+            f"{len(report.warnings)} warnings)"
         )
     return 0 if report.valid else EXIT_INVALID
 
@@ -200,7 +211,10 @@ def _directory_list(args: argparse.Namespace) -> int:
     for o in directory.organizations:
         print(f"organisation {o.organ_id:16} {o.name}  (clerk: {o.clerk_account or '-'})")
     for sy in directory.systems:
-        print(f"system       {sy.system_id:16} {sy.kind.value:8} {sy.organ_id}  {sy.mode.value} {sy.endpoint or ''}".rstrip())
+        print(
+            f"system       {sy.system_id:16} {sy.kind.value:8} {sy.organ_id}  {sy.mode.value} "
+            f"{sy.endpoint or ''}".rstrip()
+        )
     for a in directory.accounts:
         print(f"account      {a.username:16} {a.organ_id}  {a.role}  {a.full_name or ''}".rstrip())
     for u in directory.username_map:
@@ -277,10 +291,16 @@ def _exchange_show(args: argparse.Namespace) -> int:
     for x in found:
         print(f"Exchange {x.exchange_id}  [{x.state.value}]")
         print(f"  dossier {x.dossier_code} (one-stop no. {x.onestop_number or '-'}), procedure {x.procedure_code}")
-        print(f"  {x.kind.value} from {x.source_organ}/{x.sender_username} to {x.agency_organ} {x.queue} queue of {x.target_account}")
+        print(
+            f"  {x.kind.value} from {x.source_organ}/{x.sender_username} to {x.agency_organ} "
+            f"{x.queue} queue of {x.target_account}"
+        )
         print(f"  document {x.document_id} code {x.document_code or '-'}")
         if x.result_code:
-            print(f"  result {x.result_code} issued {x.result_issue_date:%Y/%m/%d} by {x.result_signer or '-'} ({x.result_position or '-'})")
+            print(
+                f"  result {x.result_code} issued {x.result_issue_date:%Y/%m/%d} by "
+                f"{x.result_signer or '-'} ({x.result_position or '-'})"
+            )
         print("  timeline:")
         for e in store.timeline(x.exchange_id):
             code = f" [{e.status_code}]" if e.status_code else ""
@@ -304,7 +324,7 @@ def _add_delivery(commands: argparse._SubParsersAction) -> None:
     outbox = commands.add_parser("outbox", help="the delivery outbox")
     sub = outbox.add_subparsers(dest="action", required=True)
     listing = sub.add_parser("list", help="list outbox items")
-    listing.add_argument("--state", choices=["pending", "fetched", "delivered", "dead"])
+    listing.add_argument("--state", type=OutboxState, choices=list(OutboxState))
     listing.add_argument("--json", action="store_true")
     _common(listing)
     listing.set_defaults(run=_outbox_list)
@@ -329,7 +349,6 @@ COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_directory,
     _add_faults,
     _add_delivery,
-    add_sim_commands,
 ]
 
 

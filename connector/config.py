@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from connector.edxml.safexml import MiB
+from connector.edxml import MiB
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,17 @@ def load_settings(config_file: Path | None = None, environ: dict[str, str] | Non
     return _build(Settings, values, "")
 
 
-_PATHS = {"data_dir", "keys_dir", "directory_file", "identity_key", "identity_cert", "identity_chain", "identity_p12",
-          "identity_password_file", "org_map"}
+_PATHS = {
+    "data_dir",
+    "keys_dir",
+    "directory_file",
+    "identity_key",
+    "identity_cert",
+    "identity_chain",
+    "identity_p12",
+    "identity_password_file",
+    "org_map",
+}
 
 
 def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
@@ -110,7 +119,9 @@ def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
     for name, value in values.items():
         default = known[name].default
         if name == "delivery":
-            kwargs[name] = value if isinstance(value, DeliverySettings) else _build(DeliverySettings, value, "delivery.")
+            kwargs[name] = (
+                value if isinstance(value, DeliverySettings) else _build(DeliverySettings, value, "delivery.")
+            )
         elif name in ("trust", "crls"):
             kwargs[name] = tuple(Path(v) for v in value)
         elif name == "organ_id_exceptions":

@@ -18,11 +18,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from connector.clock import utcnow
 from connector.config import DeliverySettings
 from connector.directory import SystemKind
 from connector.partners.clients import CallResult, Outcome, PartnerClients
-from connector.store import OutboxItem, Store, StoredEvent
-from connector.store.store import utcnow
+from connector.store import AttemptOutcome, OutboxItem, OutboxOperation, Store, StoredEvent
 
 log = logging.getLogger(__name__)
 
@@ -38,25 +38,41 @@ def delivery_arguments(item: OutboxItem, package: bytes | None) -> dict[str, Any
     """The partner call's ``delivery`` argument, from the outbox payload."""
     p = json.loads(item.payload)
     common = {"messageId": item.message_id, "exchangeId": p["exchange_id"], "package": package or b""}
-    if item.operation == "deliverDocument":
+    if item.operation is OutboxOperation.DELIVER_DOCUMENT:
         d = p["dossier"]
         return common | {
-            "kind": p["kind"], "queue": p["queue"], "targetAccount": p["target_account"],
-            "officerAccount": p["officer_account"], "documentId": p["document_id"], "code": p["code"] or None,
-            "subject": p["subject"], "dossierCode": d["dossier_code"], "onestopNumber": d["onestop_number"],
-            "procedureCode": d["procedure_code"], "procedureName": d["procedure_name"],
+            "kind": p["kind"],
+            "queue": p["queue"],
+            "targetAccount": p["target_account"],
+            "officerAccount": p["officer_account"],
+            "documentId": p["document_id"],
+            "code": p["code"] or None,
+            "subject": p["subject"],
+            "dossierCode": d["dossier_code"],
+            "onestopNumber": d["onestop_number"],
+            "procedureCode": d["procedure_code"],
+            "procedureName": d["procedure_name"],
             "officerOpinion": d["officer_opinion"],
         }
-    if item.operation == "deliverResult":
+    if item.operation is OutboxOperation.DELIVER_RESULT:
         return common | {
-            "onestopNumber": p["onestop_number"], "dossierCode": p["dossier_code"], "documentId": p["document_id"],
-            "numberSymbol": p["number_symbol"], "issueDate": p["issue_date"], "signerName": p["signer_name"],
-            "signerPosition": p["signer_position"], "documentIdentifier": p["document_identifier"],
+            "onestopNumber": p["onestop_number"],
+            "dossierCode": p["dossier_code"],
+            "documentId": p["document_id"],
+            "numberSymbol": p["number_symbol"],
+            "issueDate": p["issue_date"],
+            "signerName": p["signer_name"],
+            "signerPosition": p["signer_position"],
+            "documentIdentifier": p["document_identifier"],
         }
-    if item.operation == "deliverStatus":
+    if item.operation is OutboxOperation.DELIVER_STATUS:
         return common | {
-            "documentId": p["document_id"], "dossierCode": p["dossier_code"], "onestopNumber": p["onestop_number"],
-            "statusCode": p["status_code"], "description": p["description"], "at": p["at"],
+            "documentId": p["document_id"],
+            "dossierCode": p["dossier_code"],
+            "onestopNumber": p["onestop_number"],
+            "statusCode": p["status_code"],
+            "description": p["description"],
+            "at": p["at"],
         }
     raise ValueError(f"unknown outbox operation {item.operation!r}")
 
@@ -106,22 +122,34 @@ class DeliveryWorker:
         exchange = self.store.exchange(item.exchange_id)
         state = exchange.state if exchange else None
         if result.outcome is Outcome.DELIVERED:
-            self.store.finish_attempt(item.item_id, "delivered", now, partner_reference=result.reference, duration_ms=duration_ms)
+            self.store.finish_attempt(
+                item.item_id, AttemptOutcome.DELIVERED, now, partner_reference=result.reference, duration_ms=duration_ms
+            )
             note = f"{item.operation} delivered to {item.system_id} (reference {result.reference}, attempt {attempt})"
             log.info("outbox %s: %s", item.item_id, note)
         elif result.outcome is Outcome.REJECTED or attempt >= self.settings.max_attempts:
-            self.store.finish_attempt(item.item_id, "dead", now, error=result.error, duration_ms=duration_ms)
+            self.store.finish_attempt(
+                item.item_id, AttemptOutcome.DEAD, now, error=result.error, duration_ms=duration_ms
+            )
             why = "rejected" if result.outcome is Outcome.REJECTED else f"gave up after {attempt} attempts"
             note = f"{item.operation} to {item.system_id} dead-lettered ({why}): {result.error}"
             log.warning("outbox %s: %s", item.item_id, note)
         else:
             delay = backoff(attempt, self.settings, self.rng)
-            self.store.finish_attempt(item.item_id, "retry", now, error=result.error,
-                                      next_attempt_at=now + timedelta(seconds=delay), duration_ms=duration_ms)
+            self.store.finish_attempt(
+                item.item_id,
+                AttemptOutcome.RETRY,
+                now,
+                error=result.error,
+                next_attempt_at=now + timedelta(seconds=delay),
+                duration_ms=duration_ms,
+            )
             log.info("outbox %s: attempt %s failed (%s); retry in %.1fs", item.item_id, attempt, result.error, delay)
             return
         if state is not None:
-            self.store.add_transport_event(item.exchange_id, StoredEvent(now, state, "connector", None, item.package_digest, note))
+            self.store.add_transport_event(
+                item.exchange_id, StoredEvent(now, state, "connector", None, item.package_digest, note)
+            )
 
     def run(self) -> None:
         while not self._stop.is_set():

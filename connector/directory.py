@@ -106,8 +106,10 @@ def parse_directory(text: str, filename: str) -> Directory:
         if unknown:
             raise DirectoryFormatError(f"unknown section {sorted(unknown)[0]!r} (known: {', '.join(RECORD_TYPES)})")
         return Directory(
-            **{name: [_record(RECORD_TYPES[name], item, f"{name}[{i}]") for i, item in enumerate(items)]
-               for name, items in data.items()}
+            **{
+                name: [_record(RECORD_TYPES[name], item, f"{name}[{i}]") for i, item in enumerate(items)]
+                for name, items in data.items()
+            }
         )
     if filename.lower().endswith(".csv"):
         return _parse_csv(text)
@@ -123,8 +125,10 @@ def _parse_csv(text: str) -> Directory:
         fields = {f.name for f in dataclasses.fields(cls)}
         required = {f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING}
         if required <= header <= fields:
-            records = [_record(cls, {k: v for k, v in row.items() if v not in (None, "")}, f"row {i + 2}")
-                       for i, row in enumerate(rows)]
+            records = [
+                _record(cls, {k: v for k, v in row.items() if v not in (None, "")}, f"row {i + 2}")
+                for i, row in enumerate(rows)
+            ]
             return Directory(**{name: records})
     raise DirectoryFormatError(
         f"the CSV header {sorted(header)} matches no record type; "

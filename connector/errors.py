@@ -70,7 +70,7 @@ FAULTS: dict[ErrorCode, FaultSpec] = {
         "Correct the named element against schemas/; resend.",
     ),
     ErrorCode.MUST_UNDERSTAND: FaultSpec(
-        "A SOAP header marked mustUnderstand=\"1\" (e.g. WS-Security) that the connector does not process.",
+        'A SOAP header marked mustUnderstand="1" (e.g. WS-Security) that the connector does not process.',
         "Send no such header: packages are signed inside (XML-DSig); remove the header or its mustUnderstand.",
     ),
     ErrorCode.NOT_EDXML: FaultSpec(

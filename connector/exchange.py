@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from connector.edxml.model import StatusCode
+from connector.edxml import StatusCode
 
 
 class ExchangeState(enum.StrEnum):

@@ -11,10 +11,21 @@ import waitress
 
 
 class BackgroundServer:
-    def __init__(self, app: Callable[..., Any], host: str = "127.0.0.1", port: int = 0, threads: int = 4,
-                 max_request_body_size: int = 1 << 30) -> None:
+    def __init__(
+        self,
+        app: Callable[..., Any],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        threads: int = 4,
+        max_request_body_size: int = 1 << 30,
+    ) -> None:
         self._server = waitress.create_server(
-            app, host=host, port=port, threads=threads, ident="edxml-connector", max_request_body_size=max_request_body_size
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="edxml-connector",
+            max_request_body_size=max_request_body_size,
         )
         self.host = host
         self.port = self._server.effective_port

@@ -12,15 +12,29 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from connector.edxml import EdxmlError, ParseLimits, ValidationSettings, validate_tree
-from connector.edxml.model import DocumentPackage, Package
-from connector.edxml.safexml import check_tree
+from connector.edxml import (
+    DocumentPackage,
+    EdxmlError,
+    Package,
+    ParseLimits,
+    ValidationSettings,
+    check_tree,
+    validate_tree,
+)
 from connector.errors import ConnectorError, ErrorCode
-from connector.store.store import PackageBlob, StoredAttachment
+from connector.store import PackageBlob, StoredAttachment
 from signing import Reason, SignatureVerificationError, VerificationPolicy, VerifiedPackage, verify_package
 
-_SENDER_REASONS = {Reason.SIGNER_MISMATCH, Reason.PINNED_SIGNER_MISMATCH}
-_XML_REASONS = {Reason.MALFORMED_XML}
+FAULT_OF_REASON: dict[Reason, tuple[ErrorCode, str]] = {
+    Reason.SIGNER_MISMATCH: (ErrorCode.SENDER_MISMATCH, "package/Signature"),
+    Reason.PINNED_SIGNER_MISMATCH: (ErrorCode.SENDER_MISMATCH, "package/Signature"),
+    Reason.MALFORMED_XML: (ErrorCode.MALFORMED_XML, "package"),
+    Reason.WRONG_DOCUMENT: (ErrorCode.NOT_EDXML, "package"),
+    Reason.DOCUMENT_TOO_LARGE: (ErrorCode.TOO_LARGE, "package"),
+}
+"""The fault code and field of a signature verification failure; any other reason is
+``SIGNATURE_INVALID`` on ``package/Signature``. The faultstring starts with the reason."""
+_DEFAULT_FAULT = (ErrorCode.SIGNATURE_INVALID, "package/Signature")
 
 
 @dataclass
@@ -57,15 +71,8 @@ def verify_signature(data: bytes, policy: VerificationPolicy) -> VerifiedPackage
     try:
         return verify_package(data, policy)
     except SignatureVerificationError as exc:
-        if exc.reason in _SENDER_REASONS:
-            raise ConnectorError(ErrorCode.SENDER_MISMATCH, f"{exc.reason}: {exc.message}", "package/Signature") from None
-        if exc.reason in _XML_REASONS:
-            raise ConnectorError(ErrorCode.MALFORMED_XML, f"package: {exc.message}", "package") from None
-        if exc.reason is Reason.WRONG_DOCUMENT:
-            raise ConnectorError(ErrorCode.NOT_EDXML, f"package: {exc.message}", "package") from None
-        if exc.reason is Reason.DOCUMENT_TOO_LARGE:
-            raise ConnectorError(ErrorCode.TOO_LARGE, f"package: {exc.message}", "package") from None
-        raise ConnectorError(ErrorCode.SIGNATURE_INVALID, f"{exc.reason}: {exc.message}", "package/Signature") from None
+        code, where = FAULT_OF_REASON.get(exc.reason, _DEFAULT_FAULT)
+        raise ConnectorError(code, f"{exc.reason}: {exc.message}", where) from None
 
 
 def validate_package(verified: VerifiedPackage, settings: ValidationSettings, limits: ParseLimits) -> Package:
@@ -95,7 +102,9 @@ def accept_package(
     if not data:  # spyne decodes text that is not base64 to nothing
         raise ConnectorError(ErrorCode.SCHEMA_INVALID, "package is empty or not base64", "package")
     if len(data) > limits.max_bytes:
-        raise ConnectorError(ErrorCode.TOO_LARGE, f"package is {len(data):,} bytes; the limit is {limits.max_bytes:,}", "package")
+        raise ConnectorError(
+            ErrorCode.TOO_LARGE, f"package is {len(data):,} bytes; the limit is {limits.max_bytes:,}", "package"
+        )
     with timings.stage("verify"):
         verified = verify_signature(data, policy)
     with timings.stage("validate"):

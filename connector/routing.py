@@ -50,7 +50,9 @@ def route(
     procedure = directory.procedure(procedure_code)
     if procedure is None:
         raise ConnectorError(
-            ErrorCode.UNKNOWN_PROCEDURE, f"procedure {procedure_code!r} is not in the procedure catalogue", "dossier.procedureCode"
+            ErrorCode.UNKNOWN_PROCEDURE,
+            f"procedure {procedure_code!r} is not in the procedure catalogue",
+            "dossier.procedureCode",
         )
     if not procedure.interconnection:
         raise ConnectorError(
@@ -63,13 +65,15 @@ def route(
     if agency is None or system is None:
         raise ConnectorError(
             ErrorCode.UNKNOWN_ORGANIZATION,
-            f"the handling agency {procedure.agency_id!r} of procedure {procedure_code!r} has no document-management system in the directory",
+            f"the handling agency {procedure.agency_id!r} of procedure {procedure_code!r} has no "
+            "document-management system in the directory",
             "dossier.procedureCode",
         )
     if procedure.agency_id not in recipients:
         raise ConnectorError(
             ErrorCode.PACKAGE_INVALID,
-            f"the package is addressed to {', '.join(recipients)}, but procedure {procedure_code!r} is handled by {procedure.agency_id}",
+            f"the package is addressed to {', '.join(recipients)}, but procedure {procedure_code!r} "
+            f"is handled by {procedure.agency_id}",
             "package/MessageHeader/To/OrganId",
         )
     username = directory.mapped_username(sender_username) or sender_username
@@ -88,11 +92,14 @@ def route(
                 f"agency {agency.organ_id} has no clerk account for its registration queue in {system.system_id}",
                 "kind",
             )
-        return RoutingDecision(agency.organ_id, agency.name, system, Queue.REGISTRATION, agency.clerk_account, officer.username)
+        return RoutingDecision(
+            agency.organ_id, agency.name, system, Queue.REGISTRATION, agency.clerk_account, officer.username
+        )
     if officer.organ_id != agency.organ_id:
         raise ConnectorError(
             ErrorCode.UNKNOWN_ACCOUNT,
-            f"username {username!r} belongs to {officer.organ_id}, not to the handling agency {agency.organ_id} in {system.system_id}",
+            f"username {username!r} belongs to {officer.organ_id}, not to the handling agency "
+            f"{agency.organ_id} in {system.system_id}",
             "senderUsername",
         )
     return RoutingDecision(agency.organ_id, agency.name, system, Queue.DRAFTS, officer.username, officer.username)

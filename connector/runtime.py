@@ -21,7 +21,7 @@ from signing import DevKeyLayout, OrgSpec, SigningIdentity, VerificationPolicy, 
 from signing.keys import CONNECTOR_ORG, read_org_cert_map
 
 log = logging.getLogger(__name__)
-SAMPLE_DIRECTORY = Path(__file__).parent / "samples" / "directory.json"
+SAMPLE_DIRECTORY = Path(__file__).parent / "data" / "sample-directory.json"
 
 
 @dataclass
@@ -72,7 +72,9 @@ def build_runtime(settings: Settings) -> Runtime:
         max_bytes=settings.max_package_bytes,
     )
     limits = ParseLimits(max_bytes=settings.max_package_bytes)
-    config = ServiceConfig(policy, connector_identity(settings, dev_keys), ValidationSettings(settings.organ_id_exceptions), limits)
+    config = ServiceConfig(
+        policy, connector_identity(settings, dev_keys), ValidationSettings(settings.organ_id_exceptions), limits
+    )
     return Runtime(settings, store, ExchangeService(store, config), dev_keys)
 
 
@@ -82,10 +84,13 @@ def connector_identity(settings: Settings, dev_keys: DevKeyLayout | None) -> Sig
     if settings.identity_p12:
         return SigningIdentity.from_pkcs12(settings.identity_p12, password)
     if settings.identity_key and settings.identity_cert:
-        return SigningIdentity.from_pem(settings.identity_key, settings.identity_cert, settings.identity_chain, password)
+        return SigningIdentity.from_pem(
+            settings.identity_key, settings.identity_cert, settings.identity_chain, password
+        )
     if dev_keys is not None:
         return dev_keys.identity("connector")
     raise ValueError("identity_p12, or identity_key and identity_cert, are required when trust anchors are configured")
+
 
 def build_worker(runtime: Runtime) -> DeliveryWorker:
     delivery = runtime.settings.delivery

@@ -7,95 +7,62 @@ host an endpoint. Every operation is idempotent by message id.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import TypeVar
 
-from connector.directory import SystemKind
-from connector.edxml import ParseLimits, ValidationSettings
-from connector.edxml.model import DocumentPackage, StatusCode, StatusPackage
+from connector.clock import utcnow
+from connector.directory import DeliveryMode, SystemKind
+from connector.edxml import DocumentPackage, ParseLimits, StatusCode, StatusPackage, ValidationSettings
 from connector.errors import ConnectorError, ErrorCode
-from connector.exchange import DocumentKind, ExchangeState, IllegalTransition, can_publish_result, next_state
+from connector.exchange import ExchangeState, IllegalTransition, can_publish_result, next_state
 from connector.pipeline import AcceptedPackage, StageTimings, accept_package
 from connector.receipts import Receipt, sign_receipt
-from connector.routing import route
-from connector.store import Store, StoredEvent, StoredExchange
-from connector.store.store import NewOutboxItem, OutboxItem, ResultInfo, StoreConflict, StoredMessage, utcnow
+from connector.requests import (
+    ExchangeView,
+    PublishResultRequest,
+    PulledItem,
+    SendDocumentRequest,
+    SignedReceipt,
+    UpdateStatusRequest,
+)
+from connector.routing import RoutingDecision, route
+from connector.store import (
+    OPEN_STATES,
+    NewOutboxItem,
+    OutboxItem,
+    OutboxOperation,
+    ResultInfo,
+    Store,
+    StoreConflict,
+    StoredEvent,
+    StoredExchange,
+    StoredMessage,
+)
 from signing import SigningIdentity, VerificationPolicy
 
 P = TypeVar("P", DocumentPackage, StatusPackage)
 
 
-# ---- requests -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class DossierInfo:
-    dossier_code: str
-    procedure_code: str
-    onestop_number: str | None = None
-    procedure_name: str | None = None
-    applicant: str | None = None
-    received_at: datetime | None = None
-    due_date: date | None = None
-    officer_opinion: str | None = None
+class Operation(enum.StrEnum):
+    """The write operations, as named in the contract, receipts and the idempotency record."""
 
-
-@dataclass(frozen=True)
-class SendDocumentRequest:
-    message_id: str
-    package: bytes = field(repr=False)
-    kind: DocumentKind
-    sender_username: str
-    dossier: DossierInfo
-
-
-@dataclass(frozen=True)
-class IssueInfo:
-    number_symbol: str  # Số ký hiệu of the issued result, e.g. 22/CV_LT_MOTCUA
-    issue_date: date
-    signer_name: str | None = None
-    signer_position: str | None = None
-    document_identifier: str | None = None  # e.g. 001.00.31.W00-2022-22.CV_LT_MOTCUA
-
-
-@dataclass(frozen=True)
-class PublishResultRequest:
-    message_id: str
-    package: bytes = field(repr=False)
-    onestop_number: str
-    issue: IssueInfo
-
-
-@dataclass(frozen=True)
-class UpdateStatusRequest:
-    message_id: str
-    package: bytes = field(repr=False)
-
-
-@dataclass(frozen=True)
-class SignedReceipt:
-    receipt: Receipt
-    signed: bytes = field(repr=False)
-
-
-@dataclass(frozen=True)
-class ExchangeView:
-    exchange: StoredExchange
-    timeline: list[StoredEvent]
-    result_files: list[str]
-
-
-@dataclass(frozen=True)
-class PulledItem:
-    item: OutboxItem
-    package: bytes | None
+    SEND_DOCUMENT = "sendDocument"
+    PUBLISH_RESULT = "publishResult"
+    UPDATE_STATUS = "updateStatus"
 
 
 @dataclass(frozen=True)
 class ServiceConfig:
+    """What the operations check packages against, and the key they sign receipts with."""
+
     policy: VerificationPolicy
-    identity: SigningIdentity  # signs receipts
+    """Trust anchors, algorithms, organisation-to-certificate map: see ``signing.VerificationPolicy``."""
+    identity: SigningIdentity
+    """The connector's own identity; signs every receipt."""
     validation: ValidationSettings = ValidationSettings()
     limits: ParseLimits = ParseLimits()
 
@@ -108,12 +75,87 @@ def _digest(operation: str, package_digest: str, metadata: object) -> str:
     return h.hexdigest()
 
 
+@dataclass(frozen=True)
+class _Begun:
+    """The preamble every write operation shares: the request's digests, and the original
+    receipt when this message id was already answered with the same content."""
+
+    operation: Operation
+    message_id: str
+    package_digest: str
+    request_digest: str
+    replay: SignedReceipt | None
+
+
+def _exchange_of(
+    request: SendDocumentRequest, package: DocumentPackage, decision: RoutingDecision, digest: str, at: datetime
+) -> StoredExchange:
+    """A new exchange, as sendDocument accepts it: the dossier's facts and where it was routed."""
+    dossier = request.dossier
+    return StoredExchange(
+        exchange_id=request.message_id,
+        kind=request.kind,
+        state=ExchangeState.ACCEPTED,
+        document_id=package.document_id,
+        document_code=str(package.code) or None,
+        dossier_code=dossier.dossier_code,
+        onestop_number=dossier.onestop_number,
+        procedure_code=dossier.procedure_code,
+        procedure_name=dossier.procedure_name,
+        applicant=dossier.applicant,
+        received_at=dossier.received_at,
+        due_date=datetime.combine(dossier.due_date, datetime.min.time()) if dossier.due_date else None,
+        officer_opinion=dossier.officer_opinion,
+        sender_username=request.sender_username,
+        source_organ=package.sender.organ_id,
+        agency_organ=decision.agency_id,
+        queue=decision.queue.value,
+        target_account=decision.target_account,
+        package_digest=digest,
+        created_at=at,
+        updated_at=at,
+    )
+
+
+def _outbox_item(
+    message_id: str,
+    system_id: str,
+    mode: DeliveryMode,
+    operation: OutboxOperation,
+    payload: dict[str, object],
+    digest: str | None,
+) -> NewOutboxItem:
+    """One partner call to make; its message id is derived from the request's, so a retried
+    delivery carries the same id every time."""
+    body = json.dumps(payload, ensure_ascii=False, default=str)
+    return NewOutboxItem(f"{message_id}:{operation.value}", system_id, mode, operation, body, digest)
+
+
 class ExchangeService:
+    """The connector's operations, independent of SOAP: each takes a request record and returns
+    a signed receipt (or a view), or raises ``ConnectorError`` with a documented fault code.
+
+    Contract of every write operation (``send_document``, ``publish_result``, ``update_status``):
+
+    - **Idempotent by message id.** The same id with the same content returns the original
+      receipt without doing anything again; the same id with other content is
+      ``DUPLICATE_MESSAGE``.
+    - **Only what was signed is used.** The package's signature is verified first, and every
+      fact the operation acts on is read from the signed bytes (see ``pipeline.accept_package``).
+    - **All or nothing.** The exchange, its package, the event, the idempotency record and the
+      outbox items are stored in one transaction; a refused request changes nothing.
+    """
+
     def __init__(self, store: Store, config: ServiceConfig) -> None:
         self.store = store
         self.config = config
 
     # ---- shared steps -----------------------------------------------------------------
+    def _begin(self, operation: Operation, message_id: str, package: bytes, metadata: object) -> _Begun:
+        package_digest = hashlib.sha256(package).hexdigest()
+        request_digest = _digest(operation.value, package_digest, metadata)
+        return _Begun(operation, message_id, package_digest, request_digest, self._replay(message_id, request_digest))
+
     def _replay(self, message_id: str, request_digest: str) -> SignedReceipt | None:
         """Same id, same content: the original receipt. Same id, other content: a fault."""
         stored = self.store.message(message_id)
@@ -128,53 +170,66 @@ class ExchangeService:
             )
         return SignedReceipt(Receipt.from_xml(stored.receipt), stored.receipt)
 
-    def _accept_as(self, kind: type[P], operation: str, data: bytes, digest: str,
-                   timings: StageTimings) -> tuple[AcceptedPackage, P]:
+    def _accept_as(self, kind: type[P], begun: _Begun, data: bytes, timings: StageTimings) -> tuple[AcceptedPackage, P]:
         """The pipeline's package stages, then the package kind the operation needs."""
-        accepted = accept_package(data, self.config.policy, self.config.validation, self.config.limits, timings, digest)
+        config = self.config
+        accepted = accept_package(data, config.policy, config.validation, config.limits, timings, begun.package_digest)
         if not isinstance(accepted.package, kind):
-            wanted = "a status package (with StatusCode)" if kind is StatusPackage else "a document package, not a status package"
-            raise ConnectorError(ErrorCode.PACKAGE_INVALID, f"{operation} needs {wanted}", "package")
+            wanted = (
+                "a status package (with StatusCode)"
+                if kind is StatusPackage
+                else "a document package, not a status package"
+            )
+            raise ConnectorError(ErrorCode.PACKAGE_INVALID, f"{begun.operation} needs {wanted}", "package")
         return accepted, accepted.package
 
-    def _receipt(self, message_id: str, operation: str, exchange: StoredExchange, state: ExchangeState,
-                 digest: str, at: datetime) -> SignedReceipt:
+    def _receipt(self, begun: _Begun, exchange: StoredExchange, state: ExchangeState, at: datetime) -> SignedReceipt:
         receipt = Receipt(
-            message_id=message_id,
-            operation=operation,
+            message_id=begun.message_id,
+            operation=begun.operation.value,
             exchange_id=exchange.exchange_id,
             accepted_at=at,
             state=state.value,
             document_id=exchange.document_id,
-            package_digest=digest,
+            package_digest=begun.package_digest,
             agency_id=exchange.agency_organ,
             queue=exchange.queue,
             target_account=exchange.target_account,
         )
         return SignedReceipt(receipt, sign_receipt(receipt, self.config.identity))
 
-    def _message(self, message_id: str, operation: str, request_digest: str, exchange_id: str,
-                 receipt: SignedReceipt) -> StoredMessage:
-        return StoredMessage(message_id, operation, request_digest, exchange_id, receipt.signed, receipt.receipt.accepted_at)
+    def _message(self, begun: _Begun, exchange_id: str, receipt: SignedReceipt) -> StoredMessage:
+        """The idempotency record: what a retry of this message id is compared with and answered by."""
+        return StoredMessage(
+            begun.message_id,
+            begun.operation.value,
+            begun.request_digest,
+            exchange_id,
+            receipt.signed,
+            receipt.receipt.accepted_at,
+        )
 
-    def _relay(self, organ_id: str, kind: SystemKind, message_id: str, operation: str,
-               payload: dict[str, object], digest: str | None) -> list[NewOutboxItem]:
+    def _relay(
+        self, organ_id: str, kind: SystemKind, begun: _Begun, operation: OutboxOperation, payload: dict[str, object]
+    ) -> list[NewOutboxItem]:
+        """Tell the organisation's system of ``kind``, if it has one (the timeline keeps it anyway)."""
         system = self.store.system_for(organ_id, kind)
-        if system is None:  # nobody to tell: the timeline still has it
+        if system is None:
             return []
-        return [NewOutboxItem(f"{message_id}:{operation}", system.system_id, system.mode, operation,
-                              json.dumps(payload, ensure_ascii=False, default=str), digest)]
+        return [_outbox_item(begun.message_id, system.system_id, system.mode, operation, payload, begun.package_digest)]
 
     # ---- sendDocument -----------------------------------------------------------------
     def send_document(self, request: SendDocumentRequest, timings: StageTimings | None = None) -> SignedReceipt:
+        """Accept a dossier's document from a one-stop system and route it to the handling agency's
+        document-management system (its clerk's registration queue or an officer's drafts).
+
+        The exchange id is the message id; the package's DocumentId may be sent only once."""
         timings = timings or StageTimings()
         metadata = {"kind": request.kind.value, "user": request.sender_username, "dossier": asdict(request.dossier)}
-        package_digest = hashlib.sha256(request.package).hexdigest()
-        request_digest = _digest("sendDocument", package_digest, metadata)
-        replay = self._replay(request.message_id, request_digest)
-        if replay:
-            return replay
-        accepted, package = self._accept_as(DocumentPackage, "sendDocument", request.package, package_digest, timings)
+        begun = self._begin(Operation.SEND_DOCUMENT, request.message_id, request.package, metadata)
+        if begun.replay:
+            return begun.replay
+        accepted, package = self._accept_as(DocumentPackage, begun, request.package, timings)
         with timings.stage("route"):
             if self.store.organization(package.sender.organ_id) is None:
                 raise ConnectorError(
@@ -189,35 +244,17 @@ class ExchangeService:
                     f"DocumentId {package.document_id!r} was already sent as message {existing.exchange_id!r}",
                     "package/MessageHeader/DocumentId",
                 )
-            decision = route(self.store, request.dossier.procedure_code, request.kind, request.sender_username,
-                             [r.organ_id for r in package.recipients])
+            decision = route(
+                self.store,
+                request.dossier.procedure_code,
+                request.kind,
+                request.sender_username,
+                [r.organ_id for r in package.recipients],
+            )
         with timings.stage("persist"):
             now = utcnow()
-            dossier = request.dossier
-            exchange = StoredExchange(
-                exchange_id=request.message_id,
-                kind=request.kind,
-                state=ExchangeState.ACCEPTED,
-                document_id=package.document_id,
-                document_code=str(package.code) or None,
-                dossier_code=dossier.dossier_code,
-                onestop_number=dossier.onestop_number,
-                procedure_code=dossier.procedure_code,
-                procedure_name=dossier.procedure_name,
-                applicant=dossier.applicant,
-                received_at=dossier.received_at,
-                due_date=datetime.combine(dossier.due_date, datetime.min.time()) if dossier.due_date else None,
-                officer_opinion=dossier.officer_opinion,
-                sender_username=request.sender_username,
-                source_organ=package.sender.organ_id,
-                agency_organ=decision.agency_id,
-                queue=decision.queue.value,
-                target_account=decision.target_account,
-                package_digest=accepted.digest,
-                created_at=now,
-                updated_at=now,
-            )
-            receipt = self._receipt(request.message_id, "sendDocument", exchange, ExchangeState.ACCEPTED, accepted.digest, now)
+            exchange = _exchange_of(request, package, decision, accepted.digest, now)
+            receipt = self._receipt(begun, exchange, ExchangeState.ACCEPTED, now)
             payload = {
                 "exchange_id": exchange.exchange_id,
                 "kind": request.kind.value,
@@ -227,58 +264,78 @@ class ExchangeService:
                 "document_id": package.document_id,
                 "code": str(package.code),
                 "subject": package.subject,
-                "dossier": asdict(dossier),
+                "dossier": asdict(request.dossier),
             }
             system = decision.system
-            outbox = [NewOutboxItem(f"{request.message_id}:deliverDocument", system.system_id, system.mode,
-                                    "deliverDocument", json.dumps(payload, ensure_ascii=False, default=str), accepted.digest)]
+            outbox = [
+                _outbox_item(
+                    request.message_id,
+                    system.system_id,
+                    system.mode,
+                    OutboxOperation.DELIVER_DOCUMENT,
+                    payload,
+                    accepted.digest,
+                )
+            ]
             actor = f"{package.sender.organ_id}/{request.sender_username}"
             note = f"routed to {decision.agency_id} {decision.queue.value} queue of {decision.target_account}"
             try:
                 self.store.create_exchange(
                     exchange,
                     accepted.blob(),
-                    self._message(request.message_id, "sendDocument", request_digest, exchange.exchange_id, receipt),
+                    self._message(begun, exchange.exchange_id, receipt),
                     StoredEvent(now, ExchangeState.ACCEPTED, actor, None, accepted.digest, note),
                     outbox,
                 )
             except StoreConflict:
                 # A concurrent request with the same message id or DocumentId won the race.
-                replay = self._replay(request.message_id, request_digest)
+                replay = self._replay(request.message_id, begun.request_digest)
                 if replay:
                     return replay
-                raise ConnectorError(ErrorCode.DUPLICATE_MESSAGE, f"DocumentId {package.document_id!r} was sent concurrently", "package") from None
+                raise ConnectorError(
+                    ErrorCode.DUPLICATE_MESSAGE, f"DocumentId {package.document_id!r} was sent concurrently", "package"
+                ) from None
         return receipt
 
     # ---- publishResult ----------------------------------------------------------------
     def publish_result(self, request: PublishResultRequest, timings: StageTimings | None = None) -> SignedReceipt:
+        """Accept the signed, issued result from the agency the exchange was routed to, finish the
+        exchange, and relay the result to the one-stop system.
+
+        The result names the original document in ``ResponseFor/DocumentId``; an exchange takes
+        one result."""
         timings = timings or StageTimings()
-        package_digest = hashlib.sha256(request.package).hexdigest()
-        request_digest = _digest("publishResult", package_digest, {"onestop": request.onestop_number, "issue": asdict(request.issue)})
-        replay = self._replay(request.message_id, request_digest)
-        if replay:
-            return replay
-        accepted, package = self._accept_as(DocumentPackage, "publishResult", request.package, package_digest, timings)
+        metadata = {"onestop": request.onestop_number, "issue": asdict(request.issue)}
+        begun = self._begin(Operation.PUBLISH_RESULT, request.message_id, request.package, metadata)
+        if begun.replay:
+            return begun.replay
+        accepted, package = self._accept_as(DocumentPackage, begun, request.package, timings)
         with timings.stage("route"):
             exchange = self._original_of(package, request.onestop_number)
             if package.sender.organ_id != exchange.agency_organ:
                 raise ConnectorError(
                     ErrorCode.SENDER_MISMATCH,
-                    f"the result comes from {package.sender.organ_id}, but the exchange was routed to {exchange.agency_organ}",
+                    f"the result comes from {package.sender.organ_id}, but the exchange was routed "
+                    f"to {exchange.agency_organ}",
                     "package/MessageHeader/From/OrganId",
                 )
             if str(package.code) != request.issue.number_symbol:
                 raise ConnectorError(
                     ErrorCode.PACKAGE_INVALID,
-                    f"issue.numberSymbol {request.issue.number_symbol!r} differs from the package Code {str(package.code)!r}",
+                    f"issue.numberSymbol {request.issue.number_symbol!r} differs from the package "
+                    f"Code {str(package.code)!r}",
                     "issue.numberSymbol",
                 )
             refusal = can_publish_result(exchange.state, exchange.result_document_id is not None)
             if refusal:
-                raise ConnectorError(ErrorCode.ILLEGAL_TRANSITION, f"cannot publish a result: {refusal}", "package/MessageHeader/ResponseFor")
+                raise ConnectorError(
+                    ErrorCode.ILLEGAL_TRANSITION,
+                    f"cannot publish a result: {refusal}",
+                    "package/MessageHeader/ResponseFor",
+                )
         with timings.stage("persist"):
             now = utcnow()
-            receipt = self._receipt(request.message_id, "publishResult", exchange, ExchangeState.FINISHED, accepted.digest, now)
+            receipt = self._receipt(begun, exchange, ExchangeState.FINISHED, now)
             issue = request.issue
             payload = {
                 "exchange_id": exchange.exchange_id,
@@ -292,7 +349,9 @@ class ExchangeService:
                 "document_identifier": issue.document_identifier,
                 "files": [a.name for a in package.attachments],
             }
-            outbox = self._relay(exchange.source_organ, SystemKind.ONESTOP, request.message_id, "deliverResult", payload, accepted.digest)
+            outbox = self._relay(
+                exchange.source_organ, SystemKind.ONESTOP, begun, OutboxOperation.DELIVER_RESULT, payload
+            )
             result = ResultInfo(
                 package.document_id,
                 issue.number_symbol,
@@ -302,16 +361,25 @@ class ExchangeService:
                 issue.document_identifier,
                 accepted.digest,
             )
-            event = StoredEvent(now, ExchangeState.FINISHED, f"{package.sender.organ_id}/{issue.signer_name or '-'}", "06",
-                                accepted.digest, f"result {issue.number_symbol} issued {issue.issue_date:%Y/%m/%d}")
-            message = self._message(request.message_id, "publishResult", request_digest, exchange.exchange_id, receipt)
+            event = StoredEvent(
+                now,
+                ExchangeState.FINISHED,
+                f"{package.sender.organ_id}/{issue.signer_name or '-'}",
+                "06",
+                accepted.digest,
+                f"result {issue.number_symbol} issued {issue.issue_date:%Y/%m/%d}",
+            )
+            message = self._message(begun, exchange.exchange_id, receipt)
             return self._advance(exchange, event, accepted, message, outbox, result) or receipt
 
     def _original_of(self, package: DocumentPackage, onestop_number: str) -> StoredExchange:
         ids = [r.document_id for r in package.response_for if r.document_id]
         if not ids:
-            raise ConnectorError(ErrorCode.UNKNOWN_DOCUMENT, "the result package has no ResponseFor/DocumentId pointing at the original document",
-                                 "package/MessageHeader/ResponseFor/DocumentId")
+            raise ConnectorError(
+                ErrorCode.UNKNOWN_DOCUMENT,
+                "the result package has no ResponseFor/DocumentId pointing at the original document",
+                "package/MessageHeader/ResponseFor/DocumentId",
+            )
         for document_id in ids:
             exchange = self.store.exchange_by_document_id(document_id)
             if exchange is not None:
@@ -323,15 +391,27 @@ class ExchangeService:
                         "onestopNumber",
                     )
                 return exchange
-        raise ConnectorError(ErrorCode.UNKNOWN_DOCUMENT, f"no exchange for ResponseFor/DocumentId {', '.join(ids)}",
-                             "package/MessageHeader/ResponseFor/DocumentId")
+        raise ConnectorError(
+            ErrorCode.UNKNOWN_DOCUMENT,
+            f"no exchange for ResponseFor/DocumentId {', '.join(ids)}",
+            "package/MessageHeader/ResponseFor/DocumentId",
+        )
 
-    def _advance(self, exchange: StoredExchange, event: StoredEvent, accepted: AcceptedPackage,
-                 message: StoredMessage, outbox: list[NewOutboxItem], result: ResultInfo | None = None) -> SignedReceipt | None:
+    def _advance(
+        self,
+        exchange: StoredExchange,
+        event: StoredEvent,
+        accepted: AcceptedPackage,
+        message: StoredMessage,
+        outbox: list[NewOutboxItem],
+        result: ResultInfo | None = None,
+    ) -> SignedReceipt | None:
         """Record the change; if a concurrent request got there first, answer as it would have:
         the same message (a client's retry racing itself) gets the original receipt."""
         try:
-            moved = self.store.advance(exchange.exchange_id, exchange.state, event, accepted.blob(), message, outbox, result)
+            moved = self.store.advance(
+                exchange.exchange_id, exchange.state, event, accepted.blob(), message, outbox, result
+            )
         except StoreConflict:
             moved = False
         if moved:
@@ -347,19 +427,25 @@ class ExchangeService:
 
     # ---- updateStatus -----------------------------------------------------------------
     def update_status(self, request: UpdateStatusRequest, timings: StageTimings | None = None) -> SignedReceipt:
+        """Apply a status package (edXML StatusCode) to the exchange its ``ResponseFor/DocumentId``
+        names, and relay it to the other side.
+
+        Only the side entitled to a code may send it (the receiver, except 13 "taken back", which
+        is the sender's); illegal transitions are refused (``exchange.next_state``)."""
         timings = timings or StageTimings()
-        package_digest = hashlib.sha256(request.package).hexdigest()
-        request_digest = _digest("updateStatus", package_digest, {})
-        replay = self._replay(request.message_id, request_digest)
-        if replay:
-            return replay
-        accepted, status = self._accept_as(StatusPackage, "updateStatus", request.package, package_digest, timings)
+        begun = self._begin(Operation.UPDATE_STATUS, request.message_id, request.package, {})
+        if begun.replay:
+            return begun.replay
+        accepted, status = self._accept_as(StatusPackage, begun, request.package, timings)
         with timings.stage("route"):
             document_id = status.response_for.document_id
             exchange = self.store.exchange_by_document_id(document_id or "")
             if exchange is None:
-                raise ConnectorError(ErrorCode.UNKNOWN_DOCUMENT, f"no exchange for ResponseFor/DocumentId {document_id!r}",
-                                     "package/MessageHeader/ResponseFor/DocumentId")
+                raise ConnectorError(
+                    ErrorCode.UNKNOWN_DOCUMENT,
+                    f"no exchange for ResponseFor/DocumentId {document_id!r}",
+                    "package/MessageHeader/ResponseFor/DocumentId",
+                )
             sender = status.sender.organ_id
             # Taking a document back (13) is its sender's act; every other status is its receiver's.
             entitled = exchange.source_organ if status.status_code is StatusCode.TAKEN_BACK else exchange.agency_organ
@@ -374,26 +460,44 @@ class ExchangeService:
             try:
                 transition = next_state(exchange.state, status.status_code)
             except IllegalTransition as exc:
-                raise ConnectorError(ErrorCode.ILLEGAL_TRANSITION, str(exc), "package/MessageHeader/StatusCode") from None
+                raise ConnectorError(
+                    ErrorCode.ILLEGAL_TRANSITION, str(exc), "package/MessageHeader/StatusCode"
+                ) from None
         with timings.stage("persist"):
             now = utcnow()
-            receipt = self._receipt(request.message_id, "updateStatus", exchange, transition.new_state, accepted.digest, now)
+            receipt = self._receipt(begun, exchange, transition.new_state, now)
             staff = status.staff.staff if status.staff else None
-            event = StoredEvent(now, transition.new_state, f"{sender}/{staff or '-'}", status.status_code.value, accepted.digest,
-                                status.description or status.status_code.label)
+            event = StoredEvent(
+                now,
+                transition.new_state,
+                f"{sender}/{staff or '-'}",
+                status.status_code.value,
+                accepted.digest,
+                status.description or status.status_code.label,
+            )
             # The other side hears about it: the agency's statuses go to the one-stop, and back.
             target_kind, target_organ = (
-                (SystemKind.ONESTOP, exchange.source_organ) if sender == exchange.agency_organ else (SystemKind.DOCMGMT, exchange.agency_organ)
+                (SystemKind.ONESTOP, exchange.source_organ)
+                if sender == exchange.agency_organ
+                else (SystemKind.DOCMGMT, exchange.agency_organ)
             )
-            payload = {"exchange_id": exchange.exchange_id, "onestop_number": exchange.onestop_number,
-                       "dossier_code": exchange.dossier_code, "document_id": exchange.document_id,
-                       "status_code": status.status_code.value, "description": event.note, "at": status.timestamp.isoformat()}
-            outbox = self._relay(target_organ, target_kind, request.message_id, "deliverStatus", payload, accepted.digest)
-            message = self._message(request.message_id, "updateStatus", request_digest, exchange.exchange_id, receipt)
+            payload = {
+                "exchange_id": exchange.exchange_id,
+                "onestop_number": exchange.onestop_number,
+                "dossier_code": exchange.dossier_code,
+                "document_id": exchange.document_id,
+                "status_code": status.status_code.value,
+                "description": event.note,
+                "at": status.timestamp.isoformat(),
+            }
+            outbox = self._relay(target_organ, target_kind, begun, OutboxOperation.DELIVER_STATUS, payload)
+            message = self._message(begun, exchange.exchange_id, receipt)
             return self._advance(exchange, event, accepted, message, outbox) or receipt
 
     # ---- getStatus --------------------------------------------------------------------
     def get_status(self, message_id: str | None = None, dossier_code: str | None = None) -> ExchangeView:
+        """An exchange and its timeline, by any message id of the exchange or by dossier code or
+        one-stop number (the newest exchange of the dossier)."""
         exchange = None
         if message_id:
             stored = self.store.message(message_id)
@@ -404,44 +508,71 @@ class ExchangeService:
         else:
             raise ConnectorError(ErrorCode.SCHEMA_INVALID, "give messageId or dossierCode", "messageId")
         if exchange is None:
-            raise ConnectorError(ErrorCode.UNKNOWN_DOCUMENT, f"no exchange for {'message id' if message_id else 'dossier'} "
-                                 f"{message_id or dossier_code!r}", "messageId" if message_id else "dossierCode")
-        files = [a.name for a in self.store.package_attachments(exchange.result_package_digest)] if exchange.result_package_digest else []
+            raise ConnectorError(
+                ErrorCode.UNKNOWN_DOCUMENT,
+                f"no exchange for {'message id' if message_id else 'dossier'} {message_id or dossier_code!r}",
+                "messageId" if message_id else "dossierCode",
+            )
+        files = (
+            [a.name for a in self.store.package_attachments(exchange.result_package_digest)]
+            if exchange.result_package_digest
+            else []
+        )
         return ExchangeView(exchange, self.store.timeline(exchange.exchange_id), files)
 
     # ---- pull -------------------------------------------------------------------------
-    def _pull_system(self, system_id: str) -> None:
-        system = self.store.system(system_id)
-        if system is None:
-            raise ConnectorError(ErrorCode.UNAUTHORIZED, f"system {system_id!r} is not registered with the connector", "systemId")
+    def _require_system(self, system_id: str) -> None:
+        if self.store.system(system_id) is None:
+            raise ConnectorError(
+                ErrorCode.UNAUTHORIZED, f"system {system_id!r} is not registered with the connector", "systemId"
+            )
 
     def list_pending(self, system_id: str) -> list[OutboxItem]:
-        self._pull_system(system_id)
-        return [i for i in self.store.outbox_items(system_id=system_id) if i.state in ("pending", "fetched") and i.mode.value == "pull"]
+        """A pull system's items still to fetch or acknowledge, oldest first."""
+        self._require_system(system_id)
+        items = self.store.outbox_items(system_id=system_id)
+        return [i for i in items if i.state in OPEN_STATES and i.mode is DeliveryMode.PULL]
 
     def fetch(self, system_id: str, item_id: int) -> PulledItem:
+        """One pending item with its package; the item becomes "fetched" until acknowledged."""
         item = self._pending_item(system_id, item_id)
         self.store.mark_fetched(item.item_id, utcnow())
         fetched = self._pending_item(system_id, item_id)  # as it is now: fetched
         return PulledItem(fetched, self.store.package_bytes(item.package_digest) if item.package_digest else None)
 
     def acknowledge(self, system_id: str, item_id: int, delivered: bool, reason: str | None) -> OutboxItem:
+        """The pull system's transport acknowledgement: delivered, or failed (back to pending)."""
         item = self._pending_item(system_id, item_id)
         exchange = self.store.exchange(item.exchange_id)
         now = utcnow()
         event = None
         if delivered and exchange is not None:
-            event = StoredEvent(now, exchange.state, system_id, None, item.package_digest,
-                                f"{item.operation} fetched and acknowledged by {system_id}")
+            event = StoredEvent(
+                now,
+                exchange.state,
+                system_id,
+                None,
+                item.package_digest,
+                f"{item.operation} fetched and acknowledged by {system_id}",
+            )
         if not self.store.acknowledge(item.item_id, system_id, delivered, reason, now, event):
-            raise ConnectorError(ErrorCode.UNKNOWN_ITEM, f"item {item_id} is no longer pending for {system_id}", "itemId")
+            raise ConnectorError(
+                ErrorCode.UNKNOWN_ITEM, f"item {item_id} is no longer pending for {system_id}", "itemId"
+            )
         acknowledged = self.store.outbox_item(item.item_id)
         assert acknowledged is not None  # it was updated a moment ago; items are never deleted
         return acknowledged
 
     def _pending_item(self, system_id: str, item_id: int) -> OutboxItem:
-        self._pull_system(system_id)
+        self._require_system(system_id)
         item = self.store.outbox_item(item_id)
-        if item is None or item.system_id != system_id or item.mode.value != "pull" or item.state not in ("pending", "fetched"):
-            raise ConnectorError(ErrorCode.UNKNOWN_ITEM, f"item {item_id} is not pending for system {system_id!r}", "itemId")
+        if (
+            item is None
+            or item.system_id != system_id
+            or item.mode is not DeliveryMode.PULL
+            or item.state not in OPEN_STATES
+        ):
+            raise ConnectorError(
+                ErrorCode.UNKNOWN_ITEM, f"item {item_id} is not pending for system {system_id!r}", "itemId"
+            )
         return item

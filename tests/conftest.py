@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.samples import guide
+from simulators import guide
 
 ROOT = Path(__file__).resolve().parents[1]
 # The shared samples beside the checkout (../shared), or where CONNECTOR_SHARED_DIR points.

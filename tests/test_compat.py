@@ -24,15 +24,18 @@ def test_every_module_imports():
 
 
 def test_one_real_soap_round_trip(tmp_path):
-    from connector.samples import guide
+    from simulators import guide
     from tests.soap.conftest import new_id, start_connector
     from tests.soap.test_guide_cases import DOSSIER
 
     live, server = start_connector(tmp_path / "data")
     try:
         receipt = live.client().service.sendDocument(
-            messageId=new_id(), package=live.sign(guide.send_package()), kind="INCOMING",
-            senderUsername="cbtiepnhan", dossier=DOSSIER,
+            messageId=new_id(),
+            package=live.sign(guide.send_package()),
+            kind="INCOMING",
+            senderUsername="cbtiepnhan",
+            dossier=DOSSIER,
         )
         assert receipt.routing.queue == "registration"
     finally:

@@ -12,7 +12,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_contract_fault_table_is_the_one_in_the_code():
     table = subprocess.run(
-        [sys.executable, "-m", "connector", "faults", "--markdown"], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "connector", "faults", "--markdown"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert table.strip() in (ROOT / "docs" / "contract.md").read_text(encoding="utf-8")
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import requests
 
 from connector.edxml import build
-from connector.samples import guide
 from connector.store import Store
 from signing import sign_package
 from signing.keys import load_dev_keys
+from simulators import guide
 from tests.partners.test_delivery_failures import free_port
 from tests.soap.conftest import new_id
 from tests.soap.test_guide_cases import DOSSIER
@@ -41,15 +41,37 @@ def wait_until(probe, timeout: float = 30.0, what: str = "") -> object:
 def test_the_demo_plays_both_cases(tmp_path):
     ports = [free_port() for _ in range(3)]
     run = subprocess.run(
-        [sys.executable, "server.py", "--demo", "--exit-after-demo", "--data-dir", str(tmp_path),
-         "--port", str(ports[0]), "--demo-ports", f"{ports[1]},{ports[2]}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            "server.py",
+            "--demo",
+            "--exit-after-demo",
+            "--data-dir",
+            str(tmp_path),
+            "--port",
+            str(ports[0]),
+            "--demo-ports",
+            f"{ports[1]},{ports[2]}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     out = run.stdout
-    steps = ["sent:", "arrived in queue:", "registered:", "assigned:", "issued as 22/CV_LT_MOTCUA",
-             "result file in the dossier: 22_CV_LT_MOTCUA.pdf", "arrived in drafts:", "issued as 23/CV_LT_MOTCUA",
-             "result file in the dossier: 23_CV_LT_MOTCUA.pdf", "demo complete"]
+    steps = [
+        "sent:",
+        "arrived in queue:",
+        "registered:",
+        "assigned:",
+        "issued as 22/CV_LT_MOTCUA",
+        "result file in the dossier: 22_CV_LT_MOTCUA.pdf",
+        "arrived in drafts:",
+        "issued as 23/CV_LT_MOTCUA",
+        "result file in the dossier: 23_CV_LT_MOTCUA.pdf",
+        "demo complete",
+    ]
     positions = [out.index(step) for step in steps]
     assert positions == sorted(positions), out
     assert f"http://127.0.0.1:{ports[0]}/soap?wsdl" in out
@@ -63,7 +85,7 @@ def start(args: list[str], log: Path) -> subprocess.Popen:
 def test_sigkill_with_deliveries_in_flight_loses_nothing_and_delivers_nothing_twice(tmp_path):
     port, sim_port = free_port(), free_port()
     data, keys = tmp_path / "data", tmp_path / "data" / "keys"
-    directory = json.loads((ROOT / "connector" / "samples" / "directory.json").read_text(encoding="utf-8"))
+    directory = json.loads((ROOT / "connector" / "data" / "sample-directory.json").read_text(encoding="utf-8"))
     for system in directory["systems"]:
         if system["system_id"] == "eoffice-stp":
             system["endpoint"] = f"http://127.0.0.1:{sim_port}/soap"
@@ -76,8 +98,22 @@ def test_sigkill_with_deliveries_in_flight_loses_nothing_and_delivers_nothing_tw
         encoding="utf-8",
     )
     connector_args = ["server.py", "--config", str(tmp_path / "connector.toml")]
-    simulator = start(["-m", "connector", "sim", "docmgmt", "--port", str(sim_port), "--connector", f"http://127.0.0.1:{port}",
-                       "--data-dir", str(tmp_path / "sim"), "--keys-dir", str(keys)], tmp_path / "sim.log")
+    simulator = start(
+        [
+            "-m",
+            "simulators",
+            "docmgmt",
+            "--port",
+            str(sim_port),
+            "--connector",
+            f"http://127.0.0.1:{port}",
+            "--data-dir",
+            str(tmp_path / "sim"),
+            "--keys-dir",
+            str(keys),
+        ],
+        tmp_path / "sim.log",
+    )
     connector = start(connector_args, tmp_path / "connector-1.log")
     try:
         wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok, what="the connector")
@@ -89,10 +125,19 @@ def test_sigkill_with_deliveries_in_flight_loses_nothing_and_delivers_nothing_tw
         codes = [f"Bo_Thu_Tuc_Cap_Huyen-221126-{n:04d}" for n in range(10, 18)]
         for code in codes:
             package = guide.send_package(guide.Dossier(code, "1948087", "Nguyễn Văn An", "cbtiepnhan"))
-            client.service.sendDocument(messageId=new_id(), package=sign_package(build(package), identity), kind="INCOMING",
-                                        senderUsername="cbtiepnhan", dossier=DOSSIER | {"dossierCode": code})
+            client.service.sendDocument(
+                messageId=new_id(),
+                package=sign_package(build(package), identity),
+                kind="INCOMING",
+                senderUsername="cbtiepnhan",
+                dossier=DOSSIER | {"dossierCode": code},
+            )
+
         def queue() -> list[str]:
-            return [row["abstract"] for row in requests.get(f"http://127.0.0.1:{sim_port}/", timeout=5).json()["registration_queue"]]
+            return [
+                row["abstract"]
+                for row in requests.get(f"http://127.0.0.1:{sim_port}/", timeout=5).json()["registration_queue"]
+            ]
 
         wait_until(lambda: queue(), what="the first delivery")
         os.kill(connector.pid, signal.SIGKILL)  # mid-delivery: some items delivered, one leased, the rest waiting
@@ -122,13 +167,19 @@ def test_sigkill_with_deliveries_in_flight_loses_nothing_and_delivers_nothing_tw
 def test_the_real_server_answers_an_oversized_request_with_a_fault(tmp_path):
     """waitress must not answer first with its plain-text 413."""
     port = free_port()
-    (tmp_path / "c.toml").write_text(f'data_dir = "{tmp_path}"\nport = {port}\nmax_request_bytes = 100000\n', encoding="utf-8")
+    (tmp_path / "c.toml").write_text(
+        f'data_dir = "{tmp_path}"\nport = {port}\nmax_request_bytes = 100000\n', encoding="utf-8"
+    )
     server = start(["server.py", "--config", str(tmp_path / "c.toml")], tmp_path / "server.log")
     try:
         wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok, what="the server")
         for size in (150_000, 3_000_000):
-            answer = requests.post(f"http://127.0.0.1:{port}/soap", data=b"<x/>" + b" " * size, timeout=30,
-                                   headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "sendDocument"})
+            answer = requests.post(
+                f"http://127.0.0.1:{port}/soap",
+                data=b"<x/>" + b" " * size,
+                timeout=30,
+                headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "sendDocument"},
+            )
             assert answer.status_code == 500 and b"Client.TooLarge" in answer.content
             assert b"limit is 100,000 bytes" in answer.content
     finally:
@@ -143,8 +194,13 @@ def test_a_taken_port_is_a_one_line_error(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        run = subprocess.run([sys.executable, "server.py", "--data-dir", str(tmp_path), "--port", str(port)],
-                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+        run = subprocess.run(
+            [sys.executable, "server.py", "--data-dir", str(tmp_path), "--port", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert run.returncode == 2
     assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use" in run.stderr
     assert "Traceback" not in run.stderr

@@ -20,6 +20,7 @@ from lxml import etree
 
 from connector.edxml.issues import EdxmlError
 from connector.edxml.model import AttachmentEncoding
+from connector.edxml.paths import path_of
 from connector.edxml.safexml import ParseLimits
 from connector.errors import ErrorCode
 
@@ -64,10 +65,11 @@ class _Failure:
         self.name = name
 
     def __call__(self, reason: str) -> EdxmlError:
-        from connector.edxml.parser import path_of  # the parser imports this module
-
         return EdxmlError.single(
-            ErrorCode.ATTACHMENT_INVALID, f"attachment {self.name!r}: {reason}", path_of(self.element), self.element.sourceline
+            ErrorCode.ATTACHMENT_INVALID,
+            f"attachment {self.name!r}: {reason}",
+            path_of(self.element),
+            self.element.sourceline,
         )
 
 
@@ -81,7 +83,9 @@ def decode(element: etree._Element, name: str, limits: ParseLimits) -> tuple[byt
     except binascii.Error:
         bad = _NOT_BASE64.search(text)
         if bad:
-            raise fail(f"ContentTransferEncoded is not base64 (character {bad.group()!r} at offset {bad.start()})") from None
+            raise fail(
+                f"ContentTransferEncoded is not base64 (character {bad.group()!r} at offset {bad.start()})"
+            ) from None
         try:
             raw = binascii.a2b_base64(text)  # wrapped lines: whitespace is allowed
         except binascii.Error as exc:

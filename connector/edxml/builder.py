@@ -17,7 +17,7 @@ from connector.edxml.model import (
     StaffInfo,
     StatusPackage,
 )
-from connector.edxml.parser import DATE_FORMAT, TIMESTAMP_FORMAT, q
+from connector.edxml.paths import DATE_FORMAT, TIMESTAMP_FORMAT, q
 
 _NSMAP = {"edXML": NAMESPACE}
 

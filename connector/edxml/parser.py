@@ -38,16 +38,11 @@ from connector.edxml.model import (
     StatusPackage,
     TraceHeader,
 )
+from connector.edxml.paths import path_of, q
 from connector.edxml.safexml import ParseLimits, parse_xml
 from connector.errors import ErrorCode
 
-DATE_FORMAT = "%Y/%m/%d"
-TIMESTAMP_FORMAT = "%Y/%m/%d %H:%M:%S"
 T = TypeVar("T")
-
-
-def q(local: str) -> str:
-    return f"{{{NAMESPACE}}}{local}"
 
 
 _DATE = re.compile(r"(\d{4})/(\d{2})/(\d{2})")
@@ -82,21 +77,6 @@ def read(tree: etree._ElementTree, limits: ParseLimits) -> tuple[Package | None,
     """Build the model from a parsed tree; return it (None if unusable) and the issues met."""
     reader = _Reader(tree, limits)
     return reader.package(), reader.issues
-
-
-def path_of(element: etree._Element) -> str:
-    """A readable path like /edXML/edXMLEnvelope/edXMLHeader/MessageHeader/To[2]/OrganId."""
-    parts = []
-    while element is not None:
-        parent = element.getparent()
-        name = etree.QName(element).localname
-        if parent is not None:
-            same = [c for c in parent if c.tag == element.tag]
-            if len(same) > 1:
-                name += f"[{same.index(element) + 1}]"
-        parts.append(name)
-        element = parent
-    return "/" + "/".join(reversed(parts))
 
 
 class _Reader:

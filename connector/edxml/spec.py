@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.edxml.model import Attachment, AttachmentEncoding, DocumentPackage, Package, StatusPackage
-from connector.edxml.parser import DATE_FORMAT, TIMESTAMP_FORMAT
+from connector.edxml.paths import DATE_FORMAT, TIMESTAMP_FORMAT
 
 
 class SpecError(ValueError):

@@ -10,6 +10,7 @@ from lxml import etree
 from connector.edxml import parser, rules, schema
 from connector.edxml.issues import EdxmlError, Issue, Severity
 from connector.edxml.model import Package
+from connector.edxml.paths import path_of
 from connector.edxml.rules import ValidationSettings
 from connector.edxml.safexml import ParseLimits, parse_xml
 from connector.errors import ErrorCode
@@ -74,7 +75,7 @@ def _explain(tree) -> list[Issue]:  # noqa: ANN001
     for error in schema.explaining_schema().iter_errors(resource):
         element = error.elem
         line = getattr(element, "sourceline", None)
-        path = parser.path_of(element) if element is not None and hasattr(element, "getparent") else error.path
+        path = path_of(element) if element is not None and hasattr(element, "getparent") else error.path
         found.append(Issue(ErrorCode.SCHEMA_INVALID, error.reason or str(error.message), path, line))
     if not found:  # lxml and xmlschema disagree: report lxml's words rather than nothing
         found = [Issue(ErrorCode.SCHEMA_INVALID, e.message, None, e.line) for e in schema.lxml_schema().error_log]

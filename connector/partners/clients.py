@@ -50,9 +50,13 @@ class PartnerClients:
         session = requests.Session()
         session.trust_env = False  # REQUESTS_CA_BUNDLE/proxies from the environment must not apply
         # requests takes (connect, read); zeep hands operation_timeout straight to requests.
-        transport = Transport(session=session, timeout=timeouts.connect, operation_timeout=(timeouts.connect, timeouts.read))
+        transport = Transport(
+            session=session, timeout=timeouts.connect, operation_timeout=(timeouts.connect, timeouts.read)
+        )
         settings = zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-        self._clients = {kind: zeep.Client(str(path), transport=transport, settings=settings) for kind, (path, _) in WSDLS.items()}
+        self._clients = {
+            kind: zeep.Client(str(path), transport=transport, settings=settings) for kind, (path, _) in WSDLS.items()
+        }
 
     def call(self, kind: SystemKind, endpoint: str, operation: str, delivery: dict[str, Any]) -> CallResult:
         client = self._clients[kind]

@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCMGMT_WSDL_PATH = ROOT / "wsdl" / "partner-docmgmt.wsdl"
 ONESTOP_WSDL_PATH = ROOT / "wsdl" / "partner-onestop.wsdl"
 # The addresses embedded in the checked-in files: the simulators' default ports (the sample
-# directory, connector/samples/directory.json, points the connector at them).
+# directory, connector/data/sample-directory.json, points the connector at them).
 DOCMGMT_DEFAULT_ADDRESS = "http://127.0.0.1:8092/soap"
 ONESTOP_DEFAULT_ADDRESS = "http://127.0.0.1:8091/soap"
 REJECTED = "Client.Rejected"
@@ -125,13 +125,22 @@ class OnestopPartnerService(_PartnerService):
     __service_name__ = "OnestopPartnerService"
     __port_types__ = ["OnestopPartnerPort"]
 
-    @rpc(_required(ResultDelivery), _returns=OnestopAccepted, _out_variable_name="accepted", _port_type="OnestopPartnerPort")
+    @rpc(
+        _required(ResultDelivery),
+        _returns=OnestopAccepted,
+        _out_variable_name="accepted",
+        _port_type="OnestopPartnerPort",
+    )
     def deliverResult(ctx, delivery):  # noqa: N802
         partner: OnestopPartner = ctx.app.partner
         return _answer(OnestopAccepted, partner.deliver_result(_with_package_bytes(delivery)))
 
-    @rpc(_required(OnestopStatusDelivery), _returns=OnestopAccepted, _out_variable_name="accepted",
-         _port_type="OnestopPartnerPort")
+    @rpc(
+        _required(OnestopStatusDelivery),
+        _returns=OnestopAccepted,
+        _out_variable_name="accepted",
+        _port_type="OnestopPartnerPort",
+    )
     def deliverStatus(ctx, delivery):  # noqa: N802
         partner: OnestopPartner = ctx.app.partner
         return _answer(OnestopAccepted, partner.deliver_status(_with_package_bytes(delivery)))
@@ -150,11 +159,15 @@ def _application(service: type, tns: str, name: str, partner: object | None, lim
     return application
 
 
-def build_docmgmt_application(partner: DocMgmtPartner | None = None, limits: ParseLimits = ParseLimits()) -> Application:
+def build_docmgmt_application(
+    partner: DocMgmtPartner | None = None, limits: ParseLimits = ParseLimits()
+) -> Application:
     return _application(DocMgmtPartnerService, DOCMGMT_NS, "DocMgmtPartner", partner, limits)
 
 
-def build_onestop_application(partner: OnestopPartner | None = None, limits: ParseLimits = ParseLimits()) -> Application:
+def build_onestop_application(
+    partner: OnestopPartner | None = None, limits: ParseLimits = ParseLimits()
+) -> Application:
     return _application(OnestopPartnerService, ONESTOP_NS, "OnestopPartner", partner, limits)
 
 

@@ -71,15 +71,20 @@ class ConnectorApp:
         plain-text 500."""
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length > self.max_request_bytes:
-            body = fault_envelope(ErrorCode.TOO_LARGE, f"request is {length:,} bytes; the limit is {self.max_request_bytes:,} bytes")
+            body = fault_envelope(
+                ErrorCode.TOO_LARGE, f"request is {length:,} bytes; the limit is {self.max_request_bytes:,} bytes"
+            )
             return send(start_response, "500 Internal Server Error", "text/xml; charset=utf-8", body)
         try:
             return list(self.soap(environ, start_response))
         except Exception:
             log.exception("unhandled error in the SOAP layer")
             body = fault_envelope(ErrorCode.INTERNAL, "internal error; nothing was stored")
-            start_response("500 Internal Server Error", [("Content-Type", "text/xml; charset=utf-8"),
-                                                         ("Content-Length", str(len(body)))], sys.exc_info())
+            start_response(
+                "500 Internal Server Error",
+                [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))],
+                sys.exc_info(),
+            )
             return [body]
 
     def _index(self) -> bytes:
@@ -89,19 +94,28 @@ class ConnectorApp:
 <p>SOAP 1.1 endpoint: <code>{url}/soap</code> &mdash; WSDL: <a href="{url}/soap?wsdl">{url}/soap?wsdl</a></p>
 <p>Checked-in contract: <a href="/wsdl/connector.wsdl">wsdl/connector.wsdl</a>,
 <a href="/schemas/connector.xsd">schemas/connector.xsd</a>, <a href="/schemas/edxml.xsd">schemas/edxml.xsd</a>.</p>
-<p>Operations, examples and fault codes: <code>docs/contract.md</code> in the source tree. Health: <a href="/health">/health</a>.</p>
+<p>Operations, examples and fault codes: <code>docs/contract.md</code> in the source tree.
+Health: <a href="/health">/health</a>.</p>
 </body></html>""".encode()
 
 
-def soap_endpoint(environ: dict[str, Any], start_response: StartResponse, wsdl: bytes,
-                  post: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]) -> Iterable[bytes]:
+def soap_endpoint(
+    environ: dict[str, Any],
+    start_response: StartResponse,
+    wsdl: bytes,
+    post: Callable[[dict[str, Any], StartResponse], Iterable[bytes]],
+) -> Iterable[bytes]:
     """``/soap``: the pinned WSDL on ``GET ?wsdl``, requests on POST (shared with the simulators)."""
     method = environ.get("REQUEST_METHOD", "GET")
     if method == "GET" and environ.get("QUERY_STRING", "").lower() in ("wsdl", "wsdl=", "wsdl=1"):
         return send(start_response, "200 OK", "text/xml; charset=utf-8", wsdl)
     if method != "POST":
-        return send(start_response, "405 Method Not Allowed", "text/plain; charset=utf-8",
-                    b"POST a SOAP 1.1 envelope here; the WSDL is at ?wsdl\n")
+        return send(
+            start_response,
+            "405 Method Not Allowed",
+            "text/plain; charset=utf-8",
+            b"POST a SOAP 1.1 envelope here; the WSDL is at ?wsdl\n",
+        )
     return post(environ, start_response)
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from connector.edxml import NAMESPACE as EDXML_NAMESPACE
 from connector.edxml import ParseLimits
-from connector.edxml.model import NAMESPACE as EDXML_NAMESPACE
 from connector.soap.models import TNS
 from connector.soap.protocol import HardenedSoap11
 from connector.soap.service import ConnectorService
@@ -59,7 +59,9 @@ def sort_schemas(wsdl: etree._Element) -> None:
     types = wsdl.find(f"{{{WSDL}}}types")
     schemas = sorted(types, key=lambda s: s.get("targetNamespace", ""))
     for schema in schemas:
-        schema[:] = sorted(schema, key=lambda c: (_SCHEMA_ORDER.get(c.tag, 9), c.get("name") or c.get("namespace") or ""))
+        schema[:] = sorted(
+            schema, key=lambda c: (_SCHEMA_ORDER.get(c.tag, 9), c.get("name") or c.get("namespace") or "")
+        )
     types[:] = schemas
 
 

@@ -8,8 +8,7 @@ from typing import Any
 
 from lxml import etree
 
-from connector.edxml import EdxmlError, ParseLimits
-from connector.edxml.safexml import parse_xml
+from connector.edxml import EdxmlError, ParseLimits, parse_xml
 from connector.errors import ErrorCode
 from connector.soap.service import ConnectorFault
 from connector.soap.spyne_compat import Fault, Soap11
@@ -39,15 +38,21 @@ class HardenedSoap11(Soap11):
         otherwise trip over empty bodies, stray text or a Fault sent as a request."""
         envelope = ctx.in_document[0] if isinstance(ctx.in_document, tuple) else ctx.in_document
         if envelope.tag != f"{{{SOAP_ENV}}}Envelope":
-            raise ConnectorFault(ErrorCode.SCHEMA_INVALID, f"not a SOAP 1.1 envelope: the root element is {envelope.tag}", "envelope")
+            raise ConnectorFault(
+                ErrorCode.SCHEMA_INVALID, f"not a SOAP 1.1 envelope: the root element is {envelope.tag}", "envelope"
+            )
         bodies = envelope.findall(f"{{{SOAP_ENV}}}Body")
         if len(bodies) != 1:
-            raise ConnectorFault(ErrorCode.SCHEMA_INVALID, f"the envelope must have one Body, not {len(bodies)}", "Body")
+            raise ConnectorFault(
+                ErrorCode.SCHEMA_INVALID, f"the envelope must have one Body, not {len(bodies)}", "Body"
+            )
         body = bodies[0]
         requests = [child for child in body if isinstance(child.tag, str)]
         stray = (body.text or "").strip() or any((child.tail or "").strip() for child in body)
         if len(requests) != 1 or stray:
-            raise ConnectorFault(ErrorCode.SCHEMA_INVALID, "the Body must hold exactly one request element and no text", "Body")
+            raise ConnectorFault(
+                ErrorCode.SCHEMA_INVALID, "the Body must hold exactly one request element and no text", "Body"
+            )
         if requests[0].tag == f"{{{SOAP_ENV}}}Fault":
             raise ConnectorFault(ErrorCode.SCHEMA_INVALID, "a Fault is not a request", "Body")
         # SOAP 1.1 §4.2.3: a header the receiver must understand but does not is a fault, never

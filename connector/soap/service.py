@@ -6,25 +6,28 @@ answer back; every ``ConnectorError`` becomes a SOAP fault whose code is the doc
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
 from connector.errors import ConnectorError, ErrorCode
-from connector.exchange import DocumentKind as Kind
-from connector.service import (
+from connector.exchange import DocumentKind
+from connector.requests import (
     DossierInfo,
-    ExchangeService,
     IssueInfo,
     PublishResultRequest,
     SendDocumentRequest,
     SignedReceipt,
     UpdateStatusRequest,
 )
-from connector.soap import models as m
+from connector.service import ExchangeService
+from connector.soap import models
 from connector.soap.models import TNS, optional, required
 from connector.soap.spyne_compat import Array, ByteArray, Fault, Integer, ServiceBase, binary, rpc
 
 log = logging.getLogger(__name__)
+# Every operation belongs to the one port type the WSDL declares.
+operation = functools.partial(rpc, _port_type="ConnectorPort")
 
 
 class ConnectorFault(Fault):
@@ -41,9 +44,9 @@ def _service(ctx: Any) -> ExchangeService:
     return ctx.app.exchange_service
 
 
-def _receipt(signed: SignedReceipt) -> m.Receipt:
+def _receipt(signed: SignedReceipt) -> models.Receipt:
     r = signed.receipt
-    return m.Receipt(
+    return models.Receipt(
         messageId=r.message_id,
         operation=r.operation,
         exchangeId=r.exchange_id,
@@ -51,14 +54,14 @@ def _receipt(signed: SignedReceipt) -> m.Receipt:
         state=r.state,
         documentId=r.document_id,
         packageDigest=r.package_digest,
-        routing=m.Routing(agencyId=r.agency_id, queue=r.queue, targetAccount=r.target_account),
+        routing=models.Routing(agencyId=r.agency_id, queue=r.queue, targetAccount=r.target_account),
         signedReceipt=[signed.signed],
     )
 
 
-MessageId = required(m.MessageId)
+MessageId = required(models.MessageId)
 Package = required(ByteArray)
-SystemId = required(m.SystemId)
+SystemId = required(models.SystemId)
 
 
 class ConnectorService(ServiceBase):
@@ -78,13 +81,20 @@ class ConnectorService(ServiceBase):
             log.exception("unexpected error in %s", ctx.method_request_string)
             raise ConnectorFault(ErrorCode.INTERNAL, "internal error; nothing was stored") from None
 
-    @rpc(MessageId, Package, required(m.DocumentKind), required(m.Username), required(m.Dossier),
-         _returns=m.Receipt, _out_variable_name="receipt", _port_type="ConnectorPort")
+    @operation(
+        MessageId,
+        Package,
+        required(models.DocumentKind),
+        required(models.Username),
+        required(models.Dossier),
+        _returns=models.Receipt,
+        _out_variable_name="receipt",
+    )
     def sendDocument(ctx, messageId, package, kind, senderUsername, dossier):  # noqa: N802, N803
         request = SendDocumentRequest(
             message_id=messageId,
             package=binary(package),
-            kind=Kind(str(kind)),
+            kind=DocumentKind(str(kind)),
             sender_username=senderUsername,
             dossier=DossierInfo(
                 dossier_code=dossier.dossierCode,
@@ -99,78 +109,102 @@ class ConnectorService(ServiceBase):
         )
         return _receipt(_service(ctx).send_document(request))
 
-    @rpc(MessageId, Package, required(m.Code100), required(m.Issue),
-         _returns=m.Receipt, _out_variable_name="receipt", _port_type="ConnectorPort")
+    @operation(
+        MessageId,
+        Package,
+        required(models.Code100),
+        required(models.Issue),
+        _returns=models.Receipt,
+        _out_variable_name="receipt",
+    )
     def publishResult(ctx, messageId, package, onestopNumber, issue):  # noqa: N802, N803
         request = PublishResultRequest(
             message_id=messageId,
             package=binary(package),
             onestop_number=onestopNumber,
-            issue=IssueInfo(issue.numberSymbol, issue.issueDate, issue.signerName, issue.signerPosition, issue.documentIdentifier),
+            issue=IssueInfo(
+                issue.numberSymbol, issue.issueDate, issue.signerName, issue.signerPosition, issue.documentIdentifier
+            ),
         )
         return _receipt(_service(ctx).publish_result(request))
 
-    @rpc(MessageId, Package, _returns=m.Receipt, _out_variable_name="receipt", _port_type="ConnectorPort")
+    @operation(MessageId, Package, _returns=models.Receipt, _out_variable_name="receipt")
     def updateStatus(ctx, messageId, package):  # noqa: N802, N803
         return _receipt(_service(ctx).update_status(UpdateStatusRequest(messageId, binary(package))))
 
-    @rpc(optional(m.MessageId), optional(m.Identifier),
-         _returns=m.ExchangeStatus, _out_variable_name="exchange", _port_type="ConnectorPort")
+    @operation(
+        optional(models.MessageId),
+        optional(models.Identifier),
+        _returns=models.ExchangeStatus,
+        _out_variable_name="exchange",
+    )
     def getStatus(ctx, messageId, dossierCode):  # noqa: N802, N803
         view = _service(ctx).get_status(messageId, dossierCode)
-        x = view.exchange
+        exchange = view.exchange
         result = None
-        if x.result_document_id:
-            result = m.Result(
-                numberSymbol=x.result_code,
-                documentId=x.result_document_id,
-                issueDate=x.result_issue_date.date() if x.result_issue_date else None,
-                signerName=x.result_signer,
-                signerPosition=x.result_position,
-                documentIdentifier=x.result_identifier,
-                packageDigest=x.result_package_digest,
+        if exchange.result_document_id:
+            result = models.Result(
+                numberSymbol=exchange.result_code,
+                documentId=exchange.result_document_id,
+                issueDate=exchange.result_issue_date.date() if exchange.result_issue_date else None,
+                signerName=exchange.result_signer,
+                signerPosition=exchange.result_position,
+                documentIdentifier=exchange.result_identifier,
+                packageDigest=exchange.result_package_digest,
                 files=view.result_files,
             )
-        return m.ExchangeStatus(
-            exchangeId=x.exchange_id,
-            kind=x.kind.value,
-            state=x.state.value,
-            documentId=x.document_id,
-            dossierCode=x.dossier_code,
-            onestopNumber=x.onestop_number,
-            procedureCode=x.procedure_code,
-            agencyId=x.agency_organ,
-            queue=x.queue,
-            targetAccount=x.target_account,
+        return models.ExchangeStatus(
+            exchangeId=exchange.exchange_id,
+            kind=exchange.kind.value,
+            state=exchange.state.value,
+            documentId=exchange.document_id,
+            dossierCode=exchange.dossier_code,
+            onestopNumber=exchange.onestop_number,
+            procedureCode=exchange.procedure_code,
+            agencyId=exchange.agency_organ,
+            queue=exchange.queue,
+            targetAccount=exchange.target_account,
             timeline=[
-                m.TimelineEvent(at=e.at, state=e.state.value, statusCode=e.status_code, actor=e.actor,
-                                packageDigest=e.package_digest, note=e.note)
+                models.TimelineEvent(
+                    at=e.at,
+                    state=e.state.value,
+                    statusCode=e.status_code,
+                    actor=e.actor,
+                    packageDigest=e.package_digest,
+                    note=e.note,
+                )
                 for e in view.timeline
             ],
             result=result,
         )
 
-    @rpc(SystemId, _returns=Array(m.PendingItem), _out_variable_name="items", _port_type="ConnectorPort")
+    @operation(SystemId, _returns=Array(models.PendingItem), _out_variable_name="items")
     def listPending(ctx, systemId):  # noqa: N802, N803
         return [_pending(i) for i in _service(ctx).list_pending(systemId)]
 
-    @rpc(SystemId, required(Integer), _returns=m.FetchedItem, _out_variable_name="fetched", _port_type="ConnectorPort")
+    @operation(SystemId, required(Integer), _returns=models.FetchedItem, _out_variable_name="fetched")
     def fetchPending(ctx, systemId, itemId):  # noqa: N802, N803
         pulled = _service(ctx).fetch(systemId, itemId)
-        return m.FetchedItem(
+        return models.FetchedItem(
             item=_pending(pulled.item),
             metadata=pulled.item.payload,
             package=[pulled.package] if pulled.package is not None else None,
         )
 
-    @rpc(SystemId, required(Integer), required(m.AckOutcome), optional(m.Text2000),
-         _returns=m.PendingItem, _out_variable_name="item", _port_type="ConnectorPort")
+    @operation(
+        SystemId,
+        required(Integer),
+        required(models.AckOutcome),
+        optional(models.Text2000),
+        _returns=models.PendingItem,
+        _out_variable_name="item",
+    )
     def acknowledge(ctx, systemId, itemId, outcome, reason):  # noqa: N803
         return _pending(_service(ctx).acknowledge(systemId, itemId, str(outcome) == "DONE", reason))
 
 
-def _pending(item: Any) -> m.PendingItem:
-    return m.PendingItem(
+def _pending(item: Any) -> models.PendingItem:
+    return models.PendingItem(
         itemId=item.item_id,
         messageId=item.message_id,
         operation=item.operation,
@@ -178,5 +212,3 @@ def _pending(item: Any) -> m.PendingItem:
         createdAt=item.created_at,
         state=item.state,
     )
-
-

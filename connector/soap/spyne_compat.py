@@ -47,7 +47,6 @@ with warnings.catch_warnings():
     from spyne.server.wsgi import WsgiApplication  # noqa: E402
 
 
-
 def binary(value: object) -> bytes:
     """A ``ByteArray`` value as bytes: spyne hands base64Binary over as a sequence of chunks."""
     return value if isinstance(value, bytes) else b"".join(value or [])  # type: ignore[arg-type]

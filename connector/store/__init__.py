@@ -1,5 +1,39 @@
-"""The exchange store: every piece of state, behind one small interface (``Store``)."""
+"""The exchange store: every piece of state, behind one small interface (``Store``).
 
-from connector.store.store import OutboxItem, Store, StoredEvent, StoredExchange
+Import from here, not from the submodules: ``records`` (what callers build and read) and
+``store`` (the gateway that turns them into rows) are the package's own layout.
+"""
 
-__all__ = ["OutboxItem", "Store", "StoredEvent", "StoredExchange"]
+from connector.store.records import (
+    OPEN_STATES,
+    AttemptOutcome,
+    NewOutboxItem,
+    OutboxItem,
+    OutboxOperation,
+    OutboxState,
+    PackageBlob,
+    ResultInfo,
+    StoreConflict,
+    StoredAttachment,
+    StoredEvent,
+    StoredExchange,
+    StoredMessage,
+)
+from connector.store.store import Store
+
+__all__ = [
+    "OPEN_STATES",
+    "AttemptOutcome",
+    "NewOutboxItem",
+    "OutboxItem",
+    "OutboxOperation",
+    "OutboxState",
+    "PackageBlob",
+    "ResultInfo",
+    "Store",
+    "StoreConflict",
+    "StoredAttachment",
+    "StoredEvent",
+    "StoredExchange",
+    "StoredMessage",
+]

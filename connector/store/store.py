@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,10 +30,24 @@ from connector.directory import (
 from connector.errors import ConnectorError, ErrorCode
 from connector.exchange import DocumentKind, ExchangeState
 from connector.store import tables as t
+from connector.store.records import (
+    OPEN_STATES,
+    STATE_AFTER,
+    AttemptOutcome,
+    NewOutboxItem,
+    OutboxItem,
+    OutboxOperation,
+    OutboxState,
+    PackageBlob,
+    ResultInfo,
+    StoreConflict,
+    StoredAttachment,
+    StoredEvent,
+    StoredExchange,
+    StoredMessage,
+)
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+_OPEN = [s.value for s in OPEN_STATES]
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -44,118 +57,6 @@ def _aware(value: datetime | None) -> datetime | None:
 
 class _LostRace(Exception):
     """Another writer moved the exchange first; roll the transaction back."""
-
-
-class StoreConflict(Exception):
-    """A unique key was taken by a concurrent writer (same message id or document id)."""
-
-
-@dataclass(frozen=True)
-class StoredAttachment:
-    content_id: str
-    name: str
-    content_type: str
-    sha256: str
-    data: bytes = field(repr=False)
-
-
-@dataclass(frozen=True)
-class PackageBlob:
-    digest: str
-    data: bytes = field(repr=False)
-    attachments: tuple[StoredAttachment, ...] = ()
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    message_id: str
-    operation: str
-    request_digest: str
-    exchange_id: str
-    receipt: bytes
-    accepted_at: datetime
-
-
-@dataclass
-class StoredExchange:
-    exchange_id: str
-    kind: DocumentKind
-    state: ExchangeState
-    document_id: str
-    document_code: str | None
-    dossier_code: str
-    onestop_number: str | None
-    procedure_code: str
-    procedure_name: str | None
-    applicant: str | None
-    received_at: datetime | None
-    due_date: datetime | None
-    officer_opinion: str | None
-    sender_username: str
-    source_organ: str
-    agency_organ: str
-    queue: str
-    target_account: str
-    package_digest: str
-    created_at: datetime
-    updated_at: datetime
-    result_document_id: str | None = None
-    result_code: str | None = None
-    result_issue_date: datetime | None = None
-    result_signer: str | None = None
-    result_position: str | None = None
-    result_identifier: str | None = None
-    result_package_digest: str | None = None
-
-
-@dataclass(frozen=True)
-class ResultInfo:
-    document_id: str
-    code: str
-    issue_date: datetime | None
-    signer: str | None
-    position: str | None
-    identifier: str | None
-    package_digest: str
-
-
-@dataclass(frozen=True)
-class StoredEvent:
-    at: datetime
-    state: ExchangeState
-    actor: str
-    status_code: str | None = None
-    package_digest: str | None = None
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class NewOutboxItem:
-    message_id: str
-    system_id: str
-    mode: DeliveryMode
-    operation: str
-    payload: str
-    package_digest: str | None = None
-
-
-@dataclass(frozen=True)
-class OutboxItem:
-    item_id: int
-    exchange_id: str
-    message_id: str
-    system_id: str
-    mode: DeliveryMode
-    operation: str
-    payload: str
-    package_digest: str | None
-    state: str
-    attempts: int
-    next_attempt_at: datetime
-    last_error: str | None
-    partner_reference: str | None
-    created_at: datetime
-    updated_at: datetime
 
 
 def _row(cls: type, row: Any) -> Any:
@@ -168,6 +69,8 @@ def _row(cls: type, row: Any) -> Any:
         values["state"] = ExchangeState(values["state"])
     if cls is OutboxItem:
         values["mode"] = DeliveryMode(values["mode"])
+        values["state"] = OutboxState(values["state"])
+        values["operation"] = OutboxOperation(values["operation"])
     return cls(**values)
 
 
@@ -290,7 +193,9 @@ class Store:
 
     # ---- exchanges --------------------------------------------------------------------
     def _store_package(self, conn: Connection, blob: PackageBlob, now: datetime) -> None:
-        self._insert_ignore(conn, t.packages, [{"digest": blob.digest, "data": blob.data, "size": len(blob.data), "stored_at": now}])
+        self._insert_ignore(
+            conn, t.packages, [{"digest": blob.digest, "data": blob.data, "size": len(blob.data), "stored_at": now}]
+        )
         self._insert_ignore(
             conn, t.attachments, [{"sha256": a.sha256, "data": a.data, "size": len(a.data)} for a in blob.attachments]
         )
@@ -298,19 +203,35 @@ class Store:
             conn,
             t.package_attachments,
             [
-                {"package_digest": blob.digest, "content_id": a.content_id, "name": a.name, "content_type": a.content_type, "sha256": a.sha256}
+                {
+                    "package_digest": blob.digest,
+                    "content_id": a.content_id,
+                    "name": a.name,
+                    "content_type": a.content_type,
+                    "sha256": a.sha256,
+                }
                 for a in blob.attachments
             ],
         )
 
     def _add_event(self, conn: Connection, exchange_id: str, ev: StoredEvent) -> None:
-        conn.execute(insert(t.events).values(exchange_id=exchange_id, **dataclasses.asdict(ev) | {"state": ev.state.value}))
+        conn.execute(
+            insert(t.events).values(exchange_id=exchange_id, **dataclasses.asdict(ev) | {"state": ev.state.value})
+        )
 
     def _add_outbox(self, conn: Connection, exchange_id: str, items: Iterable[NewOutboxItem], now: datetime) -> None:
         rows = [
             dataclasses.asdict(i)
-            | {"mode": i.mode.value, "exchange_id": exchange_id, "state": "pending", "attempts": 0,
-               "next_attempt_at": now, "created_at": now, "updated_at": now}
+            | {
+                "mode": i.mode.value,
+                "operation": i.operation.value,
+                "exchange_id": exchange_id,
+                "state": OutboxState.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
             for i in items
         ]
         if rows:
@@ -409,7 +330,9 @@ class Store:
 
     def timeline(self, exchange_id: str) -> list[StoredEvent]:
         with self._read() as conn:
-            rows = conn.execute(select(t.events).where(t.events.c.exchange_id == exchange_id).order_by(t.events.c.event_id))
+            rows = conn.execute(
+                select(t.events).where(t.events.c.exchange_id == exchange_id).order_by(t.events.c.event_id)
+            )
             return [_row(StoredEvent, r) for r in rows]
 
     def package_bytes(self, digest: str) -> bytes | None:
@@ -431,7 +354,7 @@ class Store:
         died due again; the state check in the UPDATE keeps two workers from taking one item."""
         earlier = t.outbox.alias("earlier")
         due = (
-            (t.outbox.c.state == "pending")
+            (t.outbox.c.state == OutboxState.PENDING.value)
             & (t.outbox.c.mode == DeliveryMode.PUSH.value)
             & (t.outbox.c.next_attempt_at <= now)
             & ((t.outbox.c.lease_until.is_(None)) | (t.outbox.c.lease_until < now))
@@ -440,16 +363,20 @@ class Store:
                 (earlier.c.exchange_id == t.outbox.c.exchange_id)
                 & (earlier.c.system_id == t.outbox.c.system_id)
                 & (earlier.c.item_id < t.outbox.c.item_id)
-                & earlier.c.state.in_(("pending", "fetched"))
+                & earlier.c.state.in_(_OPEN)
             )
         )
         with self._tx() as conn:
-            candidate = conn.execute(select(t.outbox.c.item_id).where(due).order_by(t.outbox.c.item_id).limit(1)).scalar()
+            candidate = conn.execute(
+                select(t.outbox.c.item_id).where(due).order_by(t.outbox.c.item_id).limit(1)
+            ).scalar()
             if candidate is None:
                 return None
             lease = now + timedelta(seconds=lease_seconds)
             taken = conn.execute(
-                update(t.outbox).where(due & (t.outbox.c.item_id == candidate)).values(lease_until=lease, updated_at=now)
+                update(t.outbox)
+                .where(due & (t.outbox.c.item_id == candidate))
+                .values(lease_until=lease, updated_at=now)
             ).rowcount
             if taken != 1:
                 return None
@@ -458,16 +385,20 @@ class Store:
     def finish_attempt(
         self,
         item_id: int,
-        outcome: str,
+        outcome: AttemptOutcome,
         at: datetime,
         error: str | None = None,
         next_attempt_at: datetime | None = None,
         partner_reference: str | None = None,
         duration_ms: int | None = None,
     ) -> None:
-        """outcome: delivered | retry | dead. Records the attempt and releases the lease."""
-        state = {"delivered": "delivered", "retry": "pending", "dead": "dead"}[outcome]
-        values: dict[str, Any] = {"state": state, "lease_until": None, "updated_at": at, "attempts": t.outbox.c.attempts + 1}
+        """Record the attempt, move the item to the state its outcome leads to, release the lease."""
+        values: dict[str, Any] = {
+            "state": STATE_AFTER[outcome].value,
+            "lease_until": None,
+            "updated_at": at,
+            "attempts": t.outbox.c.attempts + 1,
+        }
         if error is not None:
             values["last_error"] = error
         if next_attempt_at is not None:
@@ -476,14 +407,18 @@ class Store:
             values["partner_reference"] = partner_reference
         with self._tx() as conn:
             conn.execute(update(t.outbox).where(t.outbox.c.item_id == item_id).values(**values))
-            conn.execute(insert(t.attempts).values(item_id=item_id, at=at, outcome=outcome, error=error, duration_ms=duration_ms))
+            conn.execute(
+                insert(t.attempts).values(
+                    item_id=item_id, at=at, outcome=outcome.value, error=error, duration_ms=duration_ms
+                )
+            )
 
     def outbox_item(self, item_id: int) -> OutboxItem | None:
         with self._read() as conn:
             row = conn.execute(select(t.outbox).where(t.outbox.c.item_id == item_id)).first()
         return _row(OutboxItem, row) if row else None
 
-    def outbox_items(self, state: str | None = None, system_id: str | None = None) -> list[OutboxItem]:
+    def outbox_items(self, state: OutboxState | None = None, system_id: str | None = None) -> list[OutboxItem]:
         query = select(t.outbox).order_by(t.outbox.c.item_id)
         if state:
             query = query.where(t.outbox.c.state == state)
@@ -494,7 +429,9 @@ class Store:
 
     def attempts(self, item_id: int) -> list[dict[str, Any]]:
         with self._read() as conn:
-            rows = conn.execute(select(t.attempts).where(t.attempts.c.item_id == item_id).order_by(t.attempts.c.attempt_id))
+            rows = conn.execute(
+                select(t.attempts).where(t.attempts.c.item_id == item_id).order_by(t.attempts.c.attempt_id)
+            )
             return [dict(r._mapping) for r in rows]
 
     def retry(self, item_id: int, now: datetime) -> bool:
@@ -503,8 +440,8 @@ class Store:
             return (
                 conn.execute(
                     update(t.outbox)
-                    .where(t.outbox.c.item_id == item_id, t.outbox.c.state == "dead")
-                    .values(state="pending", next_attempt_at=now, lease_until=None, updated_at=now)
+                    .where(t.outbox.c.item_id == item_id, t.outbox.c.state == OutboxState.DEAD.value)
+                    .values(state=OutboxState.PENDING.value, next_attempt_at=now, lease_until=None, updated_at=now)
                 ).rowcount
                 == 1
             )
@@ -514,12 +451,19 @@ class Store:
         with self._tx() as conn:
             conn.execute(
                 update(t.outbox)
-                .where(t.outbox.c.item_id == item_id, t.outbox.c.state == "pending")
-                .values(state="fetched", updated_at=now)
+                .where(t.outbox.c.item_id == item_id, t.outbox.c.state == OutboxState.PENDING.value)
+                .values(state=OutboxState.FETCHED.value, updated_at=now)
             )
 
-    def acknowledge(self, item_id: int, system_id: str, delivered: bool, reason: str | None, now: datetime,
-                    event: StoredEvent | None = None) -> bool:
+    def acknowledge(
+        self,
+        item_id: int,
+        system_id: str,
+        delivered: bool,
+        reason: str | None,
+        now: datetime,
+        event: StoredEvent | None = None,
+    ) -> bool:
         """The pull partner's transport acknowledgement: done, or failed (back to pending); with
         the timeline's transport event, in the same transaction."""
         with self._tx() as conn:
@@ -528,10 +472,10 @@ class Store:
                 .where(
                     t.outbox.c.item_id == item_id,
                     t.outbox.c.system_id == system_id,
-                    t.outbox.c.state.in_(("pending", "fetched")),
+                    t.outbox.c.state.in_(_OPEN),
                 )
                 .values(
-                    state="delivered" if delivered else "pending",
+                    state=(OutboxState.DELIVERED if delivered else OutboxState.PENDING).value,
                     last_error=None if delivered else reason,
                     attempts=t.outbox.c.attempts + 1,
                     updated_at=now,
@@ -540,11 +484,16 @@ class Store:
             if moved == 1:
                 conn.execute(
                     insert(t.attempts).values(
-                        item_id=item_id, at=now, outcome="delivered" if delivered else "retry", error=reason
+                        item_id=item_id,
+                        at=now,
+                        outcome=(AttemptOutcome.DELIVERED if delivered else AttemptOutcome.RETRY).value,
+                        error=reason,
                     )
                 )
                 if event is not None:
-                    exchange_id = conn.execute(select(t.outbox.c.exchange_id).where(t.outbox.c.item_id == item_id)).scalar_one()
+                    exchange_id = conn.execute(
+                        select(t.outbox.c.exchange_id).where(t.outbox.c.item_id == item_id)
+                    ).scalar_one()
                     self._add_event(conn, exchange_id, event)
             return moved == 1
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.samples import guide
+from simulators import guide
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,10 +101,24 @@ def test_build_from_json_spec(tmp_path):
     "spec,message",
     [
         ({"sender": {"organ_id": "x"}, "recipients": [], "subject": "s", "colour": 1}, "unknown key 'colour'"),
-        ({"sender": {"organ_id": "000.00.13.H31"}, "recipients": [{"organ_id": "000.00.31.H31"}], "subject": "s",
-          "attachments": [{"path": "missing.pdf"}]}, "cannot read"),
-        ({"sender": {"organ_id": "000.00.13.H31"}, "recipients": [{"organ_id": "000.00.31.H31"}], "subject": "s",
-          "due_date": "26/11/2022"}, "$.due_date"),
+        (
+            {
+                "sender": {"organ_id": "000.00.13.H31"},
+                "recipients": [{"organ_id": "000.00.31.H31"}],
+                "subject": "s",
+                "attachments": [{"path": "missing.pdf"}],
+            },
+            "cannot read",
+        ),
+        (
+            {
+                "sender": {"organ_id": "000.00.13.H31"},
+                "recipients": [{"organ_id": "000.00.31.H31"}],
+                "subject": "s",
+                "due_date": "26/11/2022",
+            },
+            "$.due_date",
+        ),
         ({"sender": {"organ_id": "000.00.13.H31"}, "recipients": [], "subject": "s"}, "required element To"),
     ],
 )

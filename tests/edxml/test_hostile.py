@@ -10,7 +10,7 @@ import pytest
 
 from connector.edxml import EdxmlError, ParseLimits, build, parse, validate
 from connector.errors import ErrorCode
-from connector.samples import guide
+from simulators import guide
 
 
 def refused(data: bytes, limits: ParseLimits = ParseLimits()) -> EdxmlError:

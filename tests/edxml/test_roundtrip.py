@@ -7,8 +7,7 @@ from datetime import date, datetime
 import pypdf
 from lxml import etree
 
-from connector.edxml import build, parse, validate
-from connector.edxml.model import (
+from connector.edxml import (
     NAMESPACE,
     Attachment,
     AttachmentEncoding,
@@ -21,8 +20,11 @@ from connector.edxml.model import (
     StaffInfo,
     StatusCode,
     TraceHeader,
+    build,
+    parse,
+    validate,
 )
-from connector.samples import guide
+from simulators import guide
 
 
 def test_guide_packages_survive_a_round_trip(send_package, result_package):

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from connector.edxml import EdxmlError, parse, validate
-from connector.edxml.model import BusinessDocType, DocumentPackage, SignatureState, StatusCode, StatusPackage
+from connector.edxml import (
+    BusinessDocType,
+    DocumentPackage,
+    EdxmlError,
+    SignatureState,
+    StatusCode,
+    StatusPackage,
+    parse,
+    validate,
+)
 from connector.errors import ErrorCode
 
 STATUS_SAMPLES = {

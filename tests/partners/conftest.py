@@ -25,22 +25,22 @@ from connector.delivery import DeliveryWorker
 from connector.directory import Directory, SystemEntry, SystemKind
 from connector.httpserver import BackgroundServer
 from connector.partners.clients import PartnerClients, Timeouts
-from connector.partners.simulators import (
+from connector.partners.wsdl import DOCMGMT_WSDL_PATH, ONESTOP_WSDL_PATH
+from connector.soap.app import ConnectorApp
+from connector.store import OutboxItem
+from simulators import (
     ConnectorEndpoint,
     DocMgmtConfig,
     DocMgmtSimulator,
     Dossier,
     OnestopConfig,
     OnestopSimulator,
+    guide,
     start_in_background,
 )
-from connector.partners.simulators.cli import SAMPLE_DIRECTORY
-from connector.partners.simulators.docmgmt import accounts_from_directory
-from connector.partners.simulators.onestop import Sent, guide_dossier, guide_files
-from connector.partners.wsdl import DOCMGMT_WSDL_PATH, ONESTOP_WSDL_PATH
-from connector.samples import guide
-from connector.soap.app import ConnectorApp
-from connector.store import OutboxItem
+from simulators.cli import SAMPLE_DIRECTORY
+from simulators.docmgmt import accounts_from_directory
+from simulators.onestop import Sent, guide_dossier, guide_files
 from tests.soap.conftest import LiveConnector, start_connector
 
 AGENCY_ID = guide.AGENCY.organ_id  # 000.00.31.H31, Sở Tư pháp
@@ -103,8 +103,9 @@ class Stack:
 
     def restart_connector(self) -> None:
         """The connector comes back on the same address after an outage."""
-        self.connector_server = BackgroundServer(ConnectorApp(self.connector.runtime),
-                                                 port=self.connector_server.port).start()
+        self.connector_server = BackgroundServer(
+            ConnectorApp(self.connector.runtime), port=self.connector_server.port
+        ).start()
 
     def send(self, kind: str, n: int = 3, username: str = "cbtiepnhan") -> Sent:
         return self.onestop.send_dossier(dossier(n), kind, username, FILES)
@@ -120,27 +121,35 @@ def partner_clients() -> PartnerClients:
 def stack(tmp_path: Path, partner_clients: PartnerClients) -> Iterator[Stack]:
     live, connector_server = start_connector(tmp_path / "connector")
     clock = Clock()
-    docmgmt = DocMgmtSimulator(DocMgmtConfig(
-        db_path=tmp_path / "docmgmt" / "docmgmt.db",
-        organ_id=AGENCY_ID,
-        keys_dir=live.keys_dir,
-        connector=ConnectorEndpoint.at(live.url),
-        accounts=accounts_from_directory(SAMPLE_DIRECTORY, AGENCY_ID),
-        clock=clock,
-    ))
-    onestop = OnestopSimulator(OnestopConfig(
-        db_path=tmp_path / "onestop" / "onestop.db",
-        organization=guide.ONESTOP,
-        keys_dir=live.keys_dir,
-        connector=ConnectorEndpoint.at(live.url),
-    ))
+    docmgmt = DocMgmtSimulator(
+        DocMgmtConfig(
+            db_path=tmp_path / "docmgmt" / "docmgmt.db",
+            organ_id=AGENCY_ID,
+            keys_dir=live.keys_dir,
+            connector=ConnectorEndpoint.at(live.url),
+            accounts=accounts_from_directory(SAMPLE_DIRECTORY, AGENCY_ID),
+            clock=clock,
+        )
+    )
+    onestop = OnestopSimulator(
+        OnestopConfig(
+            db_path=tmp_path / "onestop" / "onestop.db",
+            organization=guide.ONESTOP,
+            keys_dir=live.keys_dir,
+            connector=ConnectorEndpoint.at(live.url),
+        )
+    )
     docmgmt_server = start_in_background(docmgmt)
     onestop_server = start_in_background(onestop)
     # Point the connector's push systems at the simulators' ports (the sample says 8092 / 8091).
-    live.runtime.store.import_directory(Directory(systems=[
-        SystemEntry("eoffice-stp", AGENCY_ID, SystemKind.DOCMGMT, f"{docmgmt_server.url}/soap"),
-        SystemEntry("igate-hungyen", guide.ONESTOP.organ_id, SystemKind.ONESTOP, f"{onestop_server.url}/soap"),
-    ]))
+    live.runtime.store.import_directory(
+        Directory(
+            systems=[
+                SystemEntry("eoffice-stp", AGENCY_ID, SystemKind.DOCMGMT, f"{docmgmt_server.url}/soap"),
+                SystemEntry("igate-hungyen", guide.ONESTOP.organ_id, SystemKind.ONESTOP, f"{onestop_server.url}/soap"),
+            ]
+        )
+    )
     worker = DeliveryWorker(live.runtime.store, partner_clients, DeliverySettings(enabled=False))
     stack = Stack(live, connector_server, docmgmt, onestop, docmgmt_server.url, onestop_server.url, worker, clock)
     yield stack
@@ -155,7 +164,9 @@ def _zeep(wsdl: Path) -> zeep.Client:
     session = requests.Session()
     session.trust_env = False
     transport = Transport(session=session, timeout=10, operation_timeout=30)
-    return zeep.Client(str(wsdl), transport=transport, settings=zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True))
+    return zeep.Client(
+        str(wsdl), transport=transport, settings=zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True)
+    )
 
 
 @pytest.fixture(scope="session")
@@ -171,24 +182,36 @@ def onestop_wsdl_client() -> zeep.Client:
 @pytest.fixture
 def docmgmt_service(stack: Stack, docmgmt_wsdl_client: zeep.Client) -> Any:
     """The document-management simulator's operations, called from the checked-in WSDL."""
-    return docmgmt_wsdl_client.create_service("{urn:vn:lienthong:partner:docmgmt:1}DocMgmtPartnerPort",
-                                              f"{stack.docmgmt_url}/soap")
+    return docmgmt_wsdl_client.create_service(
+        "{urn:vn:lienthong:partner:docmgmt:1}DocMgmtPartnerPort", f"{stack.docmgmt_url}/soap"
+    )
 
 
 @pytest.fixture
 def onestop_service(stack: Stack, onestop_wsdl_client: zeep.Client) -> Any:
-    return onestop_wsdl_client.create_service("{urn:vn:lienthong:partner:onestop:1}OnestopPartnerPort",
-                                              f"{stack.onestop_url}/soap")
+    return onestop_wsdl_client.create_service(
+        "{urn:vn:lienthong:partner:onestop:1}OnestopPartnerPort", f"{stack.onestop_url}/soap"
+    )
 
 
 def document_delivery(stack: Stack, sent: Sent, message_id: str | None = None, **changes: Any) -> dict[str, Any]:
     """A deliverDocument argument for what the one-stop sent, from the connector's own account of it."""
     x = stack.exchange(sent.message_id)
     delivery = {
-        "messageId": message_id or new_id(), "exchangeId": x.exchangeId, "kind": x.kind, "queue": x.queue,
-        "targetAccount": x.targetAccount, "officerAccount": "cbtiepnhan", "documentId": x.documentId,
-        "code": "02/LT_iGate", "subject": x.dossierCode, "dossierCode": x.dossierCode, "onestopNumber": x.onestopNumber,
-        "procedureCode": x.procedureCode, "procedureName": guide.PROCEDURE_NAME, "officerOpinion": None,
+        "messageId": message_id or new_id(),
+        "exchangeId": x.exchangeId,
+        "kind": x.kind,
+        "queue": x.queue,
+        "targetAccount": x.targetAccount,
+        "officerAccount": "cbtiepnhan",
+        "documentId": x.documentId,
+        "code": "02/LT_iGate",
+        "subject": x.dossierCode,
+        "dossierCode": x.dossierCode,
+        "onestopNumber": x.onestopNumber,
+        "procedureCode": x.procedureCode,
+        "procedureName": guide.PROCEDURE_NAME,
+        "officerOpinion": None,
         "package": stack.onestop.link.package(sent.message_id),
     }
     return delivery | changes

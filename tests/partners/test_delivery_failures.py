@@ -10,12 +10,12 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from connector.clock import utcnow
 from connector.config import DeliverySettings
 from connector.delivery import DeliveryWorker
 from connector.directory import Account, Directory, SystemEntry, SystemKind
 from connector.partners.clients import PartnerClients, Timeouts
-from connector.partners.simulators import start_in_background
-from connector.store.store import utcnow
+from simulators import start_in_background
 from tests.partners.conftest import AGENCY_ID
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,14 +140,24 @@ def test_a_dead_letter_retried_from_the_cli_is_delivered(stack, partner_clients)
     assert item.state == "dead"
 
     data_dir = str(stack.connector.runtime.settings.data_dir)
-    listing = subprocess.run([sys.executable, "-m", "connector", "outbox", "list", "--state", "dead", "--data-dir", data_dir],
-                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+    listing = subprocess.run(
+        [sys.executable, "-m", "connector", "outbox", "list", "--state", "dead", "--data-dir", data_dir],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert f"{item.item_id:5} dead" in listing.stdout and "ConnectionError" in listing.stdout
 
     server = start_in_background(stack.docmgmt, port=port)
     try:
-        retried = subprocess.run([sys.executable, "-m", "connector", "outbox", "retry", str(item.item_id), "--data-dir", data_dir],
-                                 cwd=ROOT, capture_output=True, text=True, timeout=60)
+        retried = subprocess.run(
+            [sys.executable, "-m", "connector", "outbox", "retry", str(item.item_id), "--data-dir", data_dir],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert retried.returncode == 0, retried.stderr
         clock.now = utcnow() + timedelta(seconds=1)  # the CLI made it due at the real "now"
         drain(w)
@@ -156,12 +166,34 @@ def test_a_dead_letter_retried_from_the_cli_is_delivered(stack, partner_clients)
     assert document_item(stack).state == "delivered"
     assert len(stack.docmgmt.registration_queue()) == 1
 
-    again = subprocess.run([sys.executable, "-m", "connector", "outbox", "retry", str(item.item_id), "--data-dir", data_dir],
-                           cwd=ROOT, capture_output=True, text=True, timeout=60)
+    again = subprocess.run(
+        [sys.executable, "-m", "connector", "outbox", "retry", str(item.item_id), "--data-dir", data_dir],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert again.returncode == 1 and "only dead items can be retried" in again.stderr
-    shown = subprocess.run([sys.executable, "-m", "connector", "exchange", "show", "Bo_Thu_Tuc_Cap_Huyen-221126-0003",
-                            "--data-dir", data_dir], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert "registration queue of vanthu.stp" in shown.stdout and "deliverDocument delivered to eoffice-stp" in shown.stdout
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "connector",
+            "exchange",
+            "show",
+            "Bo_Thu_Tuc_Cap_Huyen-221126-0003",
+            "--data-dir",
+            data_dir,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (
+        "registration queue of vanthu.stp" in shown.stdout
+        and "deliverDocument delivered to eoffice-stp" in shown.stdout
+    )
 
 
 def test_the_worker_runs_as_its_own_process(stack):
@@ -169,8 +201,13 @@ def test_the_worker_runs_as_its_own_process(stack):
     server (here with its worker thread off) accepted."""
     sent = stack.send("INCOMING")
     data_dir = str(stack.connector.runtime.settings.data_dir)
-    worker_process = subprocess.Popen([sys.executable, "-m", "connector", "worker", "--data-dir", data_dir], cwd=ROOT,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    worker_process = subprocess.Popen(
+        [sys.executable, "-m", "connector", "worker", "--data-dir", data_dir],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not stack.docmgmt.registration_queue():

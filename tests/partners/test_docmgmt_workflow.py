@@ -7,10 +7,10 @@ from datetime import date, datetime
 
 import pytest
 
-from connector.partners.simulators import CallOutcome
-from connector.partners.simulators.autopilot import Autopilot
-from connector.partners.simulators.docmgmt import DocState
-from connector.partners.simulators.errors import ActionRefused
+from simulators import CallOutcome
+from simulators.autopilot import Autopilot
+from simulators.docmgmt import DocState
+from simulators.errors import ActionRefused
 
 
 def test_arrival_numbers_follow_the_incoming_book_and_restart_each_year(stack):
@@ -24,7 +24,9 @@ def test_arrival_numbers_follow_the_incoming_book_and_restart_each_year(stack):
 
     queue = stack.docmgmt.registration_queue()
     assert [(r.arrival_date, r.arrival_number, r.abstract[-4:]) for r in queue] == [
-        (date(2023, 12, 31), 1, "0001"), (date(2023, 12, 31), 2, "0002"), (date(2024, 1, 2), 1, "0003")
+        (date(2023, 12, 31), 1, "0001"),
+        (date(2023, 12, 31), 2, "0002"),
+        (date(2024, 1, 2), 1, "0003"),
     ]
     assert [r.reference for r in queue] == ["VBDEN-2023-00001", "VBDEN-2023-00002", "VBDEN-2024-00001"]
 
@@ -92,8 +94,10 @@ def test_while_the_connector_is_down_statuses_queue_up_and_go_out_in_order(stack
     stack.restart_connector()
     retried = stack.docmgmt.retry()
 
-    assert [(c.message_id, c.state) for c in retried] == [(registered.message_id, "registered"),
-                                                          (assigned.message_id, "assigned")]
+    assert [(c.message_id, c.state) for c in retried] == [
+        (registered.message_id, "registered"),
+        (assigned.message_id, "assigned"),
+    ]
     assert stack.business_states(sent.message_id) == ["accepted", "arrived", "registered", "assigned"]
 
 
@@ -105,7 +109,19 @@ def test_autopilot_moves_every_document_one_step_per_tick(stack):
     ticks = [autopilot.step() for _ in range(6)]
 
     reference = f"VBDEN-{date.today().year}-00001"
-    assert ticks == [[f"{reference}: register"], [f"{reference}: assign to cbtiepnhan"], [f"{reference}: draft reply"],
-                     [f"{reference}: sign as phochutich"], [f"{reference}: issue 1/CV_LT_MOTCUA"], []]
-    assert stack.business_states(sent.message_id) == ["accepted", "arrived", "registered", "assigned", "in_progress",
-                                                      "finished"]
+    assert ticks == [
+        [f"{reference}: register"],
+        [f"{reference}: assign to cbtiepnhan"],
+        [f"{reference}: draft reply"],
+        [f"{reference}: sign as phochutich"],
+        [f"{reference}: issue 1/CV_LT_MOTCUA"],
+        [],
+    ]
+    assert stack.business_states(sent.message_id) == [
+        "accepted",
+        "arrived",
+        "registered",
+        "assigned",
+        "in_progress",
+        "finished",
+    ]

@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
-from connector.partners.simulators.docmgmt import DocState
-from connector.partners.simulators.errors import ActionRefused
-from connector.samples import guide
+from simulators import guide
+from simulators.docmgmt import DocState
+from simulators.errors import ActionRefused
 from tests.partners.conftest import dossier
 
 
@@ -50,7 +50,14 @@ def test_case_1_register_assign_draft_sign_issue_puts_the_result_file_in_the_dos
     assert stack.docmgmt.drafts() == []
 
     exchange = stack.exchange(sent.message_id)
-    assert stack.business_states(sent.message_id) == ["accepted", "arrived", "registered", "assigned", "in_progress", "finished"]
+    assert stack.business_states(sent.message_id) == [
+        "accepted",
+        "arrived",
+        "registered",
+        "assigned",
+        "in_progress",
+        "finished",
+    ]
     assert exchange.result.numberSymbol == "22/CV_LT_MOTCUA"
     assert exchange.result.files.string == ["22_CV_LT_MOTCUA.pdf"]
     assert exchange.result.signerName == "Phạm Minh Đức"
@@ -60,7 +67,11 @@ def test_case_1_register_assign_draft_sign_issue_puts_the_result_file_in_the_dos
     view = stack.onestop.dossier(dossier())
     assert view.state == "finished"
     [result] = view.result_files  # Tệp tin kết quả
-    assert (result.name, result.number_symbol, result.issue_date) == ("22_CV_LT_MOTCUA.pdf", "22/CV_LT_MOTCUA", date.today())
+    assert (result.name, result.number_symbol, result.issue_date) == (
+        "22_CV_LT_MOTCUA.pdf",
+        "22/CV_LT_MOTCUA",
+        date.today(),
+    )
     assert (result.signer_name, result.signer_position) == ("Phạm Minh Đức", "Phó Chủ tịch")
     assert result.document_identifier == guide.RESULT_IDENTIFIER
     pdf = stack.onestop.result_file(view, "22_CV_LT_MOTCUA.pdf")

@@ -13,8 +13,8 @@ from lxml import etree
 
 from connector.edxml import build
 from connector.partners import wsdl
-from connector.samples import guide
 from signing import SigningOptions, sign_package
+from simulators import guide
 from tests.partners.conftest import document_delivery, dossier, new_id
 
 SOAP_ADDRESS = "{http://schemas.xmlsoap.org/wsdl/soap/}address"
@@ -30,7 +30,9 @@ def client_fault(call) -> zeep.exceptions.Fault:
 def test_checked_in_wsdls_are_what_the_generator_writes(tmp_path):
     for generated in wsdl.write(tmp_path):
         checked_in = wsdl.ROOT / "wsdl" / generated.name
-        assert generated.read_bytes() == checked_in.read_bytes(), f"run python -m connector.partners.wsdl ({generated.name})"
+        assert generated.read_bytes() == checked_in.read_bytes(), (
+            f"run python -m connector.partners.wsdl ({generated.name})"
+        )
 
 
 def test_served_wsdl_names_the_configured_address_whatever_the_host_header(stack):
@@ -64,20 +66,26 @@ def test_the_same_document_under_a_new_message_id_is_still_one_document(stack, d
 
 def test_an_unknown_target_account_is_a_client_fault_and_nothing_is_stored(stack, docmgmt_service):
     sent = stack.send("INCOMING")
-    fault = client_fault(lambda: docmgmt_service.deliverDocument(
-        delivery=document_delivery(stack, sent, targetAccount="nobody.stp")))
+    fault = client_fault(
+        lambda: docmgmt_service.deliverDocument(delivery=document_delivery(stack, sent, targetAccount="nobody.stp"))
+    )
     assert "nobody.stp" in fault.message
     assert stack.docmgmt.registration_queue() == []
     assert stack.docmgmt.link.calls() == []
 
 
-@pytest.mark.parametrize("package, why", [
-    (b"%PDF-1.4 not a package", "not well-formed"),
-    (b"<edXML xmlns='http://www.mic.gov.vn/TBT/QCVN_102_2016'/>", "UNSIGNED"),
-])
+@pytest.mark.parametrize(
+    "package, why",
+    [
+        (b"%PDF-1.4 not a package", "not well-formed"),
+        (b"<edXML xmlns='http://www.mic.gov.vn/TBT/QCVN_102_2016'/>", "UNSIGNED"),
+    ],
+)
 def test_a_package_that_is_not_signed_edxml_is_a_client_fault(stack, docmgmt_service, package, why):
     sent = stack.send("INCOMING")
-    fault = client_fault(lambda: docmgmt_service.deliverDocument(delivery=document_delivery(stack, sent, package=package)))
+    fault = client_fault(
+        lambda: docmgmt_service.deliverDocument(delivery=document_delivery(stack, sent, package=package))
+    )
     assert why in fault.message
     assert stack.docmgmt.registration_queue() == []
 
@@ -87,26 +95,47 @@ def test_a_package_signed_by_someone_else_than_its_sender_is_a_client_fault(stac
     agency_key = stack.connector.runtime.dev_keys.identity(guide.AGENCY.organ_id)
     # From the one-stop, signed with the agency's key: a valid signature, but not the sender's.
     forged = sign_package(build(guide.send_package()), agency_key, SigningOptions(check_sender=False))
-    fault = client_fault(lambda: docmgmt_service.deliverDocument(delivery=document_delivery(stack, sent, package=forged)))
+    fault = client_fault(
+        lambda: docmgmt_service.deliverDocument(delivery=document_delivery(stack, sent, package=forged))
+    )
     assert "SIGNER_MISMATCH" in fault.message
 
 
 def test_a_result_for_an_unknown_dossier_is_a_client_fault(stack, onestop_service):
     package = stack.connector.sign(guide.result_package())
-    fault = client_fault(lambda: onestop_service.deliverResult(delivery={
-        "messageId": new_id(), "exchangeId": new_id(), "onestopNumber": "999", "dossierCode": "Khong_Co-000000-0000",
-        "documentId": guide.result_package().document_id, "numberSymbol": "22/CV_LT_MOTCUA", "issueDate": date(2022, 11, 26),
-        "signerName": None, "signerPosition": None, "documentIdentifier": None, "package": package,
-    }))
+    fault = client_fault(
+        lambda: onestop_service.deliverResult(
+            delivery={
+                "messageId": new_id(),
+                "exchangeId": new_id(),
+                "onestopNumber": "999",
+                "dossierCode": "Khong_Co-000000-0000",
+                "documentId": guide.result_package().document_id,
+                "numberSymbol": "22/CV_LT_MOTCUA",
+                "issueDate": date(2022, 11, 26),
+                "signerName": None,
+                "signerPosition": None,
+                "documentIdentifier": None,
+                "package": package,
+            }
+        )
+    )
     assert "Khong_Co-000000-0000" in fault.message
 
 
 def test_a_result_delivered_twice_is_stored_once(stack, onestop_service):
     stack.onestop.receive(dossier())
     delivery = {
-        "messageId": new_id(), "exchangeId": new_id(), "onestopNumber": "1948087", "dossierCode": guide.DOSSIER_CODE,
-        "documentId": guide.result_package().document_id, "numberSymbol": "22/CV_LT_MOTCUA", "issueDate": date(2022, 11, 26),
-        "signerName": "phochutich", "signerPosition": "Phó Chủ tịch", "documentIdentifier": guide.RESULT_IDENTIFIER,
+        "messageId": new_id(),
+        "exchangeId": new_id(),
+        "onestopNumber": "1948087",
+        "dossierCode": guide.DOSSIER_CODE,
+        "documentId": guide.result_package().document_id,
+        "numberSymbol": "22/CV_LT_MOTCUA",
+        "issueDate": date(2022, 11, 26),
+        "signerName": "phochutich",
+        "signerPosition": "Phó Chủ tịch",
+        "documentIdentifier": guide.RESULT_IDENTIFIER,
         "package": stack.connector.sign(guide.result_package()),
     }
     first = onestop_service.deliverResult(delivery=delivery)
@@ -123,16 +152,25 @@ def _without_target_account(envelope: bytes) -> bytes:
     return etree.tostring(root)
 
 
-@pytest.mark.parametrize("spoil", [
-    _without_target_account,
-    lambda envelope: b'<!DOCTYPE x [<!ENTITY e "boom">]>' + envelope,
-], ids=["missing-field", "doctype"])
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        _without_target_account,
+        lambda envelope: b'<!DOCTYPE x [<!ENTITY e "boom">]>' + envelope,
+    ],
+    ids=["missing-field", "doctype"],
+)
 def test_a_malformed_soap_request_is_a_client_fault_not_a_crash(stack, docmgmt_wsdl_client, spoil):
     sent = stack.send("INCOMING")
-    message = docmgmt_wsdl_client.create_message(docmgmt_wsdl_client.service, "deliverDocument",
-                                                 delivery=document_delivery(stack, sent))
-    answer = requests.post(f"{stack.docmgmt_url}/soap", data=spoil(etree.tostring(message)),
-                           headers={"Content-Type": "text/xml; charset=utf-8"}, timeout=10)
+    message = docmgmt_wsdl_client.create_message(
+        docmgmt_wsdl_client.service, "deliverDocument", delivery=document_delivery(stack, sent)
+    )
+    answer = requests.post(
+        f"{stack.docmgmt_url}/soap",
+        data=spoil(etree.tostring(message)),
+        headers={"Content-Type": "text/xml; charset=utf-8"},
+        timeout=10,
+    )
     assert answer.status_code == 500  # SOAP 1.1 faults travel as HTTP 500
     assert etree.fromstring(answer.content).findtext(".//faultcode").split(":")[-1].startswith("Client.")
     assert stack.docmgmt.registration_queue() == []

@@ -25,7 +25,11 @@ from signing.keys import DevKeyLayout, load_certificates_pem, load_private_key_p
 SENDER = "000.00.31.H31"
 OTHER_ORG = "000.00.00.H31"
 # The shared samples beside the checkout (../shared), or where CONNECTOR_SHARED_DIR points.
-SAMPLES = Path(os.environ.get("CONNECTOR_SHARED_DIR", Path(__file__).resolve().parents[3] / "shared")) / "interop" / "edxml-samples"
+SAMPLES = (
+    Path(os.environ.get("CONNECTOR_SHARED_DIR", Path(__file__).resolve().parents[3] / "shared"))
+    / "interop"
+    / "edxml-samples"
+)
 
 EDXML_NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 

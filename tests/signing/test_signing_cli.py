@@ -170,20 +170,33 @@ def test_shared_sample_can_be_signed_and_then_verifies(dev_keys, tmp_path: Path)
 def test_both_clis_on_a_package_from_the_foundation_builder(tmp_path: Path) -> None:
     """The guide's result package, built by connector.edxml and signed by the agency."""
     from connector.edxml import build
-    from connector.samples import guide
     from signing.keys import OrgSpec
+    from simulators import guide
 
     keys = init_dev_keys(tmp_path / "keys", [OrgSpec(guide.AGENCY.organ_id, guide.AGENCY.organ_name)])
     entry = keys.orgs[guide.AGENCY.organ_id]
     source, out = tmp_path / "result.edxml", tmp_path / "result.signed.edxml"
     package = guide.result_package()
     source.write_bytes(build(package))
-    signed = run_cli("sign", str(source), "--key", str(keys.directory / entry.key_file),
-                     "--cert", str(keys.directory / entry.cert_file), "--out", str(out))
+    signed = run_cli(
+        "sign",
+        str(source),
+        "--key",
+        str(keys.directory / entry.key_file),
+        "--cert",
+        str(keys.directory / entry.cert_file),
+        "--out",
+        str(out),
+    )
     assert signed.returncode == 0, signed.stderr
     verified = run_cli("verify", str(out), "--trust", str(keys.ca_path), "--json")
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert package.attachments[0].sha256 in verified.stdout and "22_CV_LT_MOTCUA.pdf" in verified.stdout
-    inspected = subprocess.run([sys.executable, "-m", "connector", "edxml", "inspect", str(out)],
-                               cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=60)
+    inspected = subprocess.run(
+        [sys.executable, "-m", "connector", "edxml", "inspect", str(out)],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "XML-DSig present" in inspected.stdout and "22/CV_LT_MOTCUA" in inspected.stdout

@@ -15,8 +15,7 @@ import zeep
 from zeep.transports import Transport
 
 from connector.config import load_settings
-from connector.edxml import build
-from connector.edxml.model import Package
+from connector.edxml import Package, build
 from connector.httpserver import BackgroundServer
 from connector.runtime import Runtime, build_runtime
 from connector.soap.app import ConnectorApp
@@ -41,9 +40,17 @@ class LiveConnector:
         return zeep.Client(f"{self.url}/soap?wsdl", transport=transport, settings=settings)
 
 
-def start_connector(data_dir: Path, database_url: str | None = None, **overrides: object) -> tuple[LiveConnector, BackgroundServer]:
-    settings = load_settings(None, environ={}, data_dir=data_dir, database_url=database_url,
-                             delivery=overrides.pop("delivery", {"enabled": False}), **overrides)
+def start_connector(
+    data_dir: Path, database_url: str | None = None, **overrides: object
+) -> tuple[LiveConnector, BackgroundServer]:
+    settings = load_settings(
+        None,
+        environ={},
+        data_dir=data_dir,
+        database_url=database_url,
+        delivery=overrides.pop("delivery", {"enabled": False}),
+        **overrides,
+    )
     runtime = build_runtime(settings)
     holder: dict[str, ConnectorApp] = {}
     server = BackgroundServer(lambda environ, start: holder["app"](environ, start))

@@ -11,11 +11,11 @@ from connector.config import load_settings
 from connector.edxml import build
 from connector.errors import ErrorCode
 from connector.receipts import RECEIPT_PROFILE
-from connector.samples import guide
 from signing import SigningIdentity, VerificationPolicy, init_dev_keys, sign_package, verify_xml
 from signing.certs import fingerprint_sha256
 from signing.keys import CONNECTOR_ORG, OrgSpec, load_certificates_pem, load_private_key_pem
 from signing.pki import CertificateRequest, generate_key, issue_signing_certificate
+from simulators import guide
 from tests.soap.conftest import new_id, start_connector
 from tests.soap.test_guide_cases import DOSSIER
 
@@ -32,9 +32,15 @@ def test_configured_trust_pkcs12_receipt_key_and_pinned_signer(tmp_path, monkeyp
     keys = init_dev_keys(tmp_path / "pki", [OrgSpec(guide.ONESTOP.organ_id, "Một cửa"), CONNECTOR_ORG])
     connector_identity = keys.identity("connector")
     p12 = tmp_path / "connector.p12"
-    p12.write_bytes(pkcs12.serialize_key_and_certificates(
-        b"connector", connector_identity.private_key, connector_identity.certificate, None, BestAvailableEncryption(b"s3cret")
-    ))
+    p12.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"connector",
+            connector_identity.private_key,
+            connector_identity.certificate,
+            None,
+            BestAvailableEncryption(b"s3cret"),
+        )
+    )
     monkeypatch.setenv("CONNECTOR_P12_PASSWORD", "s3cret")
     pinned = second_identity(keys, guide.ONESTOP.organ_id)
     config = tmp_path / "connector.toml"
@@ -46,15 +52,25 @@ def test_configured_trust_pkcs12_receipt_key_and_pinned_signer(tmp_path, monkeyp
     settings = load_settings(config)
     assert settings.identity_p12 == p12 and guide.ONESTOP.organ_id in settings.pinned_signers
 
-    live, server = start_connector(tmp_path / "data", trust=list(settings.trust), identity_p12=settings.identity_p12,
-                                   identity_password_env="CONNECTOR_P12_PASSWORD", pinned_signers=settings.pinned_signers)
+    live, server = start_connector(
+        tmp_path / "data",
+        trust=list(settings.trust),
+        identity_p12=settings.identity_p12,
+        identity_password_env="CONNECTOR_P12_PASSWORD",
+        pinned_signers=settings.pinned_signers,
+    )
     try:
         assert live.runtime.dev_keys is None  # nothing generated: the configured PKI is used
         client = live.client()
 
         def send(identity: SigningIdentity):
-            return client.service.sendDocument(messageId=new_id(), package=sign_package(build(guide.send_package()), identity),
-                                               kind="INCOMING", senderUsername="cbtiepnhan", dossier=DOSSIER)
+            return client.service.sendDocument(
+                messageId=new_id(),
+                package=sign_package(build(guide.send_package()), identity),
+                kind="INCOMING",
+                senderUsername="cbtiepnhan",
+                dossier=DOSSIER,
+            )
 
         with pytest.raises(zeep.exceptions.Fault) as caught:
             send(keys.identity(guide.ONESTOP.organ_id))  # trusted, right organisation, but not the pinned certificate
@@ -62,7 +78,9 @@ def test_configured_trust_pkcs12_receipt_key_and_pinned_signer(tmp_path, monkeyp
         assert "PINNED_SIGNER_MISMATCH" in caught.value.message
 
         receipt = send(pinned)
-        verified = verify_xml(receipt.signedReceipt, VerificationPolicy.from_paths(trust=[keys.ca_path]), RECEIPT_PROFILE)
+        verified = verify_xml(
+            receipt.signedReceipt, VerificationPolicy.from_paths(trust=[keys.ca_path]), RECEIPT_PROFILE
+        )
         assert verified.signer_fingerprint == fingerprint_sha256(connector_identity.certificate)
     finally:
         server.stop()

@@ -10,7 +10,7 @@ import requests
 import xmlschema
 from lxml import etree
 
-from connector.samples import guide
+from simulators import guide
 from tests.soap.conftest import new_id
 from tests.soap.test_faults import SOAP_ENV, post
 
@@ -56,7 +56,13 @@ def test_served_wsdl_matches_the_checked_in_contract(connector):
     checked_in = etree.parse(str(ROOT / "wsdl" / "connector.wsdl")).getroot()
     assert operations(served) == operations(checked_in)
     assert set(operations(served)) == {
-        "sendDocument", "publishResult", "updateStatus", "getStatus", "listPending", "fetchPending", "acknowledge"
+        "sendDocument",
+        "publishResult",
+        "updateStatus",
+        "getStatus",
+        "listPending",
+        "fetchPending",
+        "acknowledge",
     }
 
     served_schema = xmlschema.XMLSchema10(etree.tostring(served.find(f"{{{WSDL}}}types/{{{XS}}}schema")).decode())
@@ -74,7 +80,12 @@ def test_wsdl_address_is_pinned_from_configuration_not_the_host_header(connector
 
 
 def test_checked_in_contract_files_are_served_for_integrators(connector):
-    for path in ("/wsdl/connector.wsdl", "/schemas/connector.xsd", "/schemas/edxml.xsd", "/schemas/xmldsig-core-schema.xsd"):
+    for path in (
+        "/wsdl/connector.wsdl",
+        "/schemas/connector.xsd",
+        "/schemas/edxml.xsd",
+        "/schemas/xmldsig-core-schema.xsd",
+    ):
         response = requests.get(connector.url + path, timeout=10)
         assert response.status_code == 200 and response.content == (ROOT / path.strip("/")).read_bytes()
     assert requests.get(connector.url + "/schemas/../server.py", timeout=10).status_code == 404

@@ -11,12 +11,11 @@ import requests
 import zeep
 from lxml import etree
 
-from connector.edxml import build
-from connector.edxml.model import StatusCode
+from connector.edxml import StatusCode, build
 from connector.errors import ErrorCode
-from connector.samples import guide
 from connector.soap.service import ConnectorFault, ConnectorService
 from signing import SigningOptions, sign_package
+from simulators import guide
 from tests.soap.conftest import new_id, start_connector
 from tests.soap.test_guide_cases import DOSSIER, publish, send, status
 
@@ -51,7 +50,9 @@ def send_raw(connector, package: bytes, **fields) -> requests.Response:
 
 def post(connector, body: bytes) -> requests.Response:
     return requests.post(
-        f"{connector.url}/soap", data=body, timeout=30,
+        f"{connector.url}/soap",
+        data=body,
+        timeout=30,
         headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"sendDocument"'},
     )
 
@@ -85,7 +86,11 @@ def test_malformed_envelope(connector):
 
 
 def test_doctype_in_the_envelope_is_forbidden(connector):
-    body = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><soap:Envelope xmlns:soap="' + SOAP_ENV.encode() + b'"/>'
+    body = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><soap:Envelope xmlns:soap="'
+        + SOAP_ENV.encode()
+        + b'"/>'
+    )
     code, message = fault_of(post(connector, body))
     assert code == ErrorCode.FORBIDDEN_XML.value and "DOCTYPE" in message
 
@@ -103,8 +108,15 @@ def test_schema_invalid_for_an_unknown_kind(connector):
 
 # ---- the package ----------------------------------------------------------------------
 def test_not_edxml(connector):
-    raises_fault(ErrorCode.NOT_EDXML, connector.client().service.sendDocument, messageId=new_id(),
-                 package=b"<invoice xmlns='urn:x'/>", kind="INCOMING", senderUsername="cbtiepnhan", dossier=DOSSIER)
+    raises_fault(
+        ErrorCode.NOT_EDXML,
+        connector.client().service.sendDocument,
+        messageId=new_id(),
+        package=b"<invoice xmlns='urn:x'/>",
+        kind="INCOMING",
+        senderUsername="cbtiepnhan",
+        dossier=DOSSIER,
+    )
 
 
 def test_package_invalid_future_date(connector):
@@ -117,14 +129,15 @@ def test_package_invalid_future_date(connector):
 
 def send_signed(connector, data: bytes, organ_id: str = guide.ONESTOP.organ_id, **options):
     signed = sign_package(data, connector.runtime.dev_keys.identity(organ_id), SigningOptions(**options))
-    return connector.client().service.sendDocument(messageId=new_id(), package=signed, kind="INCOMING",
-                                                   senderUsername="cbtiepnhan", dossier=DOSSIER)
+    return connector.client().service.sendDocument(
+        messageId=new_id(), package=signed, kind="INCOMING", senderUsername="cbtiepnhan", dossier=DOSSIER
+    )
 
 
 def test_attachment_invalid(connector):
     data = build(guide.send_package())
     start = data.index(b"<edXML:ContentTransferEncoded>") + len(b"<edXML:ContentTransferEncoded>")
-    broken = data[:start] + b"UEsDBBQAAAAIAA==" + data[data.index(b"</edXML:ContentTransferEncoded>"):]
+    broken = data[:start] + b"UEsDBBQAAAAIAA==" + data[data.index(b"</edXML:ContentTransferEncoded>") :]
     fault = raises_fault(ErrorCode.ATTACHMENT_INVALID, send_signed, connector, broken)
     assert "DM_1669450153.pdf" in fault.message
     assert_nothing_stored(connector)
@@ -136,22 +149,42 @@ def test_manifest_mismatch(connector):
 
 
 def test_unsigned_package(connector):
-    fault = raises_fault(ErrorCode.SIGNATURE_INVALID, connector.client().service.sendDocument, messageId=new_id(),
-                         package=build(guide.send_package()), kind="INCOMING", senderUsername="cbtiepnhan", dossier=DOSSIER)
+    fault = raises_fault(
+        ErrorCode.SIGNATURE_INVALID,
+        connector.client().service.sendDocument,
+        messageId=new_id(),
+        package=build(guide.send_package()),
+        kind="INCOMING",
+        senderUsername="cbtiepnhan",
+        dossier=DOSSIER,
+    )
     assert "UNSIGNED" in fault.message
 
 
 def test_tampered_package(connector):
     signed = connector.sign(guide.send_package()).replace(b"LT_iGate", b"LT_iGatX")
-    fault = raises_fault(ErrorCode.SIGNATURE_INVALID, connector.client().service.sendDocument, messageId=new_id(),
-                         package=signed, kind="INCOMING", senderUsername="cbtiepnhan", dossier=DOSSIER)
+    fault = raises_fault(
+        ErrorCode.SIGNATURE_INVALID,
+        connector.client().service.sendDocument,
+        messageId=new_id(),
+        package=signed,
+        kind="INCOMING",
+        senderUsername="cbtiepnhan",
+        dossier=DOSSIER,
+    )
     assert "DIGEST_MISMATCH" in fault.message
     assert_nothing_stored(connector)
 
 
 def test_signed_by_another_organisation(connector):
-    fault = raises_fault(ErrorCode.SENDER_MISMATCH, send_signed, connector, build(guide.send_package()),
-                         organ_id=guide.AGENCY.organ_id, check_sender=False)
+    fault = raises_fault(
+        ErrorCode.SENDER_MISMATCH,
+        send_signed,
+        connector,
+        build(guide.send_package()),
+        organ_id=guide.AGENCY.organ_id,
+        check_sender=False,
+    )
     assert guide.ONESTOP.organ_id in fault.message
 
 
@@ -170,16 +203,28 @@ def test_unknown_username_names_user_and_system(connector):
 
 def test_unknown_procedure(connector):
     client = connector.client()
-    raises_fault(ErrorCode.UNKNOWN_PROCEDURE, client.service.sendDocument, messageId=new_id(),
-                 package=connector.sign(guide.send_package()), kind="INCOMING", senderUsername="cbtiepnhan",
-                 dossier=DOSSIER | {"procedureCode": "9.999999.000.00.00.H31"})
+    raises_fault(
+        ErrorCode.UNKNOWN_PROCEDURE,
+        client.service.sendDocument,
+        messageId=new_id(),
+        package=connector.sign(guide.send_package()),
+        kind="INCOMING",
+        senderUsername="cbtiepnhan",
+        dossier=DOSSIER | {"procedureCode": "9.999999.000.00.00.H31"},
+    )
 
 
 def test_procedure_without_interconnection(connector):
     client = connector.client()
-    fault = raises_fault(ErrorCode.INTERCONNECTION_DISABLED, client.service.sendDocument, messageId=new_id(),
-                         package=connector.sign(guide.send_package()), kind="INCOMING", senderUsername="cbtiepnhan",
-                         dossier=DOSSIER | {"procedureCode": "dd_2022_02"})
+    fault = raises_fault(
+        ErrorCode.INTERCONNECTION_DISABLED,
+        client.service.sendDocument,
+        messageId=new_id(),
+        package=connector.sign(guide.send_package()),
+        kind="INCOMING",
+        senderUsername="cbtiepnhan",
+        dossier=DOSSIER | {"procedureCode": "dd_2022_02"},
+    )
     assert "dd_2022_02" in fault.message
 
 
@@ -187,10 +232,22 @@ def test_procedure_without_interconnection(connector):
 def test_same_message_id_with_other_content(connector):
     client = connector.client()
     message_id = new_id()
-    client.service.sendDocument(messageId=message_id, package=connector.sign(guide.send_package()), kind="INCOMING",
-                                senderUsername="cbtiepnhan", dossier=DOSSIER)
-    raises_fault(ErrorCode.DUPLICATE_MESSAGE, client.service.sendDocument, messageId=message_id,
-                 package=connector.sign(guide.send_package()), kind="OUTGOING", senderUsername="cbtiepnhan", dossier=DOSSIER)
+    client.service.sendDocument(
+        messageId=message_id,
+        package=connector.sign(guide.send_package()),
+        kind="INCOMING",
+        senderUsername="cbtiepnhan",
+        dossier=DOSSIER,
+    )
+    raises_fault(
+        ErrorCode.DUPLICATE_MESSAGE,
+        client.service.sendDocument,
+        messageId=message_id,
+        package=connector.sign(guide.send_package()),
+        kind="OUTGOING",
+        senderUsername="cbtiepnhan",
+        dossier=DOSSIER,
+    )
 
 
 def test_status_for_an_unknown_document(connector):
@@ -208,7 +265,8 @@ def test_a_finished_exchange_never_returns_to_arrived(connector):
     fault = raises_fault(ErrorCode.ILLEGAL_TRANSITION, status, connector, client, StatusCode.ARRIVED)
     assert "finished" in fault.message
     assert [e.state for e in client.service.getStatus(dossierCode=guide.DOSSIER_CODE).timeline.TimelineEvent] == [
-        "accepted", "finished"
+        "accepted",
+        "finished",
     ]
 
 
@@ -243,7 +301,9 @@ def test_unexpected_errors_become_server_internal():
 
 # ---- malformed requests that reach spyne: each a documented fault, never a plain-text 500 ----
 def envelope(body: str, namespace: str = SOAP_ENV) -> bytes:
-    return f'<s:Envelope xmlns:s="{namespace}" xmlns:c="urn:vn:lienthong:connector:1"><s:Body>{body}</s:Body></s:Envelope>'.encode()
+    return (
+        f'<s:Envelope xmlns:s="{namespace}" xmlns:c="urn:vn:lienthong:connector:1"><s:Body>{body}</s:Body></s:Envelope>'
+    ).encode()
 
 
 @pytest.mark.parametrize(
@@ -286,19 +346,29 @@ def test_statuses_come_from_the_side_entitled_to_them(connector):
     send(connector, client, "INCOMING")
     registered_by_onestop = guide.status_package(StatusCode.ACCEPTED)
     registered_by_onestop.sender = guide.ONESTOP
-    fault = raises_fault(ErrorCode.SENDER_MISMATCH, client.service.updateStatus, messageId=new_id(),
-                         package=connector.sign(registered_by_onestop))
+    fault = raises_fault(
+        ErrorCode.SENDER_MISMATCH,
+        client.service.updateStatus,
+        messageId=new_id(),
+        package=connector.sign(registered_by_onestop),
+    )
     assert "comes from the document's receiver 000.00.31.H31" in fault.message
     taken_back_by_agency = guide.status_package(StatusCode.TAKEN_BACK)
-    fault = raises_fault(ErrorCode.SENDER_MISMATCH, client.service.updateStatus, messageId=new_id(),
-                         package=connector.sign(taken_back_by_agency))
+    fault = raises_fault(
+        ErrorCode.SENDER_MISMATCH,
+        client.service.updateStatus,
+        messageId=new_id(),
+        package=connector.sign(taken_back_by_agency),
+    )
     assert "comes from the document's sender 000.00.13.H31" in fault.message
 
 
 def test_a_header_that_must_be_understood_is_refused(connector):
     wsse = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
-    body = (f'<s:Envelope xmlns:s="{SOAP_ENV}" xmlns:c="urn:vn:lienthong:connector:1"><s:Header>'
-            f'<w:Security xmlns:w="{wsse}" s:mustUnderstand="1"/></s:Header>'
-            '<s:Body><c:getStatus><c:dossierCode>x</c:dossierCode></c:getStatus></s:Body></s:Envelope>')
+    body = (
+        f'<s:Envelope xmlns:s="{SOAP_ENV}" xmlns:c="urn:vn:lienthong:connector:1"><s:Header>'
+        f'<w:Security xmlns:w="{wsse}" s:mustUnderstand="1"/></s:Header>'
+        "<s:Body><c:getStatus><c:dossierCode>x</c:dossierCode></c:getStatus></s:Body></s:Envelope>"
+    )
     code, message = fault_of(post(connector, body.encode()))
     assert code == ErrorCode.MUST_UNDERSTAND.value and "Security" in message

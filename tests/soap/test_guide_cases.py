@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from connector.edxml.model import StatusCode
+from connector.edxml import StatusCode
 from connector.receipts import RECEIPT_PROFILE
-from connector.samples import guide
 from signing import VerificationPolicy, verify_xml
+from simulators import guide
 from tests.soap.conftest import new_id
 
 DOSSIER = {
@@ -68,7 +68,12 @@ def test_incoming_lands_in_the_clerks_registration_queue_and_completes(connector
     exchange = client.service.getStatus(dossierCode=guide.DOSSIER_CODE)
     assert exchange.state == "finished"
     assert [e.state for e in exchange.timeline.TimelineEvent] == [
-        "accepted", "arrived", "registered", "assigned", "in_progress", "finished"
+        "accepted",
+        "arrived",
+        "registered",
+        "assigned",
+        "in_progress",
+        "finished",
     ]
     assert [e.statusCode for e in exchange.timeline.TimelineEvent][1:] == ["01", "03", "04", "05", "06"]
     assert all(e.packageDigest for e in exchange.timeline.TimelineEvent)
@@ -144,7 +149,11 @@ def test_a_50_mb_file_fits_the_default_limits(connector):
     package = guide.send_package(padding=50_000_000 - 2000)  # a 50,000,000-byte PDF
     assert package.attachments[0].size <= 50_000_000
     receipt = connector.client().service.sendDocument(
-        messageId=new_id(), package=connector.sign(package), kind="INCOMING", senderUsername="cbtiepnhan", dossier=DOSSIER
+        messageId=new_id(),
+        package=connector.sign(package),
+        kind="INCOMING",
+        senderUsername="cbtiepnhan",
+        dossier=DOSSIER,
     )
     assert receipt.state == "accepted"
     [stored] = connector.runtime.store.package_attachments(receipt.packageDigest)

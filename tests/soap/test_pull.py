@@ -7,9 +7,9 @@ import json
 
 from connector.config import DeliverySettings
 from connector.delivery import DeliveryWorker
-from connector.edxml.model import Organization
+from connector.edxml import Organization
 from connector.partners.clients import PartnerClients, Timeouts
-from connector.samples import guide
+from simulators import guide
 from tests.soap.conftest import new_id
 from tests.soap.test_guide_cases import DOSSIER
 
@@ -20,7 +20,10 @@ def send_to_pull_system(connector, client):
     package = guide.send_package()
     package.recipients = [UBND]
     return client.service.sendDocument(
-        messageId=new_id(), package=connector.sign(package), kind="INCOMING", senderUsername="cbtiepnhan",
+        messageId=new_id(),
+        package=connector.sign(package),
+        kind="INCOMING",
+        senderUsername="cbtiepnhan",
         dossier=DOSSIER | {"procedureCode": "XD_2021_10"},
     )
 

@@ -9,19 +9,23 @@ import psycopg
 import pytest
 import zeep
 
+from connector.clock import utcnow
 from connector.directory import DeliveryMode
 from connector.errors import ErrorCode
 from connector.exchange import DocumentKind, ExchangeState
-from connector.samples import guide
-from connector.store import Store, StoredEvent, StoredExchange
-from connector.store.store import (
+from connector.store import (
+    AttemptOutcome,
     NewOutboxItem,
+    OutboxOperation,
     PackageBlob,
+    Store,
     StoreConflict,
     StoredAttachment,
+    StoredEvent,
+    StoredExchange,
     StoredMessage,
-    utcnow,
 )
+from simulators import guide
 from tests.soap.conftest import start_connector
 from tests.soap.test_guide_cases import publish, send, status
 from tests.store.conftest import ADMIN_URL
@@ -30,23 +34,50 @@ from tests.store.conftest import ADMIN_URL
 def exchange(exchange_id: str, document_id: str) -> StoredExchange:
     now = utcnow()
     return StoredExchange(
-        exchange_id=exchange_id, kind=DocumentKind.INCOMING, state=ExchangeState.ACCEPTED, document_id=document_id,
-        document_code="02/LT_iGate", dossier_code=guide.DOSSIER_CODE, onestop_number="1948087",
-        procedure_code=guide.PROCEDURE_CODE, procedure_name=None, applicant=None, received_at=now, due_date=None,
-        officer_opinion=None, sender_username="cbtiepnhan", source_organ="000.00.13.H31", agency_organ="000.00.31.H31",
-        queue="registration", target_account="vanthu.stp", package_digest="p" * 64, created_at=now, updated_at=now,
+        exchange_id=exchange_id,
+        kind=DocumentKind.INCOMING,
+        state=ExchangeState.ACCEPTED,
+        document_id=document_id,
+        document_code="02/LT_iGate",
+        dossier_code=guide.DOSSIER_CODE,
+        onestop_number="1948087",
+        procedure_code=guide.PROCEDURE_CODE,
+        procedure_name=None,
+        applicant=None,
+        received_at=now,
+        due_date=None,
+        officer_opinion=None,
+        sender_username="cbtiepnhan",
+        source_organ="000.00.13.H31",
+        agency_organ="000.00.31.H31",
+        queue="registration",
+        target_account="vanthu.stp",
+        package_digest="p" * 64,
+        created_at=now,
+        updated_at=now,
     )
 
 
 def create(store: Store, exchange_id: str, document_id: str, attachment: bytes = b"%PDF-1.4 file") -> None:
-    blob = PackageBlob("p" * 64, b"<edXML/>", (StoredAttachment("cid:1", "a.pdf", "application/pdf", "a" * 64, attachment),))
+    blob = PackageBlob(
+        "p" * 64, b"<edXML/>", (StoredAttachment("cid:1", "a.pdf", "application/pdf", "a" * 64, attachment),)
+    )
     now = utcnow()
     store.create_exchange(
         exchange(exchange_id, document_id),
         blob,
         StoredMessage(exchange_id, "sendDocument", "d" * 64, exchange_id, b"<receipt/>", now),
         StoredEvent(now, ExchangeState.ACCEPTED, "test"),
-        [NewOutboxItem(f"{exchange_id}:deliverDocument", "eoffice-stp", DeliveryMode.PUSH, "deliverDocument", "{}", "p" * 64)],
+        [
+            NewOutboxItem(
+                f"{exchange_id}:deliverDocument",
+                "eoffice-stp",
+                DeliveryMode.PUSH,
+                OutboxOperation.DELIVER_DOCUMENT,
+                "{}",
+                "p" * 64,
+            )
+        ],
     )
 
 
@@ -78,9 +109,15 @@ def test_a_conflicting_exchange_leaves_nothing_behind(store):
 
 def test_attachments_are_content_addressed_and_stored_once(store):
     create(store, "m1", "doc-1")
-    store.advance("m1", ExchangeState.ACCEPTED, StoredEvent(utcnow(), ExchangeState.ARRIVED, "t"),
-                  PackageBlob("q" * 64, b"<other/>", (StoredAttachment("cid:2", "b.pdf", "application/pdf", "a" * 64, b"%PDF-1.4 file"),)),
-                  None)
+    store.advance(
+        "m1",
+        ExchangeState.ACCEPTED,
+        StoredEvent(utcnow(), ExchangeState.ARRIVED, "t"),
+        PackageBlob(
+            "q" * 64, b"<other/>", (StoredAttachment("cid:2", "b.pdf", "application/pdf", "a" * 64, b"%PDF-1.4 file"),)
+        ),
+        None,
+    )
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM attachments").scalar() == 1
         assert conn.exec_driver_sql("SELECT count(*) FROM package_attachments").scalar() == 2
@@ -102,7 +139,7 @@ def test_outbox_lease_hands_an_item_to_one_worker_at_a_time(store):
     # the worker died: after the lease the item is due again
     again = store.claim_due(now + timedelta(seconds=61), lease_seconds=60)
     assert again is not None and again.item_id == first.item_id
-    store.finish_attempt(again.item_id, "delivered", now, partner_reference="REG-1")
+    store.finish_attempt(again.item_id, AttemptOutcome.DELIVERED, now, partner_reference="REG-1")
     assert store.outbox_item(again.item_id).state == "delivered"
     assert store.claim_due(now + timedelta(hours=1), 60) is None
 
@@ -140,15 +177,23 @@ def test_store_unavailable_is_a_server_fault(tmp_path, postgres_url):
 def test_outbox_items_of_one_exchange_and_partner_go_out_in_order(store):
     create(store, "m1", "doc-1")  # item 1: deliverDocument
     now = utcnow()
-    store.advance("m1", ExchangeState.ACCEPTED, StoredEvent(now, ExchangeState.TAKEN_BACK, "t"), None, None,
-                  [NewOutboxItem("m9:deliverStatus", "eoffice-stp", DeliveryMode.PUSH, "deliverStatus", "{}")])
+    store.advance(
+        "m1",
+        ExchangeState.ACCEPTED,
+        StoredEvent(now, ExchangeState.TAKEN_BACK, "t"),
+        None,
+        None,
+        [NewOutboxItem("m9:deliverStatus", "eoffice-stp", DeliveryMode.PUSH, OutboxOperation.DELIVER_STATUS, "{}")],
+    )
     first = store.claim_due(now, 60)
     assert first.operation == "deliverDocument"
-    store.finish_attempt(first.item_id, "retry", now, error="down", next_attempt_at=now + timedelta(minutes=5))
+    store.finish_attempt(
+        first.item_id, AttemptOutcome.RETRY, now, error="down", next_attempt_at=now + timedelta(minutes=5)
+    )
     assert store.claim_due(now + timedelta(minutes=1), 60) is None  # the status waits for its document
     second = store.claim_due(now + timedelta(minutes=6), 60)
     assert second.operation == "deliverDocument"
-    store.finish_attempt(second.item_id, "delivered", now)
+    store.finish_attempt(second.item_id, AttemptOutcome.DELIVERED, now)
     assert store.claim_due(now + timedelta(minutes=6), 60).operation == "deliverStatus"
 
 

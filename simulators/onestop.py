@@ -19,17 +19,17 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from connector.edxml.model import DocumentPackage, Organization, ResponseFor, StaffInfo, StatusCode
+from connector.edxml import DocumentPackage, Organization, ResponseFor, StaffInfo, StatusCode
 from connector.exchange import STATE_OF_CODE
 from connector.partners.contracts import OnestopStatusDelivery, ResultDelivery
-from connector.partners.simulators.db import Database
-from connector.partners.simulators.errors import ActionRefused
-from connector.partners.simulators.http import ENVELOPE_PARSE_LIMITS, SoapEndpoint
-from connector.partners.simulators.link import CALLS_SCHEMA, ConnectorCall, ConnectorEndpoint, ConnectorLink
-from connector.partners.simulators.packages import File, Sending, send_package, signed, status_package
-from connector.partners.simulators.trust import SimulatorKeys
 from connector.partners.wsdl import Acceptance, PartnerRejection, build_onestop_application
-from connector.samples import guide
+from simulators import guide
+from simulators.db import Database
+from simulators.errors import ActionRefused
+from simulators.http import ENVELOPE_PARSE_LIMITS, SoapEndpoint
+from simulators.link import CALLS_SCHEMA, ConnectorCall, ConnectorEndpoint, ConnectorLink
+from simulators.packages import File, Sending, send_package, signed, status_package
+from simulators.trust import SimulatorKeys
 
 DossierFile = File  # a component file (thành phần hồ sơ) chosen in the sending form
 
@@ -102,7 +102,8 @@ class DossierView:
     timeline: tuple[TimelineEntry, ...]
 
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS dossiers (
     code TEXT PRIMARY KEY,
     onestop_number TEXT NOT NULL UNIQUE,
@@ -152,7 +153,9 @@ CREATE TABLE IF NOT EXISTS received_messages (
     reference TEXT NOT NULL,
     received_at TEXT NOT NULL
 );
-""" + CALLS_SCHEMA
+"""
+    + CALLS_SCHEMA
+)
 
 
 def _code_of(dossier: str | Dossier | DossierView) -> str:
@@ -181,17 +184,31 @@ class OnestopSimulator:
             if known is None:
                 conn.execute(
                     "INSERT INTO dossiers VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'received')",
-                    (dossier.code, dossier.onestop_number, dossier.procedure_code, dossier.procedure_name, dossier.applicant,
-                     json.dumps(dataclasses.asdict(dossier.agency), ensure_ascii=False), dossier.received_at.isoformat(),
-                     dossier.due_date.isoformat() if dossier.due_date else None),
+                    (
+                        dossier.code,
+                        dossier.onestop_number,
+                        dossier.procedure_code,
+                        dossier.procedure_name,
+                        dossier.applicant,
+                        json.dumps(dataclasses.asdict(dossier.agency), ensure_ascii=False),
+                        dossier.received_at.isoformat(),
+                        dossier.due_date.isoformat() if dossier.due_date else None,
+                    ),
                 )
                 self._entry(conn, dossier.code, self.config.clock(), None, "received", "dossier received")
             elif known["onestop_number"] != dossier.onestop_number:
                 raise ActionRefused(f"dossier {dossier.code} already exists with number {known['onestop_number']}")
         return self.dossier(dossier.code)
 
-    def send_dossier(self, dossier: str | Dossier, kind: str, username: str, files: Sequence[DossierFile],
-                     number_symbol: str = "02/LT_iGate", opinion: str | None = None) -> Sent:
+    def send_dossier(
+        self,
+        dossier: str | Dossier,
+        kind: str,
+        username: str,
+        files: Sequence[DossierFile],
+        number_symbol: str = "02/LT_iGate",
+        opinion: str | None = None,
+    ) -> Sent:
         """Step 2, "Văn bản liên thông eOffice" → "Gửi văn bản": INCOMING lands in the agency clerk's
         registration queue, OUTGOING in the drafts of the officer with the same username."""
         if kind not in ("INCOMING", "OUTGOING"):
@@ -207,21 +224,40 @@ class OnestopSimulator:
             if row["state"] == "finished":
                 raise ActionRefused(f"dossier {code} already has its result")
             due = date.fromisoformat(row["due_date"]) if row["due_date"] else None
-            sending = Sending(code, number_symbol, f"Hồ sơ {row['procedure_name']} của công dân {row['applicant']}",
-                              username, self.config.place, due)
-            package = send_package(self.config.organization, Organization(**json.loads(row["agency"])), sending, files, now)
+            sending = Sending(
+                code,
+                number_symbol,
+                f"Hồ sơ {row['procedure_name']} của công dân {row['applicant']}",
+                username,
+                self.config.place,
+                due,
+            )
+            package = send_package(
+                self.config.organization, Organization(**json.loads(row["agency"])), sending, files, now
+            )
             arguments = {
                 "kind": kind,
                 "senderUsername": username,
-                "dossier": {"dossierCode": code, "procedureCode": row["procedure_code"], "onestopNumber": row["onestop_number"],
-                            "procedureName": row["procedure_name"], "applicant": row["applicant"],
-                            "receivedAt": row["received_at"], "dueDate": row["due_date"], "officerOpinion": opinion},
+                "dossier": {
+                    "dossierCode": code,
+                    "procedureCode": row["procedure_code"],
+                    "onestopNumber": row["onestop_number"],
+                    "procedureName": row["procedure_name"],
+                    "applicant": row["applicant"],
+                    "receivedAt": row["received_at"],
+                    "dueDate": row["due_date"],
+                    "officerOpinion": opinion,
+                },
             }
             message_id = self.link.record(conn, "sendDocument", signed(package, self.keys.identity), arguments)
-            conn.execute("INSERT INTO sent_documents VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
-                         (message_id, code, package.document_id, kind, username, number_symbol, now.date().isoformat()))
+            conn.execute(
+                "INSERT INTO sent_documents VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+                (message_id, code, package.document_id, kind, username, number_symbol, now.date().isoformat()),
+            )
             conn.execute("UPDATE dossiers SET state = 'sent' WHERE code = ?", (code,))
-            self._entry(conn, code, now, None, "sent", f"sent {number_symbol} to {package.recipients[0].organ_id} as {kind}")
+            self._entry(
+                conn, code, now, None, "sent", f"sent {number_symbol} to {package.recipients[0].organ_id} as {kind}"
+            )
         self.link.flush()
         return Sent(message_id, package.document_id, self.link.call(message_id))
 
@@ -230,14 +266,18 @@ class OnestopSimulator:
         code = _code_of(dossier)
         now = self.config.clock()
         with self.db.transaction() as conn:
-            sent = conn.execute("SELECT * FROM sent_documents WHERE dossier = ? AND taken_back = 0 ORDER BY rowid DESC",
-                                (code,)).fetchone()
+            sent = conn.execute(
+                "SELECT * FROM sent_documents WHERE dossier = ? AND taken_back = 0 ORDER BY rowid DESC", (code,)
+            ).fetchone()
             if sent is None:
                 raise ActionRefused(f"nothing sent for dossier {code} to take back")
             org = self.config.organization
-            answers = ResponseFor(org.organ_id, sent["number_symbol"], date.fromisoformat(sent["promulgation_date"]),
-                                  sent["document_id"])
-            package = status_package(org, answers, StatusCode.TAKEN_BACK, now, StaffInfo("Một cửa", sent["username"]), reason)
+            answers = ResponseFor(
+                org.organ_id, sent["number_symbol"], date.fromisoformat(sent["promulgation_date"]), sent["document_id"]
+            )
+            package = status_package(
+                org, answers, StatusCode.TAKEN_BACK, now, StaffInfo("Một cửa", sent["username"]), reason
+            )
             message_id = self.link.record(conn, "updateStatus", signed(package, self.keys.identity), {})
             conn.execute("UPDATE sent_documents SET taken_back = 1 WHERE message_id = ?", (sent["message_id"],))
             conn.execute("UPDATE dossiers SET state = 'taken_back' WHERE code = ?", (code,))
@@ -259,7 +299,9 @@ class OnestopSimulator:
         if not package.attachments:
             raise PartnerRejection("the result package carries no file")
         if str(package.code) != delivery.numberSymbol:
-            raise PartnerRejection(f"numberSymbol {delivery.numberSymbol!r} differs from the package Code {str(package.code)!r}")
+            raise PartnerRejection(
+                f"numberSymbol {delivery.numberSymbol!r} differs from the package Code {str(package.code)!r}"
+            )
         now = self.config.clock()
         with self.db.transaction() as conn:
             replay = self._replay(delivery.messageId, conn)
@@ -268,15 +310,33 @@ class OnestopSimulator:
             row = self._delivered_dossier(conn, delivery.dossierCode, delivery.onestopNumber)
             for attachment in package.attachments:
                 conn.execute(
-                    "INSERT INTO result_files (dossier, name, content_type, data, number_symbol, issue_date, signer_name, "
-                    "signer_position, document_identifier, document_id, package) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (row["code"], attachment.name, attachment.content_type, attachment.data, delivery.numberSymbol,
-                     delivery.issueDate.isoformat(), delivery.signerName, delivery.signerPosition,
-                     delivery.documentIdentifier, package.document_id, delivery.package),
+                    "INSERT INTO result_files (dossier, name, content_type, data, number_symbol, "
+                    "issue_date, signer_name, "
+                    "signer_position, document_identifier, document_id, package) VALUES (?, ?, ?, "
+                    "?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        row["code"],
+                        attachment.name,
+                        attachment.content_type,
+                        attachment.data,
+                        delivery.numberSymbol,
+                        delivery.issueDate.isoformat(),
+                        delivery.signerName,
+                        delivery.signerPosition,
+                        delivery.documentIdentifier,
+                        package.document_id,
+                        delivery.package,
+                    ),
                 )
             conn.execute("UPDATE dossiers SET state = 'finished' WHERE code = ?", (row["code"],))
-            self._entry(conn, row["code"], now, StatusCode.FINISHED.value, "finished",
-                        f"result {delivery.numberSymbol} issued {delivery.issueDate:%Y/%m/%d} by {package.sender.organ_id}")
+            self._entry(
+                conn,
+                row["code"],
+                now,
+                StatusCode.FINISHED.value,
+                "finished",
+                f"result {delivery.numberSymbol} issued {delivery.issueDate:%Y/%m/%d} by {package.sender.organ_id}",
+            )
             reference = f"HS{row['onestop_number']}/KQ/{delivery.numberSymbol}"
             self._received(conn, delivery.messageId, "deliverResult", reference, now)
         return Acceptance(reference)
@@ -298,8 +358,14 @@ class OnestopSimulator:
                 state = new_state.value
                 conn.execute("UPDATE dossiers SET state = ? WHERE code = ?", (state, row["code"]))
             staff = package.staff.staff if package.staff and package.staff.staff else "-"
-            entry = self._entry(conn, row["code"], now, package.status_code.value, state,
-                                f"{package.description or package.status_code.label} ({package.sender.organ_id}/{staff})")
+            entry = self._entry(
+                conn,
+                row["code"],
+                now,
+                package.status_code.value,
+                state,
+                f"{package.description or package.status_code.label} ({package.sender.organ_id}/{staff})",
+            )
             reference = f"HS{row['onestop_number']}/TT/{entry}"
             self._received(conn, delivery.messageId, "deliverStatus", reference, now)
         return Acceptance(reference)
@@ -312,21 +378,47 @@ class OnestopSimulator:
             raise ActionRefused(f"no dossier {_code_of(dossier)!r}")
         code = row["code"]
         files = tuple(
-            ResultFile(r["name"], r["content_type"], r["size"], r["number_symbol"], date.fromisoformat(r["issue_date"]),
-                       r["signer_name"], r["signer_position"], r["document_identifier"], r["document_id"])
-            for r in self.db.rows("SELECT *, length(data) AS size FROM result_files WHERE dossier = ? ORDER BY id", (code,))
+            ResultFile(
+                r["name"],
+                r["content_type"],
+                r["size"],
+                r["number_symbol"],
+                date.fromisoformat(r["issue_date"]),
+                r["signer_name"],
+                r["signer_position"],
+                r["document_identifier"],
+                r["document_id"],
+            )
+            for r in self.db.rows(
+                "SELECT *, length(data) AS size FROM result_files WHERE dossier = ? ORDER BY id", (code,)
+            )
         )
-        timeline = tuple(TimelineEntry(datetime.fromisoformat(r["at"]), r["status_code"], r["state"], r["note"])
-                         for r in self.db.rows("SELECT * FROM timeline WHERE dossier = ? ORDER BY id", (code,)))
-        sent = tuple(r["document_id"] for r in self.db.rows("SELECT document_id FROM sent_documents WHERE dossier = ? "
-                                                            "ORDER BY rowid", (code,)))
+        timeline = tuple(
+            TimelineEntry(datetime.fromisoformat(r["at"]), r["status_code"], r["state"], r["note"])
+            for r in self.db.rows("SELECT * FROM timeline WHERE dossier = ? ORDER BY id", (code,))
+        )
+        sent = tuple(
+            r["document_id"]
+            for r in self.db.rows("SELECT document_id FROM sent_documents WHERE dossier = ? ORDER BY rowid", (code,))
+        )
         agency = json.loads(row["agency"])
-        return DossierView(code, row["onestop_number"], row["procedure_code"], row["procedure_name"], row["applicant"],
-                           agency["organ_id"], row["state"], sent, files, timeline)
+        return DossierView(
+            code,
+            row["onestop_number"],
+            row["procedure_code"],
+            row["procedure_name"],
+            row["applicant"],
+            agency["organ_id"],
+            row["state"],
+            sent,
+            files,
+            timeline,
+        )
 
     def result_file(self, dossier: str | Dossier, name: str) -> bytes:
-        row = self.db.row("SELECT data FROM result_files WHERE dossier = ? AND name = ? ORDER BY id DESC",
-                          (_code_of(dossier), name))
+        row = self.db.row(
+            "SELECT data FROM result_files WHERE dossier = ? AND name = ? ORDER BY id DESC", (_code_of(dossier), name)
+        )
         if row is None:
             raise ActionRefused(f"dossier {_code_of(dossier)} has no result file {name!r}")
         return row["data"]
@@ -345,8 +437,12 @@ class OnestopSimulator:
         row = conn.execute(sql, (message_id,)).fetchone() if conn is not None else self.db.row(sql, (message_id,))
         return Acceptance(row["reference"], duplicate=True) if row else None
 
-    def _received(self, conn: sqlite3.Connection, message_id: str, operation: str, reference: str, now: datetime) -> None:
-        conn.execute("INSERT INTO received_messages VALUES (?, ?, ?, ?)", (message_id, operation, reference, now.isoformat()))
+    def _received(
+        self, conn: sqlite3.Connection, message_id: str, operation: str, reference: str, now: datetime
+    ) -> None:
+        conn.execute(
+            "INSERT INTO received_messages VALUES (?, ?, ?, ?)", (message_id, operation, reference, now.isoformat())
+        )
 
     def _dossier_row(self, conn: sqlite3.Connection, code: str) -> sqlite3.Row:
         row = conn.execute("SELECT * FROM dossiers WHERE code = ?", (code,)).fetchone()
@@ -362,9 +458,13 @@ class OnestopSimulator:
             raise PartnerRejection(f"dossier {code} has number {row['onestop_number']}, not {onestop_number!r}")
         return row
 
-    def _entry(self, conn: sqlite3.Connection, code: str, at: datetime, status_code: str | None, state: str, note: str) -> int:
-        cursor = conn.execute("INSERT INTO timeline (dossier, at, status_code, state, note) VALUES (?, ?, ?, ?, ?)",
-                              (code, at.isoformat(), status_code, state, note))
+    def _entry(
+        self, conn: sqlite3.Connection, code: str, at: datetime, status_code: str | None, state: str, note: str
+    ) -> int:
+        cursor = conn.execute(
+            "INSERT INTO timeline (dossier, at, status_code, state, note) VALUES (?, ?, ?, ?, ?)",
+            (code, at.isoformat(), status_code, state, note),
+        )
         return int(cursor.lastrowid or 0)
 
 

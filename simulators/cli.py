@@ -1,6 +1,6 @@
-"""``python -m connector sim docmgmt|onestop``: run one simulator alone, in the foreground.
+"""``python -m simulators docmgmt|onestop``: run one simulator alone, in the foreground.
 
-The defaults match the sample directory (``connector/samples/directory.json``): the connector on
+The defaults match the sample directory (``connector/data/sample-directory.json``): the connector on
 :8080 pushes to the one-stop simulator on :8091 and the document-management simulator on :8092,
 and both simulators sign with the development keys the connector creates in ``data/keys``.
 """
@@ -13,17 +13,16 @@ import sys
 from pathlib import Path
 
 from connector.directory import DirectoryFormatError, parse_directory
-from connector.edxml.model import Organization
-from connector.partners.simulators.autopilot import Autopilot
-from connector.partners.simulators.docmgmt import DocMgmtConfig, DocMgmtSimulator, accounts_from_directory
-from connector.partners.simulators.link import ConnectorEndpoint
-from connector.partners.simulators.onestop import OnestopConfig, OnestopSimulator
-from connector.partners.simulators.runner import serve_forever
-from connector.samples import __file__ as _samples_init
+from connector.edxml import Organization
+from connector.runtime import SAMPLE_DIRECTORY
 from signing import KeyMaterialError
+from simulators.autopilot import Autopilot
+from simulators.docmgmt import DocMgmtConfig, DocMgmtSimulator, accounts_from_directory
+from simulators.link import ConnectorEndpoint
+from simulators.onestop import OnestopConfig, OnestopSimulator
+from simulators.runner import serve_forever
 
 EXIT_USAGE = 2
-SAMPLE_DIRECTORY = Path(_samples_init).parent / "directory.json"
 SYSTEMS = {
     # name: (default port, default OrganId, what it is)
     "docmgmt": (8092, "000.00.31.H31", "an agency's document-management system (QLVB, e.g. eOffice)"),
@@ -31,28 +30,61 @@ SYSTEMS = {
 }
 
 
-def add_sim_commands(commands: argparse._SubParsersAction) -> None:
-    sim = commands.add_parser("sim", help="run a partner-system simulator (document management or one-stop)")
-    systems = sim.add_subparsers(dest="system", required=True)
+def parser() -> argparse.ArgumentParser:
+    """``python -m simulators``' arguments: one sub-command per simulated system."""
+    top = argparse.ArgumentParser(prog="python -m simulators", description="run a partner-system simulator")
+    systems = top.add_subparsers(dest="system", required=True)
     for name, (port, organ_id, what) in SYSTEMS.items():
         parser = systems.add_parser(name, help=f"simulate {what}")
         parser.add_argument("--port", type=int, default=port, help=f"default {port}")
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--public-url", help="the address written into the served WSDL (default http://HOST:PORT)")
-        parser.add_argument("--connector", default="http://127.0.0.1:8080", metavar="URL",
-                            help="the connector's base URL; its WSDL is URL/soap?wsdl (default %(default)s)")
-        parser.add_argument("--data-dir", type=Path, default=Path("data") / f"sim-{name}", metavar="DIR",
-                            help="where the simulator keeps its SQLite database (default %(default)s)")
-        parser.add_argument("--keys-dir", type=Path, default=Path("data") / "keys", metavar="DIR",
-                            help="the development key set shared with the connector (default %(default)s)")
+        parser.add_argument(
+            "--connector",
+            default="http://127.0.0.1:8080",
+            metavar="URL",
+            help="the connector's base URL; its WSDL is URL/soap?wsdl (default %(default)s)",
+        )
+        parser.add_argument(
+            "--data-dir",
+            type=Path,
+            default=Path("data") / f"sim-{name}",
+            metavar="DIR",
+            help="where the simulator keeps its SQLite database (default %(default)s)",
+        )
+        parser.add_argument(
+            "--keys-dir",
+            type=Path,
+            default=Path("data") / "keys",
+            metavar="DIR",
+            help="the development key set shared with the connector (default %(default)s)",
+        )
         parser.add_argument("--organ-id", default=organ_id, help="the organisation it plays (default %(default)s)")
-        parser.add_argument("--directory", type=Path, default=SAMPLE_DIRECTORY, metavar="FILE",
-                            help="organisation names and accounts (default: the connector's sample directory)")
+        parser.add_argument(
+            "--directory",
+            type=Path,
+            default=SAMPLE_DIRECTORY,
+            metavar="FILE",
+            help="organisation names and accounts (default: the connector's sample directory)",
+        )
         if name == "docmgmt":
-            parser.add_argument("--autopilot", type=float, metavar="SECONDS",
-                                help="act as clerk, specialist and leader: move every document one step "
-                                     "(register, assign, draft, sign, issue) every SECONDS")
+            parser.add_argument(
+                "--autopilot",
+                type=float,
+                metavar="SECONDS",
+                help="act as clerk, specialist and leader: move every document one step "
+                "(register, assign, draft, sign, issue) every SECONDS",
+            )
         parser.set_defaults(run=_run_docmgmt if name == "docmgmt" else _run_onestop)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        return 130
 
 
 def _organization(args: argparse.Namespace) -> Organization:
@@ -81,8 +113,12 @@ def _run_docmgmt(args: argparse.Namespace) -> int:
     autopilot = None
     if args.autopilot:
         autopilot = Autopilot(simulator, args.autopilot).start()
-    _announce("document-management", args, f"accounts: {', '.join(a.username for a in config.accounts)}"
-              + (f"; autopilot every {args.autopilot:g} s" if autopilot else ""))
+    _announce(
+        "document-management",
+        args,
+        f"accounts: {', '.join(a.username for a in config.accounts)}"
+        + (f"; autopilot every {args.autopilot:g} s" if autopilot else ""),
+    )
     try:
         serve_forever(simulator, args.host, args.port, args.public_url)
     finally:
@@ -113,8 +149,11 @@ def _run_onestop(args: argparse.Namespace) -> int:
 
 def _announce(what: str, args: argparse.Namespace, extra: str) -> None:
     url = (args.public_url or f"http://{args.host}:{args.port}").rstrip("/")
-    print(f"{what} simulator for {args.organ_id}: SOAP {url}/soap, WSDL {url}/soap?wsdl, screens {url}/; "
-          f"connector {args.connector}; data {args.data_dir}" + (f"; {extra}" if extra else ""), file=sys.stderr)
+    print(
+        f"{what} simulator for {args.organ_id}: SOAP {url}/soap, WSDL {url}/soap?wsdl, screens {url}/; "
+        f"connector {args.connector}; data {args.data_dir}" + (f"; {extra}" if extra else ""),
+        file=sys.stderr,
+    )
 
 
 def _error(problem: object) -> int:

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from connector.edxml import ParseLimits
-from connector.partners.simulators.trust import PACKAGE_LIMIT, MiB
 from connector.soap.app import send, soap_endpoint
 from connector.soap.contract import served_wsdl
 from connector.soap.spyne_compat import Application, WsgiApplication
+from simulators.trust import PACKAGE_LIMIT, MiB
 
 # A delivery carries the package base64-encoded (4/3 of its size) plus a little metadata.
 ENVELOPE_LIMIT = PACKAGE_LIMIT * 4 // 3 + 4 * MiB
@@ -24,8 +24,13 @@ StartResponse = Callable[..., Any]
 
 
 class SoapEndpoint:
-    def __init__(self, application: Application, address: str, screens: Callable[[], dict[str, Any]],
-                 max_request_bytes: int = ENVELOPE_LIMIT) -> None:
+    def __init__(
+        self,
+        application: Application,
+        address: str,
+        screens: Callable[[], dict[str, Any]],
+        max_request_bytes: int = ENVELOPE_LIMIT,
+    ) -> None:
         # WsgiApplication first: it sets the SOAP-over-HTTP transport the WSDL binding names.
         self._soap = WsgiApplication(application, max_content_length=max_request_bytes)
         self.address = address
@@ -40,4 +45,3 @@ class SoapEndpoint:
             body = json.dumps(self._screens(), ensure_ascii=False, indent=2, default=str).encode()
             return send(start_response, "200 OK", "application/json; charset=utf-8", body)
         return send(start_response, "404 Not Found", "text/plain; charset=utf-8", b"not found; SOAP is at /soap\n")
-

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from connector.partners.simulators.docmgmt import DocMgmtSimulator, DocState
-from connector.partners.simulators.errors import ActionRefused
+from simulators.docmgmt import DocMgmtSimulator, DocState
+from simulators.errors import ActionRefused
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""The provincial guide's scenario as real packages (names and contacts invented).
+"""The provincial guide's scenario as real packages (names and contacts invented), built by the
+simulators' own builders (``simulators.packages``) from the guide's facts.
 
 Procedure 2.000908.000.00.00.H31 (copy from the original register), dossier
 Bo_Thu_Tuc_Cap_Huyen-221126-0003, sent as Số ký hiệu 02/LT_iGate, answered by the issued
@@ -9,26 +10,27 @@ from __future__ import annotations
 
 import copy
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import TypeVar
 
-from connector.edxml.model import (
-    Attachment,
+from connector.edxml import (
     Code,
     DocumentPackage,
-    DocumentType,
     Organization,
     OtherInfo,
     Priority,
-    PromulgationInfo,
     ResponseFor,
     SignerInfo,
     StaffInfo,
     StatusCode,
     StatusPackage,
-    TraceHeader,
 )
-from connector.samples.pdf import make_pdf
+from simulators import packages
+from simulators.packages import File, Issued, Sending
+from simulators.pdf import make_pdf
+
+P = TypeVar("P", DocumentPackage, StatusPackage)
 
 PROCEDURE_CODE = "2.000908.000.00.00.H31"
 PROCEDURE_NAME = "Thủ tục Cấp bản sao từ sổ gốc"
@@ -101,70 +103,64 @@ def result_pdf(dossier: Dossier = GUIDE_DOSSIER) -> bytes:
 
 def send_package(dossier: Dossier = GUIDE_DOSSIER, padding: int = 0) -> DocumentPackage:
     """What the one-stop system sends: the dossier's file as an interconnection document."""
-    package = DocumentPackage(
-        sender=ONESTOP,
-        recipients=[AGENCY],
-        document_id=document_id_for(dossier.code),
-        subject=dossier.code,  # the guide puts the dossier code in Trích yếu
-        code=SEND_CODE,
-        promulgation=PromulgationInfo("Hưng Yên", RECEIVED_AT.date()),
-        document_type=DocumentType(1, 0, "Công văn"),
+    sending = Sending(
+        dossier_code=dossier.code,  # the guide puts the dossier code in Trích yếu
+        number_symbol=str(SEND_CODE),
         content=f"Hồ sơ {PROCEDURE_NAME} của công dân {dossier.applicant}",
-        signer=SignerInfo("Cán bộ tiếp nhận", "Chuyên viên", "Cán bộ tiếp nhận test"),
+        officer_name="Cán bộ tiếp nhận test",
+        place="Hưng Yên",
         due_date=RECEIVED_AT.date(),
-        other=OtherInfo(priority=Priority.NORMAL, sphere_of_promulgation="Lưu hành nội bộ", page_amount=1),
-        steering_type=1,
-        traces=[TraceHeader(ONESTOP.organ_id, RECEIVED_AT)],
-        attachments=[
-            Attachment(
-                content_id=f"cid:{document_id_for(dossier.code, 'file')}",
-                name="DM_1669450153.pdf",
-                data=dossier_pdf(dossier, padding),
-                content_type="application/pdf",
-                description="Thành phần hồ sơ",
-            )
-        ],
     )
-    return copy.deepcopy(package)  # callers may change it; the shared constants must not
+    file = File(
+        "DM_1669450153.pdf",
+        dossier_pdf(dossier, padding),
+        description="Thành phần hồ sơ",
+        content_id=f"cid:{document_id_for(dossier.code, 'file')}",
+    )
+    package = packages.send_package(ONESTOP, AGENCY, sending, [file], RECEIVED_AT, document_id_for(dossier.code))
+    # The guide's sample fills in more of the optional fields than the simulators' form does.
+    return _own(
+        replace(
+            package,
+            signer=SignerInfo("Cán bộ tiếp nhận", "Chuyên viên", sending.officer_name),
+            other=OtherInfo(priority=Priority.NORMAL, sphere_of_promulgation="Lưu hành nội bộ", page_amount=1),
+        )
+    )
+
+
+def _answers(dossier: Dossier) -> ResponseFor:
+    return ResponseFor(ONESTOP.organ_id, str(SEND_CODE), RECEIVED_AT.date(), document_id_for(dossier.code))
 
 
 def result_package(dossier: Dossier = GUIDE_DOSSIER) -> DocumentPackage:
     """What the document-management system publishes after issuing the result."""
-    package = DocumentPackage(
-        sender=AGENCY,
-        recipients=[ONESTOP],
-        document_id=document_id_for(dossier.code, "result"),
-        subject="Kết quả giải quyết TTHC",
-        code=RESULT_CODE,
-        promulgation=PromulgationInfo("Hưng Yên", ISSUED_ON),
-        document_type=DocumentType(1, 0, "Công văn"),
-        content=f"Kết quả giải quyết hồ sơ {dossier.code}",
-        signer=SignerInfo("KT. Chủ tịch", "Phó Chủ tịch", "phochutich"),
-        other=OtherInfo(priority=Priority.NORMAL),
-        response_for=[ResponseFor(ONESTOP.organ_id, str(SEND_CODE), RECEIVED_AT.date(), document_id_for(dossier.code))],
-        steering_type=1,
-        traces=[TraceHeader(AGENCY.organ_id, datetime.combine(ISSUED_ON, datetime.min.time()).replace(hour=16))],
-        attachments=[
-            Attachment(
-                content_id=f"cid:{document_id_for(dossier.code, 'result-file')}",
-                name="22_CV_LT_MOTCUA.pdf",
-                data=result_pdf(dossier),
-                content_type="application/pdf",
-                description="Tệp tin kết quả",
-            )
-        ],
+    issued = Issued(str(RESULT_CODE), ISSUED_ON, "phochutich", "Phó Chủ tịch", "Hưng Yên")
+    file = File(
+        "22_CV_LT_MOTCUA.pdf",
+        result_pdf(dossier),
+        description="Tệp tin kết quả",
+        content_id=f"cid:{document_id_for(dossier.code, 'result-file')}",
     )
-    return copy.deepcopy(package)
+    issued_at = datetime.combine(ISSUED_ON, datetime.min.time()).replace(hour=16)
+    package = packages.result_package(
+        AGENCY,
+        ONESTOP,
+        _answers(dossier),
+        issued,
+        dossier.code,
+        [file],
+        issued_at,
+        document_id_for(dossier.code, "result"),
+    )
+    return _own(replace(package, signer=SignerInfo("KT. Chủ tịch", issued.signer_position, issued.signer_name)))
 
 
 def status_package(code: StatusCode, dossier: Dossier = GUIDE_DOSSIER, at: datetime | None = None) -> StatusPackage:
     """A status report from the agency about the dossier's document."""
-    package = StatusPackage(
-        sender=AGENCY,
-        response_for=ResponseFor(ONESTOP.organ_id, str(SEND_CODE), RECEIVED_AT.date(), document_id_for(dossier.code)),
-        status_code=code,
-        timestamp=at or RECEIVED_AT,
-        staff=StaffInfo("Văn thư", "Trần Thị Bình", "vanthu@hungyen.example.vn", "0900000001"),
-        description=code.label,
-    )
+    staff = StaffInfo("Văn thư", "Trần Thị Bình", "vanthu@hungyen.example.vn", "0900000001")
+    return _own(packages.status_package(AGENCY, _answers(dossier), code, at or RECEIVED_AT, staff))
+
+
+def _own(package: P) -> P:
+    """Callers may change what they get; the shared organisations must not change with it."""
     return copy.deepcopy(package)

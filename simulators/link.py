@@ -26,7 +26,7 @@ import requests
 import zeep
 from zeep.transports import Transport
 
-from connector.partners.simulators.db import Database
+from simulators.db import Database
 
 CALLS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS connector_calls (
@@ -82,8 +82,15 @@ class ConnectorCall:
 
 
 def _call(row: Any) -> ConnectorCall:
-    return ConnectorCall(row["seq"], row["message_id"], row["operation"], CallOutcome(row["outcome"]), row["state"],
-                         row["error"], row["attempts"])
+    return ConnectorCall(
+        row["seq"],
+        row["message_id"],
+        row["operation"],
+        CallOutcome(row["outcome"]),
+        row["state"],
+        row["error"],
+        row["attempts"],
+    )
 
 
 class ConnectorLink:
@@ -94,15 +101,22 @@ class ConnectorLink:
         # One sender at a time: two threads flushing at once would send the queue out of order.
         self._sending = threading.Lock()
 
-    def record(self, conn: Any, operation: str, package: bytes, arguments: dict[str, Any],
-               message_id: str | None = None) -> str:
+    def record(
+        self, conn: Any, operation: str, package: bytes, arguments: dict[str, Any], message_id: str | None = None
+    ) -> str:
         """Queue a call inside the caller's transaction; returns its message id."""
         message_id = message_id or str(uuid.uuid4())
         conn.execute(
             "INSERT INTO connector_calls (message_id, operation, arguments, package, outcome, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (message_id, operation, json.dumps(arguments, ensure_ascii=False, default=str), package,
-             CallOutcome.PENDING.value, datetime.now().isoformat()),
+            (
+                message_id,
+                operation,
+                json.dumps(arguments, ensure_ascii=False, default=str),
+                package,
+                CallOutcome.PENDING.value,
+                datetime.now().isoformat(),
+            ),
         )
         return message_id
 
@@ -126,18 +140,26 @@ class ConnectorLink:
         """Send pending calls in order, stopping at the first that stays pending; returns what was tried."""
         tried = []
         with self._sending:
-            for row in self._db.rows("SELECT * FROM connector_calls WHERE outcome = ? ORDER BY seq", (CallOutcome.PENDING.value,)):
-                outcome, state, error = self._send(row["operation"], row["message_id"], row["package"], json.loads(row["arguments"]))
+            for row in self._db.rows(
+                "SELECT * FROM connector_calls WHERE outcome = ? ORDER BY seq", (CallOutcome.PENDING.value,)
+            ):
+                outcome, state, error = self._send(
+                    row["operation"], row["message_id"], row["package"], json.loads(row["arguments"])
+                )
                 with self._db.transaction() as conn:
-                    conn.execute("UPDATE connector_calls SET outcome = ?, state = ?, error = ?, attempts = attempts + 1 "
-                                 "WHERE seq = ?", (outcome.value, state, error, row["seq"]))
+                    conn.execute(
+                        "UPDATE connector_calls SET outcome = ?, state = ?, error = ?, attempts = attempts + 1 "
+                        "WHERE seq = ?",
+                        (outcome.value, state, error, row["seq"]),
+                    )
                 tried.append(self.call(row["message_id"]))
                 if outcome is CallOutcome.PENDING:
                     break
         return tried
 
-    def _send(self, operation: str, message_id: str, package: bytes,
-              arguments: dict[str, Any]) -> tuple[CallOutcome, str | None, str | None]:
+    def _send(
+        self, operation: str, message_id: str, package: bytes, arguments: dict[str, Any]
+    ) -> tuple[CallOutcome, str | None, str | None]:
         try:
             client = self._connector()
             receipt = getattr(client.service, operation)(messageId=message_id, package=package, **arguments)
@@ -154,8 +176,11 @@ class ConnectorLink:
         if self._client is None:
             session = requests.Session()
             session.trust_env = False  # REQUESTS_CA_BUNDLE and proxies from the environment must not apply
-            transport = Transport(session=session, timeout=self.endpoint.connect_timeout,
-                                  operation_timeout=(self.endpoint.connect_timeout, self.endpoint.read_timeout))
+            transport = Transport(
+                session=session,
+                timeout=self.endpoint.connect_timeout,
+                operation_timeout=(self.endpoint.connect_timeout, self.endpoint.read_timeout),
+            )
             settings = zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True)
             self._client = zeep.Client(self.endpoint.wsdl_url, transport=transport, settings=settings)
         return self._client

@@ -6,15 +6,18 @@ database, shows its screens as data, and calls the connector back with zeep, sig
 sends with its organisation's development key. Modules: ``docmgmt`` and ``onestop`` (the two
 systems), ``packages`` (the edXML they send), ``link`` (their recorded, ordered calls to the
 connector), ``trust`` (keys and verification), ``http`` (the WSGI face), ``runner`` (serving),
-``autopilot`` (the agency's staff, automated) and ``cli`` (``python -m connector sim ...``).
+``autopilot`` (the agency's staff, automated), ``guide`` (the provincial guide's scenario), ``demo``
+(``server.py --demo``) and ``cli`` (``python -m simulators ...``).
+
+Tooling, not product: nothing in ``connector`` or ``signing`` imports this package.
 """
 
-from connector.partners.simulators.autopilot import Autopilot
-from connector.partners.simulators.docmgmt import DocMgmtConfig, DocMgmtSimulator, DocState
-from connector.partners.simulators.errors import ActionRefused
-from connector.partners.simulators.link import CallOutcome, ConnectorCall, ConnectorEndpoint
-from connector.partners.simulators.onestop import Dossier, DossierFile, OnestopConfig, OnestopSimulator
-from connector.partners.simulators.runner import start_in_background
+from simulators.autopilot import Autopilot
+from simulators.docmgmt import DocMgmtConfig, DocMgmtSimulator, DocState
+from simulators.errors import ActionRefused
+from simulators.link import CallOutcome, ConnectorCall, ConnectorEndpoint
+from simulators.onestop import Dossier, DossierFile, OnestopConfig, OnestopSimulator
+from simulators.runner import start_in_background
 
 __all__ = [
     "ActionRefused",

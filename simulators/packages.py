@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from connector.edxml import build
-from connector.edxml.model import (
+from connector.edxml import (
     Attachment,
     Code,
     DocumentPackage,
@@ -28,6 +27,7 @@ from connector.edxml.model import (
     StatusCode,
     StatusPackage,
     TraceHeader,
+    build,
 )
 from signing import SigningIdentity, sign_package
 
@@ -41,6 +41,7 @@ class File:
     data: bytes
     content_type: str = "application/pdf"
     description: str | None = None
+    content_id: str | None = None  # default: a fresh cid:UUID
 
 
 def split_number_symbol(number_symbol: str) -> Code:
@@ -53,15 +54,35 @@ def signed(package: DocumentPackage | StatusPackage, identity: SigningIdentity) 
     return sign_package(build(package), identity)
 
 
-def status_package(sender: Organization, answers: ResponseFor, code: StatusCode, at: datetime,
-                   staff: StaffInfo | None = None, description: str | None = None) -> StatusPackage:
-    return StatusPackage(sender=sender, response_for=answers, status_code=code, timestamp=at.replace(microsecond=0),
-                         staff=staff, description=description or code.label)
+def status_package(
+    sender: Organization,
+    answers: ResponseFor,
+    code: StatusCode,
+    at: datetime,
+    staff: StaffInfo | None = None,
+    description: str | None = None,
+) -> StatusPackage:
+    return StatusPackage(
+        sender=sender,
+        response_for=answers,
+        status_code=code,
+        timestamp=at.replace(microsecond=0),
+        staff=staff,
+        description=description or code.label,
+    )
 
 
 def _attachments(files: Sequence[File]) -> list[Attachment]:
-    return [Attachment(content_id=f"cid:{uuid.uuid4()}", name=f.name, data=f.data, content_type=f.content_type,
-                       description=f.description) for f in files]
+    return [
+        Attachment(
+            content_id=f.content_id or f"cid:{uuid.uuid4()}",
+            name=f.name,
+            data=f.data,
+            content_type=f.content_type,
+            description=f.description,
+        )
+        for f in files
+    ]
 
 
 @dataclass(frozen=True)
@@ -80,12 +101,20 @@ def result_document_id(agency_id: str, issued: Issued) -> str:
     return f"{agency_id},{issued.issue_date:%Y/%m/%d},{issued.number_symbol}"
 
 
-def result_package(agency: Organization, to: Organization, answers: ResponseFor, issued: Issued, dossier_code: str,
-                   files: Sequence[File], at: datetime) -> DocumentPackage:
+def result_package(
+    agency: Organization,
+    to: Organization,
+    answers: ResponseFor,
+    issued: Issued,
+    dossier_code: str,
+    files: Sequence[File],
+    at: datetime,
+    document_id: str | None = None,
+) -> DocumentPackage:
     return DocumentPackage(
         sender=agency,
         recipients=[to],
-        document_id=result_document_id(agency.organ_id, issued),
+        document_id=document_id or result_document_id(agency.organ_id, issued),
         subject=RESULT_SUBJECT,
         code=split_number_symbol(issued.number_symbol),
         promulgation=PromulgationInfo(issued.place, issued.issue_date),
@@ -112,12 +141,18 @@ class Sending:
     due_date: date | None
 
 
-def send_package(sender: Organization, agency: Organization, sending: Sending, files: Sequence[File],
-                 at: datetime) -> DocumentPackage:
+def send_package(
+    sender: Organization,
+    agency: Organization,
+    sending: Sending,
+    files: Sequence[File],
+    at: datetime,
+    document_id: str | None = None,
+) -> DocumentPackage:
     return DocumentPackage(
         sender=sender,
         recipients=[agency],
-        document_id=str(uuid.uuid4()),
+        document_id=document_id or str(uuid.uuid4()),
         subject=sending.dossier_code,
         code=split_number_symbol(sending.number_symbol),
         promulgation=PromulgationInfo(sending.place, at.date()),

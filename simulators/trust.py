@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from connector.edxml import EdxmlError, ParseLimits, parse
-from connector.edxml.model import Package, StatusPackage
-from connector.edxml.safexml import MiB
+from connector.edxml import EdxmlError, MiB, Package, ParseLimits, StatusPackage, parse
 from connector.partners.wsdl import PartnerRejection
 from signing import (
     OrgSpec,
@@ -38,7 +36,9 @@ class SimulatorKeys:
         # init_dev_keys is idempotent: it reuses the CA and identities the connector made and only
         # adds ours if missing, so a simulator may start before the connector has ever run.
         layout = init_dev_keys(keys_dir, [OrgSpec(organ_id, organ_name)])
-        return cls(layout.identity(organ_id), VerificationPolicy.from_paths(trust=[layout.ca_path], max_bytes=PACKAGE_LIMIT))
+        return cls(
+            layout.identity(organ_id), VerificationPolicy.from_paths(trust=[layout.ca_path], max_bytes=PACKAGE_LIMIT)
+        )
 
     def read_status(self, data: bytes, status_code: str) -> StatusPackage:
         """A delivered status package, which must say what the delivery says it says."""
@@ -46,7 +46,9 @@ class SimulatorKeys:
         if not isinstance(package, StatusPackage):
             raise PartnerRejection("deliverStatus needs a status package")
         if package.status_code.value != status_code:
-            raise PartnerRejection(f"statusCode {status_code!r} differs from the package's {package.status_code.value!r}")
+            raise PartnerRejection(
+                f"statusCode {status_code!r} differs from the package's {package.status_code.value!r}"
+            )
         return package
 
     def read(self, data: bytes, limits: ParseLimits = ParseLimits(max_bytes=PACKAGE_LIMIT)) -> Package:

@@ -19,19 +19,19 @@ from typing import TypeVar
 from connector.config import Settings
 from connector.directory import Directory, SystemEntry, SystemKind
 from connector.httpserver import BackgroundServer
-from connector.partners.simulators import (
+from connector.runtime import SAMPLE_DIRECTORY, Runtime, build_runtime, build_worker
+from connector.soap.app import ConnectorApp
+from simulators import (
     ConnectorEndpoint,
     DocMgmtConfig,
     DocMgmtSimulator,
     OnestopConfig,
     OnestopSimulator,
+    guide,
     start_in_background,
 )
-from connector.partners.simulators.docmgmt import accounts_from_directory
-from connector.partners.simulators.onestop import guide_dossier, guide_files
-from connector.runtime import SAMPLE_DIRECTORY, Runtime, build_runtime, build_worker
-from connector.samples import guide
-from connector.soap.app import ConnectorApp
+from simulators.docmgmt import accounts_from_directory
+from simulators.onestop import guide_dossier, guide_files
 
 T = TypeVar("T")
 
@@ -74,27 +74,51 @@ class Demo:
         self.say = say
         self.runtime: Runtime = build_runtime(self.settings)
         slot: list[ConnectorApp] = []
-        self.server = BackgroundServer(lambda e, s: slot[0](e, s), host=self.settings.host, port=ports.connector,
-                                       max_request_body_size=self.settings.max_request_bytes)
-        self.runtime.settings = dataclasses.replace(self.settings, public_url=self.settings.public_url or self.server.url)
+        self.server = BackgroundServer(
+            lambda e, s: slot[0](e, s),
+            host=self.settings.host,
+            port=ports.connector,
+            max_request_body_size=self.settings.max_request_bytes,
+        )
+        self.runtime.settings = dataclasses.replace(
+            self.settings, public_url=self.settings.public_url or self.server.url
+        )
         slot.append(ConnectorApp(self.runtime))
         self.server.start()
         url = self.runtime.settings.effective_public_url
         keys = self.settings.effective_keys_dir
-        self.docmgmt = DocMgmtSimulator(DocMgmtConfig(
-            db_path=root / "docmgmt.db", organ_id=guide.AGENCY.organ_id, keys_dir=keys,
-            connector=ConnectorEndpoint.at(url), accounts=accounts_from_directory(SAMPLE_DIRECTORY, guide.AGENCY.organ_id),
-        ))
-        self.onestop = OnestopSimulator(OnestopConfig(
-            db_path=root / "onestop.db", organization=guide.ONESTOP, keys_dir=keys, connector=ConnectorEndpoint.at(url),
-        ))
+        self.docmgmt = DocMgmtSimulator(
+            DocMgmtConfig(
+                db_path=root / "docmgmt.db",
+                organ_id=guide.AGENCY.organ_id,
+                keys_dir=keys,
+                connector=ConnectorEndpoint.at(url),
+                accounts=accounts_from_directory(SAMPLE_DIRECTORY, guide.AGENCY.organ_id),
+            )
+        )
+        self.onestop = OnestopSimulator(
+            OnestopConfig(
+                db_path=root / "onestop.db",
+                organization=guide.ONESTOP,
+                keys_dir=keys,
+                connector=ConnectorEndpoint.at(url),
+            )
+        )
         self.docmgmt_server = start_in_background(self.docmgmt, host=self.settings.host, port=ports.docmgmt)
         self.onestop_server = start_in_background(self.onestop, host=self.settings.host, port=ports.onestop)
         # The sample directory names the default ports; point it at where the simulators really are.
-        self.runtime.store.import_directory(Directory(systems=[
-            SystemEntry("eoffice-stp", guide.AGENCY.organ_id, SystemKind.DOCMGMT, f"{self.docmgmt_server.url}/soap"),
-            SystemEntry("igate-hungyen", guide.ONESTOP.organ_id, SystemKind.ONESTOP, f"{self.onestop_server.url}/soap"),
-        ]))
+        self.runtime.store.import_directory(
+            Directory(
+                systems=[
+                    SystemEntry(
+                        "eoffice-stp", guide.AGENCY.organ_id, SystemKind.DOCMGMT, f"{self.docmgmt_server.url}/soap"
+                    ),
+                    SystemEntry(
+                        "igate-hungyen", guide.ONESTOP.organ_id, SystemKind.ONESTOP, f"{self.onestop_server.url}/soap"
+                    ),
+                ]
+            )
+        )
         self.worker = build_worker(self.runtime).start()
 
     def urls(self) -> list[str]:
@@ -111,10 +135,16 @@ class Demo:
         self.say("edXML connector demo: the provincial guide's two cases")
         for line in self.urls():
             self.say("  " + line)
-        self.case("Case 1 – Văn bản đến (INCOMING → the clerk's registration queue)", 3, "INCOMING", "cbtiepnhan",
-                  "22/CV_LT_MOTCUA")
-        self.case("Case 2 – Văn bản đi (OUTGOING → the officer's drafts)", 2, "OUTGOING", "tiepnhan.motcua",
-                  "23/CV_LT_MOTCUA")
+        self.case(
+            "Case 1 – Văn bản đến (INCOMING → the clerk's registration queue)",
+            3,
+            "INCOMING",
+            "cbtiepnhan",
+            "22/CV_LT_MOTCUA",
+        )
+        self.case(
+            "Case 2 – Văn bản đi (OUTGOING → the officer's drafts)", 2, "OUTGOING", "tiepnhan.motcua", "23/CV_LT_MOTCUA"
+        )
         self.say("demo complete: both dossiers have their result files")
 
     def case(self, title: str, n: int, kind: str, username: str, number: str) -> None:
@@ -128,8 +158,10 @@ class Demo:
         self.step(f"routed: {exchange.agency_organ} {exchange.queue} queue of {exchange.target_account}")
         if kind == "INCOMING":
             row = wait_for("the document in the registration queue", lambda: self.docmgmt.registration_queue())[0]
-            self.step(f"arrived in queue: Văn bản đến chờ vào sổ, Số đến {row.arrival_number}, "
-                      f"ngày đến {row.arrival_date:%d/%m/%Y}, Trích yếu {row.abstract}")
+            self.step(
+                f"arrived in queue: Văn bản đến chờ vào sổ, Số đến {row.arrival_number}, "
+                f"ngày đến {row.arrival_date:%d/%m/%Y}, Trích yếu {row.abstract}"
+            )
             self.docmgmt.register(row)
             self.step("registered: the clerk entered it in the incoming book (status 03)")
             self.docmgmt.assign(row, "chuyenvien.stp")
@@ -139,18 +171,27 @@ class Demo:
             draft = self.docmgmt.drafts()[0]
         else:
             draft = wait_for("the draft in the officer's list", lambda: self.docmgmt.drafts())[0]
-            self.step(f"arrived in drafts: Văn bản chờ xử lý of {draft.officer} (Trả kết quả iGate: {draft.return_to_onestop})")
+            self.step(
+                f"arrived in drafts: Văn bản chờ xử lý of {draft.officer} (Trả kết quả iGate: "
+                f"{draft.return_to_onestop})"
+            )
         self.docmgmt.sign(draft, "phochutich", "Phó Chủ tịch")
         self.step("signed: by phochutich, Phó Chủ tịch")
-        published = self.docmgmt.issue(draft, number, document_identifier=f"001.00.31.W00-2022-{number.replace('/', '.')}")
+        published = self.docmgmt.issue(
+            draft, number, document_identifier=f"001.00.31.W00-2022-{number.replace('/', '.')}"
+        )
         if published.state != "finished":
             raise DemoError(f"publishResult failed: {published}")
         self.step(f"issued as {number}: publishResult accepted, exchange finished")
-        view = wait_for("the result file in the one-stop dossier",
-                        lambda: (v := self.onestop.dossier(dossier.code)).result_files and v)
+        view = wait_for(
+            "the result file in the one-stop dossier",
+            lambda: (v := self.onestop.dossier(dossier.code)).result_files and v,
+        )
         result = view.result_files[0]
-        self.step(f"result file in the dossier: {result.name} ({result.size:,} bytes, {result.number_symbol}) – "
-                  f"dossier {view.code} is {view.state}")
+        self.step(
+            f"result file in the dossier: {result.name} ({result.size:,} bytes, {result.number_symbol}) – "
+            f"dossier {view.code} is {view.state}"
+        )
 
     def close(self) -> None:
         self.worker.stop()

@@ -1,1 +1,0 @@
-"""Sample material for fixtures, the demo and benchmarks: the provincial guide's scenario."""

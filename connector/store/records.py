@@ -1,0 +1,161 @@
+"""What the store keeps and hands back: plain records and the outbox's vocabularies.
+
+Callers build and read these; only ``Store`` turns them into rows and back.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from connector.directory import DeliveryMode
+from connector.exchange import DocumentKind, ExchangeState
+
+
+class StoreConflict(Exception):
+    """A unique key was taken by a concurrent writer (same message id or document id)."""
+
+
+class OutboxState(enum.StrEnum):
+    """Where an outbox item is: waiting (push or pull), fetched by a pull partner, done, or given up."""
+
+    PENDING = "pending"
+    FETCHED = "fetched"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
+OPEN_STATES = frozenset({OutboxState.PENDING, OutboxState.FETCHED})
+"""States in which an item still has to reach its partner (and holds back later items of its exchange)."""
+
+
+class AttemptOutcome(enum.StrEnum):
+    """How one delivery attempt ended, as recorded in the attempts log."""
+
+    DELIVERED = "delivered"
+    RETRY = "retry"  # back to pending, due at next_attempt_at
+    DEAD = "dead"  # dead-lettered: an operator may retry it
+
+
+class OutboxOperation(enum.StrEnum):
+    """The partner call an outbox item turns into (``connector.partners.contracts``)."""
+
+    DELIVER_DOCUMENT = "deliverDocument"
+    DELIVER_RESULT = "deliverResult"
+    DELIVER_STATUS = "deliverStatus"
+
+
+STATE_AFTER = {
+    AttemptOutcome.DELIVERED: OutboxState.DELIVERED,
+    AttemptOutcome.RETRY: OutboxState.PENDING,
+    AttemptOutcome.DEAD: OutboxState.DEAD,
+}
+
+
+@dataclass(frozen=True)
+class StoredAttachment:
+    content_id: str
+    name: str
+    content_type: str
+    sha256: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class PackageBlob:
+    digest: str
+    data: bytes = field(repr=False)
+    attachments: tuple[StoredAttachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    message_id: str
+    operation: str
+    request_digest: str
+    exchange_id: str
+    receipt: bytes
+    accepted_at: datetime
+
+
+@dataclass
+class StoredExchange:
+    exchange_id: str
+    kind: DocumentKind
+    state: ExchangeState
+    document_id: str
+    document_code: str | None
+    dossier_code: str
+    onestop_number: str | None
+    procedure_code: str
+    procedure_name: str | None
+    applicant: str | None
+    received_at: datetime | None
+    due_date: datetime | None
+    officer_opinion: str | None
+    sender_username: str
+    source_organ: str
+    agency_organ: str
+    queue: str
+    target_account: str
+    package_digest: str
+    created_at: datetime
+    updated_at: datetime
+    result_document_id: str | None = None
+    result_code: str | None = None
+    result_issue_date: datetime | None = None
+    result_signer: str | None = None
+    result_position: str | None = None
+    result_identifier: str | None = None
+    result_package_digest: str | None = None
+
+
+@dataclass(frozen=True)
+class ResultInfo:
+    document_id: str
+    code: str
+    issue_date: datetime | None
+    signer: str | None
+    position: str | None
+    identifier: str | None
+    package_digest: str
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    at: datetime
+    state: ExchangeState
+    actor: str
+    status_code: str | None = None
+    package_digest: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class NewOutboxItem:
+    message_id: str
+    system_id: str
+    mode: DeliveryMode
+    operation: OutboxOperation
+    payload: str
+    package_digest: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    item_id: int
+    exchange_id: str
+    message_id: str
+    system_id: str
+    mode: DeliveryMode
+    operation: OutboxOperation
+    payload: str
+    package_digest: str | None
+    state: OutboxState
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    partner_reference: str | None
+    created_at: datetime
+    updated_at: datetime
