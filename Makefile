@@ -17,11 +17,13 @@ run: $(STAMP)
 test: $(STAMP)
 	.ci/ensure-tools
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/python -m pytest -x -q
 	.ci/compat 3.12 3.13
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 bench: $(STAMP)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-bench.txt >$(VENV)/pip-bench.log 2>&1 || { cat $(VENV)/pip-bench.log; exit 1; }

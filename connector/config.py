@@ -15,53 +15,79 @@ from pathlib import Path
 from typing import Any
 
 from connector.edxml import MiB
+from signing import DEFAULT_MAX_BYTES
 
 
 @dataclass(frozen=True)
 class DeliverySettings:
-    """The outbox worker (push delivery to partner systems)."""
+    """The outbox worker: push delivery to partner systems (``[delivery]`` in the TOML file)."""
 
-    enabled: bool = True  # run a worker thread inside the server
-    poll_interval: float = 0.5  # seconds between looks at the outbox when idle
+    enabled: bool = True
+    """Run a worker thread inside the server (``python -m connector worker`` runs one alone)."""
+    poll_interval: float = 0.5
+    """Seconds between looks at the outbox when nothing was due."""
     connect_timeout: float = 5.0
+    """Seconds to connect to a partner."""
     read_timeout: float = 30.0
-    max_attempts: int = 8  # then the item is dead-lettered
-    backoff_base: float = 1.0  # seconds; attempt n waits base * 2**(n-1), with jitter
+    """Seconds to wait for a partner's answer (zeep's ``operation_timeout``)."""
+    max_attempts: int = 8
+    """Attempts before an item is dead-lettered."""
+    backoff_base: float = 1.0
+    """Seconds; attempt n waits base * 2**(n-1), capped at ``backoff_max``, with jitter."""
     backoff_max: float = 300.0
-    lease_seconds: float = 120.0  # a claimed item returns to the queue if its worker dies
+    lease_seconds: float = 120.0
+    """A claimed item returns to the queue after this long if its worker died."""
 
 
 @dataclass(frozen=True)
 class Settings:
+    """Everything the connector is configured with, built once at start-up (``load_settings``)
+    and passed down; nothing reads configuration from anywhere else.
+
+    The defaults are the embedded development setup: SQLite, development keys and the guide's
+    sample directory, all under ``data_dir``. Production sets ``trust``, an identity and usually
+    ``database_url`` and ``public_url`` (docs/operations.md). Unknown keys are refused.
+    """
+
     data_dir: Path = Path("data")
+    """SQLite database, development keys and simulator databases live here."""
     host: str = "127.0.0.1"
     port: int = 8080
-    # The address written into the served WSDL; never taken from a request's Host header.
     public_url: str | None = None
-    database_url: str | None = None  # default: SQLite file in data_dir
-    # A 50 MB file is ~67 MB as a package (zip + base64) and ~90 MB as a SOAP request (base64 again).
-    max_package_bytes: int = 72 * MiB
+    """The address written into the served WSDL; never taken from a request's Host header."""
+    database_url: str | None = None
+    """SQLAlchemy URL; default: a SQLite file in ``data_dir``."""
+    max_package_bytes: int = DEFAULT_MAX_BYTES
+    """A 50 MB file is ~67 MB as a package (zip + base64)..."""
     max_request_bytes: int = 100 * MiB
-    keys_dir: Path | None = None  # default: data_dir/keys (development keys made on first run)
-    # The connector's own signing identity for receipts; default: the development key set's.
-    # PEM key + certificate (+ chain), or PKCS#12; a password only from an env var or a file.
+    """...and ~90 MB as a SOAP request (base64 again)."""
+    keys_dir: Path | None = None
+    """Default: ``data_dir/keys`` (development keys made on first run)."""
     identity_key: Path | None = None
+    """The connector's receipt-signing identity: PEM key + certificate (+ chain), or PKCS#12;
+    default: the development key set's. A password only from an env var or a file."""
     identity_cert: Path | None = None
     identity_chain: Path | None = None
     identity_p12: Path | None = None
     identity_password_env: str | None = None
     identity_password_file: Path | None = None
-    # Which certificates speak for which organisation: a JSON file {"OrganId": ["sha256", ...]}
-    # (or a keys-init orgs.json), and pins that allow only the listed certificates for a sender.
     org_map: Path | None = None
+    """Which certificates speak for which organisation: JSON ``{"OrganId": ["sha256", ...]}``
+    (or a keys-init ``orgs.json``)."""
     pinned_signers: dict[str, list[str]] = field(default_factory=dict)
-    require_revocation_info: bool = False  # every certificate needs a CRL from its issuer
-    trust: tuple[Path, ...] = ()  # CA files; default: the development CA
+    """Pins: only the listed certificate fingerprints may sign for that OrganId."""
+    require_revocation_info: bool = False
+    """Every certificate needs a CRL from its issuer."""
+    trust: tuple[Path, ...] = ()
+    """CA files; default: the development CA."""
     crls: tuple[Path, ...] = ()
-    allow_sha1: bool = False  # legacy senders only
+    allow_sha1: bool = False
+    """Accept RSA-SHA1 signatures (legacy senders only)."""
     require_signature: bool = True
     organ_id_exceptions: tuple[str, ...] = ("vxp.saas.*",)
-    directory_file: Path | None = None  # imported at start-up when the directory is empty
+    """OrganIds accepted although they are not 13-character identifiers (glob patterns)."""
+    directory_file: Path | None = None
+    """Imported at start-up when the directory is empty; default: the guide's sample directory."""
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
     @property

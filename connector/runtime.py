@@ -17,8 +17,16 @@ from connector.edxml import ParseLimits, ValidationSettings
 from connector.partners.clients import PartnerClients, Timeouts
 from connector.service import ExchangeService, ServiceConfig
 from connector.store import Store
-from signing import DevKeyLayout, OrgSpec, SigningIdentity, VerificationPolicy, init_dev_keys, load_password
-from signing.keys import CONNECTOR_ORG, read_org_cert_map
+from signing import (
+    CONNECTOR_ORG,
+    DevKeyLayout,
+    OrgSpec,
+    SigningIdentity,
+    VerificationPolicy,
+    init_dev_keys,
+    load_password,
+    read_org_cert_map,
+)
 
 log = logging.getLogger(__name__)
 SAMPLE_DIRECTORY = Path(__file__).parent / "data" / "sample-directory.json"

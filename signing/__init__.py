@@ -4,13 +4,15 @@ See docs/signing.md. The public API is re-exported here.
 """
 
 from .errors import KeyMaterialError, Reason, SignatureVerificationError, SigningError
-from .keys import DevKeyLayout, OrgSpec, SigningIdentity, init_dev_keys, load_password
-from .policy import VerificationPolicy
+from .keys import CONNECTOR_ORG, DevKeyLayout, OrgSpec, SigningIdentity, init_dev_keys, load_password, read_org_cert_map
+from .policy import DEFAULT_MAX_BYTES, VerificationPolicy
 from .profile import EDXML_PROFILE, DocumentProfile, enveloped_at_root
 from .sign import SigningOptions, sign_package, sign_xml
 from .verify import VerifiedPackage, verify_package, verify_xml
 
 __all__ = [
+    "CONNECTOR_ORG",
+    "DEFAULT_MAX_BYTES",
     "EDXML_PROFILE",
     "DevKeyLayout",
     "DocumentProfile",
@@ -26,6 +28,7 @@ __all__ = [
     "enveloped_at_root",
     "init_dev_keys",
     "load_password",
+    "read_org_cert_map",
     "sign_package",
     "sign_xml",
     "verify_package",

@@ -40,6 +40,15 @@ def fault_envelope(code: ErrorCode, message: str) -> bytes:
 
 
 class ConnectorApp:
+    """The connector as one WSGI callable, for waitress or any WSGI server.
+
+    Contract: every answer to ``POST /soap`` is a SOAP 1.1 envelope - a response or a fault
+    with a documented code (``connector.errors``), never a plain-text error page; a request
+    over ``max_request_bytes`` is refused from its Content-Length before spyne reads it; the
+    served WSDL's address is fixed at construction from ``Settings.public_url``, never from a
+    request's Host header.
+    """
+
     def __init__(self, runtime: Runtime) -> None:
         settings = runtime.settings
         self.runtime = runtime

@@ -75,6 +75,16 @@ def _row(cls: type, row: Any) -> Any:
 
 
 class Store:
+    """The one gateway to persistent state, on SQLite or PostgreSQL (``url`` is a SQLAlchemy URL).
+
+    Contract: every write is one transaction, so a caller sees a change whole or not at all;
+    unique keys (message id, DocumentId) taken by a concurrent writer raise ``StoreConflict``;
+    compare-and-set writes (``advance``) return False instead of overwriting another writer's
+    change; an unreachable database raises ``ConnectorError(STORE_UNAVAILABLE)``. Packages and
+    attachments are content-addressed by SHA-256 and never rewritten; events and attempts are
+    only appended. Records go in and come out as the dataclasses of ``connector.store.records``.
+    """
+
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine: Engine = create_engine(url, **_engine_options(url))
