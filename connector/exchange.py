@@ -2,9 +2,11 @@
 
 An exchange starts ``ACCEPTED`` when the connector takes a dossier's document. Status packages
 (edXML status codes) move it forward; ``publishResult`` finishes it with the issued result.
-A finished, refused or taken-back exchange never moves again, and no status moves an exchange
-backwards (e.g. "arrived" after "assigned"). Codes 15/16 answer an update/revoke request: they
-are recorded in the timeline without changing the state. Transport delivery (did the partner
+A finished, refused, taken-back or revoked exchange never moves again, and no status moves an
+exchange backwards (e.g. "arrived" after "assigned"). A revocation (edXML BussinessDocType 1)
+ends the exchange as ``REVOKED``; an update (2) is recorded without changing the state. Codes
+15/16 answer an update/revoke request: they are recorded in the timeline without changing the
+state, whatever the state (the answer to a revocation arrives after it). Transport delivery (did the partner
 system get the bytes?) is tracked by the outbox, never here.
 """
 
@@ -25,6 +27,7 @@ class ExchangeState(enum.StrEnum):
     IN_PROGRESS = "in_progress"  # 05
     FINISHED = "finished"  # 06, or publishResult
     TAKEN_BACK = "taken_back"  # 13
+    REVOKED = "revoked"  # the sender revoked the document (BussinessDocType 1, thu hồi)
 
 
 class DocumentKind(enum.StrEnum):
@@ -50,7 +53,7 @@ _RANK = {
     ExchangeState.IN_PROGRESS: 3,  # reassigning during processing is normal: 04 <-> 05
     ExchangeState.FINISHED: 4,
 }
-TERMINAL = frozenset({ExchangeState.FINISHED, ExchangeState.REFUSED, ExchangeState.TAKEN_BACK})
+TERMINAL = frozenset({ExchangeState.FINISHED, ExchangeState.REFUSED, ExchangeState.TAKEN_BACK, ExchangeState.REVOKED})
 
 
 @dataclass(frozen=True)
@@ -65,10 +68,10 @@ class IllegalTransition(ValueError):
 
 def next_state(current: ExchangeState, code: StatusCode) -> Transition:
     """The state after status ``code``; raises ``IllegalTransition`` saying why not."""
-    if current in TERMINAL:
-        raise IllegalTransition(f"the exchange is {current.value}; status {code.value} ({code.label}) cannot follow")
     if code in (StatusCode.CHANGE_ACCEPTED, StatusCode.CHANGE_REFUSED):
         return Transition(current, changes_state=False)
+    if current in TERMINAL:
+        raise IllegalTransition(f"the exchange is {current.value}; status {code.value} ({code.label}) cannot follow")
     target = STATE_OF_CODE[code]
     if target in TERMINAL:
         return Transition(target, changes_state=True)
@@ -79,11 +82,19 @@ def next_state(current: ExchangeState, code: StatusCode) -> Transition:
     return Transition(target, changes_state=target is not current)
 
 
+def can_amend(current: ExchangeState) -> str | None:
+    """None when the sender may still update or revoke the document, else the reason it may not:
+    once the exchange has ended (finished, refused, taken back, revoked) the document is closed."""
+    if current in TERMINAL:
+        return f"the exchange is {current.value}"
+    return None
+
+
 def can_publish_result(current: ExchangeState, has_result: bool) -> str | None:
     """None when a result may be published now, else the reason it may not. A system may report
     06 (finished) before it publishes the result file: the result is still welcome then."""
     if has_result:
         return "the exchange already has its result"
-    if current in (ExchangeState.REFUSED, ExchangeState.TAKEN_BACK):
+    if current in (ExchangeState.REFUSED, ExchangeState.TAKEN_BACK, ExchangeState.REVOKED):
         return f"the exchange is {current.value}"
     return None

@@ -16,9 +16,9 @@ from typing import TypeVar
 
 from connector.clock import utcnow
 from connector.directory import DeliveryMode, SystemKind
-from connector.edxml import DocumentPackage, ParseLimits, StatusCode, StatusPackage, ValidationSettings
+from connector.edxml import BusinessDocType, DocumentPackage, ParseLimits, StatusCode, StatusPackage, ValidationSettings
 from connector.errors import ConnectorError, ErrorCode
-from connector.exchange import ExchangeState, IllegalTransition, can_publish_result, next_state
+from connector.exchange import ExchangeState, IllegalTransition, can_amend, can_publish_result, next_state
 from connector.pipeline import AcceptedPackage, StageTimings, accept_package
 from connector.receipts import Receipt, sign_receipt
 from connector.requests import (
@@ -230,7 +230,11 @@ class ExchangeService:
         if begun.replay:
             return begun.replay
         accepted, package = self._accept_as(DocumentPackage, begun, request.package, timings)
+        doc_type = package.business.doc_type if package.business else BusinessDocType.NEW
+        if doc_type in (BusinessDocType.UPDATE, BusinessDocType.REVOKE):
+            return self._amend(begun, request, accepted, package, doc_type, timings)
         with timings.stage("route"):
+            replaced = self._replaced_by(package) if doc_type is BusinessDocType.REPLACE else []
             if self.store.organization(package.sender.organ_id) is None:
                 raise ConnectorError(
                     ErrorCode.UNKNOWN_ORGANIZATION,
@@ -279,6 +283,15 @@ class ExchangeService:
             ]
             actor = f"{package.sender.organ_id}/{request.sender_username}"
             note = f"routed to {decision.agency_id} {decision.queue.value} queue of {decision.target_account}"
+            if replaced:
+                note += "; replaces " + ", ".join(
+                    f"DocumentId {x.document_id} (exchange {x.exchange_id})" for x in replaced
+                )
+            replaced_note = f"replaced by DocumentId {package.document_id} (exchange {exchange.exchange_id})"
+            linked = [
+                (x.exchange_id, StoredEvent(now, x.state, actor, None, accepted.digest, replaced_note))
+                for x in replaced
+            ]
             try:
                 self.store.create_exchange(
                     exchange,
@@ -286,6 +299,7 @@ class ExchangeService:
                     self._message(begun, exchange.exchange_id, receipt),
                     StoredEvent(now, ExchangeState.ACCEPTED, actor, None, accepted.digest, note),
                     outbox,
+                    linked,
                 )
             except StoreConflict:
                 # A concurrent request with the same message id or DocumentId won the race.
@@ -296,6 +310,94 @@ class ExchangeService:
                     ErrorCode.DUPLICATE_MESSAGE, f"DocumentId {package.document_id!r} was sent concurrently", "package"
                 ) from None
         return receipt
+
+    # ---- the document lifecycle: update (2), revocation (1), replacement (3) -------------
+    def _replaced_by(self, package: DocumentPackage) -> list[StoredExchange]:
+        """The exchanges a replacement (BussinessDocType 3) supersedes: every one must be known."""
+        assert package.business is not None
+        where = "package/MessageHeader/TraceHeaderList/Bussiness/ReplacementInfoList"
+        ids = list(dict.fromkeys(r.document_id for r in package.business.replacements if r.document_id))
+        if not ids:
+            message = "a replacement (BussinessDocType 3) names what it replaces in ReplacementInfoList"
+            raise ConnectorError(ErrorCode.PACKAGE_INVALID, message, where)
+        replaced = []
+        for document_id in ids:
+            exchange = self.store.exchange_by_document_id(document_id)
+            if exchange is None:
+                raise ConnectorError(
+                    ErrorCode.UNKNOWN_DOCUMENT,
+                    f"the replacement names DocumentId {document_id!r}, which was never sent through the connector",
+                    where,
+                )
+            replaced.append(exchange)
+        return replaced
+
+    def _amend(
+        self,
+        begun: _Begun,
+        request: SendDocumentRequest,
+        accepted: AcceptedPackage,
+        package: DocumentPackage,
+        doc_type: BusinessDocType,
+        timings: StageTimings,
+    ) -> SignedReceipt:
+        """An update (2) or revocation (1) of a document already sent: same DocumentId, new content.
+        Recorded on the original exchange and relayed to the agency like the original; a
+        revocation ends the exchange (``REVOKED``). The same amendment twice is a duplicate."""
+        verb = "revocation" if doc_type is BusinessDocType.REVOKE else "update"
+        with timings.stage("route"):
+            original = self.store.exchange_by_document_id(package.document_id)
+            if original is None:
+                raise ConnectorError(
+                    ErrorCode.UNKNOWN_DOCUMENT,
+                    f"{verb} of DocumentId {package.document_id!r}, which was never sent through the connector",
+                    "package/MessageHeader/DocumentId",
+                )
+            if package.sender.organ_id != original.source_organ:
+                raise ConnectorError(
+                    ErrorCode.SENDER_MISMATCH,
+                    f"only the document's sender {original.source_organ} may send its {verb}, "
+                    f"not {package.sender.organ_id}",
+                    "package/MessageHeader/From/OrganId",
+                )
+            refusal = can_amend(original.state)
+            if refusal:
+                raise ConnectorError(ErrorCode.ILLEGAL_TRANSITION, f"cannot accept the {verb}: {refusal}", "package")
+            if any(e.package_digest == accepted.digest for e in self.store.timeline(original.exchange_id)):
+                raise ConnectorError(
+                    ErrorCode.DUPLICATE_MESSAGE,
+                    f"this {verb} of DocumentId {package.document_id!r} was already accepted",
+                    "package/MessageHeader/DocumentId",
+                )
+        with timings.stage("persist"):
+            now = utcnow()
+            new_state = ExchangeState.REVOKED if doc_type is BusinessDocType.REVOKE else original.state
+            receipt = self._receipt(begun, original, new_state, now)
+            reason = package.business.reason if package.business and package.business.reason else verb
+            actor = f"{package.sender.organ_id}/{request.sender_username}"
+            note = f"{verb} (BussinessDocType {int(doc_type)}): {reason}"
+            event = StoredEvent(now, new_state, actor, None, accepted.digest, note)
+            outbox = self._relay_amendment(begun, original, package, doc_type, reason)
+            message = self._message(begun, original.exchange_id, receipt)
+            return self._advance(original, event, accepted, message, outbox) or receipt
+
+    def _relay_amendment(
+        self, begun: _Begun, original: StoredExchange, package: DocumentPackage, doc_type: BusinessDocType, reason: str
+    ) -> list[NewOutboxItem]:
+        """The amended package goes where the original went, under the original exchange id."""
+        delivered = self.store.outbox_items(exchange_id=original.exchange_id)
+        first = next((i for i in delivered if i.operation is OutboxOperation.DELIVER_DOCUMENT), None)
+        if first is None:
+            return []
+        payload = json.loads(first.payload) | {
+            "document_id": package.document_id,
+            "code": str(package.code),
+            "subject": package.subject,
+            "business_doc_type": int(doc_type),
+            "business_reason": reason,
+        }
+        operation = OutboxOperation.DELIVER_DOCUMENT
+        return [_outbox_item(begun.message_id, first.system_id, first.mode, operation, payload, begun.package_digest)]
 
     # ---- publishResult ----------------------------------------------------------------
     def publish_result(self, request: PublishResultRequest, timings: StageTimings | None = None) -> SignedReceipt:

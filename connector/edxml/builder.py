@@ -150,6 +150,14 @@ def _document(
             _add(business, "BussinessDocReason", package.business.reason)
             _add(business, "DocumentId", package.business.document_id)
             _add(business, "Paper", package.business.paper)
+            if package.business.replacements:
+                replaced = etree.SubElement(business, q("ReplacementInfoList"))
+                for info in package.business.replacements:
+                    element = etree.SubElement(replaced, q("ReplacementInfo"))
+                    _add(element, "DocumentId", info.document_id)
+                    organs = etree.SubElement(element, q("OrganIdList"))
+                    for organ_id in info.organ_ids:
+                        _add(organs, "OrganId", organ_id)
             for staff in package.business.staff:
                 _staff(business, staff)
 

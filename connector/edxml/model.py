@@ -154,6 +154,15 @@ class TraceHeader:
 
 
 @dataclass
+class ReplacementInfo:
+    """``Bussiness/ReplacementInfoList/ReplacementInfo``: a document a replacement (3) supersedes,
+    and the organisations it was sent to."""
+
+    document_id: str
+    organ_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Business:
     """``TraceHeaderList/Bussiness`` (the standard's spelling): new, revoke, update, replace."""
 
@@ -162,6 +171,7 @@ class Business:
     document_id: str | None = None
     paper: int | None = None
     staff: list[StaffInfo] = field(default_factory=list)
+    replacements: list[ReplacementInfo] = field(default_factory=list)
 
 
 @dataclass

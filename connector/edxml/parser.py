@@ -30,6 +30,7 @@ from connector.edxml.model import (
     Package,
     Priority,
     PromulgationInfo,
+    ReplacementInfo,
     ResponseFor,
     SignatureState,
     SignerInfo,
@@ -324,7 +325,18 @@ class _Reader:
             document_id=self.text(element, "DocumentId"),
             paper=self.integer(element, "Paper"),
             staff=[self.staff(s) for s in self.all(element, "StaffInfo")],
+            replacements=self.replacements(self.one(element, "ReplacementInfoList")),
         )
+
+    def replacements(self, element: etree._Element | None) -> list[ReplacementInfo]:
+        if element is None:
+            return []
+        found = []
+        for info in self.all(element, "ReplacementInfo"):
+            organs = self.one(info, "OrganIdList")
+            organ_ids = [(o.text or "").strip() for o in self.all(organs, "OrganId")] if organs is not None else []
+            found.append(ReplacementInfo((self.text(info, "DocumentId", required=True) or "").strip(), organ_ids))
+        return found
 
     def attachments(self, root: etree._Element, envelope: etree._Element) -> list[Attachment]:
         body = self.one(envelope, "edXMLBody")

@@ -257,12 +257,17 @@ class Store:
         message: StoredMessage,
         first_event: StoredEvent,
         outbox: Iterable[NewOutboxItem],
+        linked_events: Iterable[tuple[str, StoredEvent]] = (),
     ) -> None:
+        """A new exchange with everything that comes with it; ``linked_events`` go into other
+        exchanges' timelines in the same transaction (e.g. "replaced by ...")."""
         values = dataclasses.asdict(exchange) | {"kind": exchange.kind.value, "state": exchange.state.value}
         with self._tx() as conn:
             self._store_package(conn, package, exchange.created_at)
             conn.execute(insert(t.exchanges).values(**values))
             self._record(conn, exchange.exchange_id, first_event, message, outbox)
+            for exchange_id, linked in linked_events:
+                self._add_event(conn, exchange_id, linked)
 
     def advance(
         self,
@@ -428,8 +433,12 @@ class Store:
             row = conn.execute(select(t.outbox).where(t.outbox.c.item_id == item_id)).first()
         return _row(OutboxItem, row) if row else None
 
-    def outbox_items(self, state: OutboxState | None = None, system_id: str | None = None) -> list[OutboxItem]:
+    def outbox_items(
+        self, state: OutboxState | None = None, system_id: str | None = None, exchange_id: str | None = None
+    ) -> list[OutboxItem]:
         query = select(t.outbox).order_by(t.outbox.c.item_id)
+        if exchange_id:
+            query = query.where(t.outbox.c.exchange_id == exchange_id)
         if state:
             query = query.where(t.outbox.c.state == state)
         if system_id:
