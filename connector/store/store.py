@@ -29,6 +29,7 @@ from connector.directory import (
 )
 from connector.errors import ConnectorError, ErrorCode
 from connector.exchange import DocumentKind, ExchangeState
+from connector.store import migrate
 from connector.store import tables as t
 from connector.store.records import (
     OPEN_STATES,
@@ -92,8 +93,10 @@ class Store:
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
     def create_schema(self) -> None:
+        """Bring the schema to the head migration (``connector/store/migrate.py``): creates it in
+        an empty database, upgrades an older one."""
         try:
-            t.metadata.create_all(self.engine)
+            migrate.upgrade(self.engine)
         except OperationalError as exc:
             raise ConnectorError(ErrorCode.STORE_UNAVAILABLE, f"the exchange store failed: {exc.orig}") from exc
 
