@@ -14,21 +14,37 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.engine import Engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# alembic itself is imported where it is used: every command line imports the store, and most
+# commands never migrate (importing alembic costs more than the rest of the store together).
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BASELINE = "0001"
 # The tables of the baseline revision: what a released create_all database holds.
-BASELINE_TABLES = frozenset({
-    "accounts", "attachments", "attempts", "events", "exchanges", "messages", "organizations", "outbox",
-    "package_attachments", "packages", "procedures", "systems", "username_map",
-})  # fmt: skip
+BASELINE_TABLES = frozenset(
+    {
+        "accounts",
+        "attachments",
+        "attempts",
+        "events",
+        "exchanges",
+        "messages",
+        "organizations",
+        "outbox",
+        "package_attachments",
+        "packages",
+        "procedures",
+        "systems",
+        "username_map",
+    }
+)
 _PG_LOCK_KEY = 0x65_64_78_6D_6C  # "edxml": one advisory lock id for the connector's migrations
 
 
@@ -49,12 +65,16 @@ class SchemaState:
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None  # the baseline revision always exists
     return head
@@ -66,6 +86,8 @@ def schema_state(engine: Engine) -> SchemaState:
 
 
 def _state(conn: Connection) -> SchemaState:
+    from alembic.runtime.migration import MigrationContext
+
     current = MigrationContext.configure(conn).get_current_revision()
     tables = set(inspect(conn).get_table_names())
     released = current is None and tables >= BASELINE_TABLES
@@ -75,6 +97,8 @@ def _state(conn: Connection) -> SchemaState:
 def upgrade(engine: Engine, revision: str = "head") -> SchemaState:
     """Upgrade to ``revision`` (stamping a released unversioned database first); returns the
     state before the upgrade."""
+    from alembic import command
+
     with _migration_lock(engine), engine.begin() as conn:
         before = _state(conn)
         tables = set(inspect(conn).get_table_names())
