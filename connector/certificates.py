@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
 
-from signing import SigningIdentity, VerificationPolicy
+from signing import SigningIdentity
 from signing.certs import fingerprint_sha256, subject_text
 
 log = logging.getLogger(__name__)
@@ -60,11 +60,11 @@ class CertificateStatus:
         return self.not_before <= now <= self.not_after
 
 
-def certificates(identity: SigningIdentity, policy: VerificationPolicy) -> list[CertificateStatus]:
+def certificates(identity: SigningIdentity, trust_anchors: Sequence[x509.Certificate]) -> list[CertificateStatus]:
     return (
         [CertificateStatus.of(CertRole.IDENTITY, identity.certificate)]
         + [CertificateStatus.of(CertRole.CHAIN, c) for c in identity.chain]
-        + [CertificateStatus.of(CertRole.TRUST, c) for c in policy.trust_anchors]
+        + [CertificateStatus.of(CertRole.TRUST, c) for c in trust_anchors]
     )
 
 

@@ -65,7 +65,7 @@ def readiness(runtime: Runtime, now: datetime) -> Readiness:
 
     def keys() -> str:
         config = runtime.service.config
-        problems = key_problems(certificates(config.identity, config.policy), now)
+        problems = key_problems(certificates(config.identity, config.policy.trust_anchors), now)
         if problems:
             raise CheckFailed("; ".join(problems))
         until = config.identity.certificate.not_valid_after_utc

@@ -89,16 +89,21 @@ def _without_endpoints(sample: Directory) -> Directory:
     return dataclasses.replace(sample, systems=[dataclasses.replace(s, endpoint=None) for s in sample.systems])
 
 
-def open_existing_store(settings: Settings) -> Store:
-    """For commands that only read: never creates a database (nor a data directory), and needs its
-    schema up to date."""
+def existing_database_url(settings: Settings) -> str:
+    """The database URL, for commands that must not create one: a SQLite file must exist."""
     url = make_url(settings.effective_database_url)
     if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
         raise NoDatabase(
             f"no database at {url.database}: the server creates it on its first run; check --data-dir or "
             "--config (the demo keeps its data in DATA_DIR/demo)"
         )
-    store = Store(url.render_as_string(hide_password=False))
+    return settings.effective_database_url
+
+
+def open_existing_store(settings: Settings) -> Store:
+    """For commands that only read: never creates a database (nor a data directory), and needs its
+    schema up to date."""
+    store = Store(existing_database_url(settings))
     try:
         require_up_to_date(store.engine)
     except BaseException:
@@ -132,7 +137,7 @@ def build_runtime(settings: Settings) -> Runtime:
     )
     limits = ParseLimits(max_bytes=settings.max_package_bytes)
     identity = connector_identity(settings, dev_keys)
-    warn_expiring(certificates(identity, policy), utcnow(), settings.certificate_warning_days)
+    warn_expiring(certificates(identity, policy.trust_anchors), utcnow(), settings.certificate_warning_days)
     config = ServiceConfig(policy, identity, ValidationSettings(settings.organ_id_exceptions), limits)
     return Runtime(settings, store, ExchangeService(store, config), dev_keys)
 

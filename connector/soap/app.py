@@ -136,7 +136,7 @@ class ConnectorApp:
             stats = self.runtime.store.outbox_stats(now)
         except ConnectorError:  # the store is down: the other metrics still matter (readiness says why)
             stats = []
-        certs = certificates(config.identity, config.policy)
+        certs = certificates(config.identity, config.policy.trust_anchors)
         return metrics.render(metrics.StateCollector(stats, certs, now, self.runtime.settings.certificate_warning_days))
 
     def _index(self) -> bytes:
