@@ -85,10 +85,17 @@ def _keys_status(args: argparse.Namespace) -> int:
     rows = [(c, c.state(now, warning)) for c in certs]
     if args.json:
         listing = [
-            {"role": c.role, "state": state, "subject": c.subject, "sha256": c.sha256, "not_before": c.not_before,
-             "not_after": c.not_after, "days_left": round(c.days_left(now), 1)}
+            {
+                "role": c.role,
+                "state": state,
+                "subject": c.subject,
+                "sha256": c.sha256,
+                "not_before": c.not_before,
+                "not_after": c.not_after,
+                "days_left": round(c.days_left(now), 1),
+            }
             for c, state in rows
-        ]  # fmt: skip
+        ]
         print(json.dumps(listing, ensure_ascii=False, indent=2, default=str))
     else:
         for c, state in rows:

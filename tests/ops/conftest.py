@@ -23,8 +23,9 @@ def identity_files(keys_dir: Path, out: Path, not_before: dt.datetime, validity:
     ca_key = serialization.load_pem_private_key(layout.ca_key_path.read_bytes(), None)
     ca_cert = layout.trust_store[0]
     key = generate_key("rsa")
-    request = CertificateRequest(CONNECTOR_ORG.organ_id, CONNECTOR_ORG.organ_name, not_before=not_before,
-                                 validity=validity)  # fmt: skip
+    request = CertificateRequest(
+        CONNECTOR_ORG.organ_id, CONNECTOR_ORG.organ_name, not_before=not_before, validity=validity
+    )
     cert = issue_signing_certificate(ca_key, ca_cert, key.public_key(), request)  # type: ignore[arg-type]
     out.mkdir(parents=True, exist_ok=True)
     key_path, cert_path = out / "identity.key.pem", out / "identity.cert.pem"

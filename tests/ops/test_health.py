@@ -102,8 +102,13 @@ def test_an_outbox_backlog_over_the_limit_is_not_ready(tmp_path):
         send(live, client, "INCOMING")  # one deliverDocument waits: the sample has no endpoints
         assert ready(live.url)[0] == 200
         package = live.sign(guide.send_package(guide.Dossier("Bo_Thu_Tuc-0002", "1948088", "Trần Thị B", "cbtiepnhan")))
-        client.service.sendDocument(messageId=new_id(), package=package, kind="INCOMING", senderUsername="cbtiepnhan",
-                                    dossier=DOSSIER | {"dossierCode": "Bo_Thu_Tuc-0002"})  # fmt: skip
+        client.service.sendDocument(
+            messageId=new_id(),
+            package=package,
+            kind="INCOMING",
+            senderUsername="cbtiepnhan",
+            dossier=DOSSIER | {"dossierCode": "Bo_Thu_Tuc-0002"},
+        )
         code, body = ready(live.url)
         assert (code, body["failing"]) == (503, ["outbox_backlog"])
         assert body["checks"]["outbox_backlog"]["detail"] == "2 undelivered outbox items, over the limit of 1"

@@ -41,9 +41,13 @@ def test_a_client_fault_is_one_info_line_without_traceback(tmp_path, caplog):
         (line,) = request_lines(caplog)
         assert line.levelno == logging.INFO and line.exc_info is None
         assert line.request == {  # type: ignore[attr-defined]
-            "request_id": request_id, "operation": "sendDocument", "message_id": "m-unknown-user",
-            "caller": "127.0.0.1", "fault": "Client.UnknownAccount", "duration_ms": line.request["duration_ms"],  # type: ignore[attr-defined]
-        }  # fmt: skip
+            "request_id": request_id,
+            "operation": "sendDocument",
+            "message_id": "m-unknown-user",
+            "caller": "127.0.0.1",
+            "fault": "Client.UnknownAccount",
+            "duration_ms": line.request["duration_ms"],  # type: ignore[attr-defined]
+        }
         assert f"request request_id={request_id} operation=sendDocument message_id=m-unknown-user" in line.getMessage()
         assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []  # nothing else, spyne included
     finally:
@@ -101,8 +105,9 @@ def test_json_lines_from_the_real_server(tmp_path):
     config = tmp_path / "c.toml"
     config.write_text(f'data_dir = "{tmp_path}"\nport = {port}\nlog_format = "json"\n', encoding="utf-8")
     stderr = (tmp_path / "server.err").open("wb")
-    server = subprocess.Popen([sys.executable, "server.py", "--config", str(config)], cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=stderr)  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "server.py", "--config", str(config)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: requests.get(f"{url}/health/live", timeout=1).ok, what="the server")

@@ -27,8 +27,15 @@ def test_requests_stages_signature_failures_and_the_outbox(tmp_path):
         send(live, client, "INCOMING")
         signed = live.sign(guide.send_package())
         tampered = signed.replace(guide.DOSSIER_CODE.encode(), guide.DOSSIER_CODE[:-1].encode() + b"X")
-        raises_fault(ErrorCode.SIGNATURE_INVALID, client.service.sendDocument, messageId=new_id(), package=tampered,
-                     kind="INCOMING", senderUsername="cbtiepnhan", dossier=DOSSIER)  # fmt: skip
+        raises_fault(
+            ErrorCode.SIGNATURE_INVALID,
+            client.service.sendDocument,
+            messageId=new_id(),
+            package=tampered,
+            kind="INCOMING",
+            senderUsername="cbtiepnhan",
+            dossier=DOSSIER,
+        )
         after = scrape(live.url)
 
         def grew(name: str, **labels: str) -> float:
@@ -73,16 +80,20 @@ def test_delivery_attempts_and_authentication_failures(tmp_path):
 
 def test_certificate_expiry_in_days_and_the_30_day_warning(tmp_path, caplog):
     data = tmp_path / "data"
-    soon = identity_files(data / "keys", tmp_path / "soon", dt.datetime.now(dt.UTC) - dt.timedelta(days=355),
-                          dt.timedelta(days=365))  # fmt: skip
+    soon = identity_files(
+        data / "keys", tmp_path / "soon", dt.datetime.now(dt.UTC) - dt.timedelta(days=355), dt.timedelta(days=365)
+    )
     with caplog.at_level(logging.WARNING, logger="connector.certificates"):
         live, server = start_connector(data, **soon)
     try:
         warnings = [r.getMessage() for r in caplog.records if r.name == "connector.certificates"]
         assert len(warnings) == 1 and "identity certificate" in warnings[0] and "is expiring" in warnings[0]
         samples = scrape(live.url)
-        days = {dict(labels)["role"]: v for (name, labels), v in samples.items()
-                if name == "connector_certificate_expiry_days"}  # fmt: skip
+        days = {
+            dict(labels)["role"]: v
+            for (name, labels), v in samples.items()
+            if name == "connector_certificate_expiry_days"
+        }
         assert 9 < days["identity"] < 11
         assert days["trust"] > 3000  # the development CA: ten years
         assert value(samples, "connector_certificates_expiring") == 1
