@@ -22,7 +22,7 @@ from connector.errors import ConnectorError
 from connector.logs import configure_logging
 from connector.runtime import build_runtime, build_worker
 from connector.soap.app import ConnectorApp
-from connector.store.migrate import MigrationError
+from connector.store import MigrationError
 from signing import KeyMaterialError
 from simulators.demo import Demo, DemoError, DemoPorts
 

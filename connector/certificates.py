@@ -13,8 +13,7 @@ from datetime import datetime
 
 from cryptography import x509
 
-from signing import SigningIdentity
-from signing.certs import fingerprint_sha256, subject_text
+from signing import SigningIdentity, fingerprint_sha256, subject_text
 
 log = logging.getLogger(__name__)
 

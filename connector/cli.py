@@ -34,8 +34,7 @@ from connector.edxml import (
 from connector.errors import FAULTS, ConnectorError
 from connector.logs import configure_logging
 from connector.runtime import build_runtime, build_worker, open_existing_store, open_store
-from connector.store import OutboxState, Store
-from connector.store.migrate import MigrationError
+from connector.store import MigrationError, OutboxState, Store
 
 
 def _read(path: str) -> bytes:

@@ -14,10 +14,8 @@ from connector.cli_support import EXIT_INVALID, CliError, add_settings_options, 
 from connector.clock import utcnow
 from connector.config import Settings
 from connector.runtime import connector_identity, existing_database_url
-from connector.store import Store
-from connector.store.migrate import head_revision, schema_state, upgrade
-from signing import KeyMaterialError
-from signing.keys import load_certificates_pem, load_dev_keys
+from connector.store import Store, head_revision, schema_state, upgrade_schema
+from signing import KeyMaterialError, VerificationPolicy, load_dev_keys
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
@@ -26,7 +24,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(settings.effective_database_url)
     try:
-        before = upgrade(store.engine)
+        before = upgrade_schema(store.engine)
         after = schema_state(store.engine).current
     finally:
         store.close()
@@ -71,7 +69,7 @@ def configured_certificates(settings: Settings) -> list[CertificateStatus]:
         dev_keys = None if settings.trust else load_dev_keys(settings.effective_keys_dir)
         identity = connector_identity(settings, dev_keys)
         anchor_files = list(settings.trust) if settings.trust else [dev_keys.ca_path]  # type: ignore[union-attr]
-        anchors = [cert for path in anchor_files for cert in load_certificates_pem(path)]
+        anchors = VerificationPolicy.from_paths(trust=anchor_files).trust_anchors
     except (KeyMaterialError, ValueError, OSError) as exc:
         raise CliError(f"cannot read the keys: {' '.join(str(exc).split())}") from None
     return certificates(identity, anchors)

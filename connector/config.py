@@ -92,12 +92,15 @@ class Settings:
     directory_file: Path | None = None
     """Imported at start-up when the directory is empty; default: the guide's sample directory."""
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
-    # Schema migrations on start: "sqlite" (the embedded SQLite default only; PostgreSQL operators
-    # run `python -m connector db upgrade` themselves), "always" or "never".
     auto_migrate: str = "sqlite"
-    log_format: str = "text"  # or "json": one JSON object per line
-    outbox_backlog_limit: int = 1000  # /health/ready fails above this many undelivered items
-    certificate_warning_days: int = 30  # log and metrics warn this long before a certificate expires
+    """Schema migrations on start: ``sqlite`` (the embedded SQLite default only; PostgreSQL
+    operators run ``python -m connector db upgrade`` themselves), ``always`` or ``never``."""
+    log_format: str = "text"
+    """``text``, or ``json``: one JSON object per line."""
+    outbox_backlog_limit: int = 1000
+    """``/health/ready`` fails above this many undelivered outbox items."""
+    certificate_warning_days: int = 30
+    """The log and the metrics warn this long before a certificate expires."""
 
     def __post_init__(self) -> None:
         for name, allowed in (("auto_migrate", AUTO_MIGRATE), ("log_format", LOG_FORMATS)):

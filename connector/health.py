@@ -16,8 +16,7 @@ from datetime import datetime
 from connector.certificates import certificates, key_problems
 from connector.errors import ConnectorError
 from connector.runtime import Runtime
-from connector.store import OPEN_STATES
-from connector.store.migrate import MigrationError, require_up_to_date
+from connector.store import OPEN_STATES, MigrationError, require_up_to_date
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,7 @@ from connector.directory import Directory, parse_directory
 from connector.edxml import ParseLimits, ValidationSettings
 from connector.partners.clients import PartnerClients, Timeouts
 from connector.service import ExchangeService, ServiceConfig
-from connector.store import Store
-from connector.store.migrate import MigrationError, require_up_to_date
+from connector.store import MigrationError, Store, require_up_to_date
 from signing import (
     CONNECTOR_ORG,
     DevKeyLayout,

@@ -94,7 +94,7 @@ def _state(conn: Connection) -> SchemaState:
     return SchemaState(current, head_revision(), released, not tables)
 
 
-def upgrade(engine: Engine, revision: str = "head") -> SchemaState:
+def upgrade_schema(engine: Engine, revision: str = "head") -> SchemaState:
     """Upgrade to ``revision`` (stamping a released unversioned database first); returns the
     state before the upgrade."""
     from alembic import command

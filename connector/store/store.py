@@ -97,7 +97,7 @@ class Store:
         """Bring the schema to the head migration (``connector/store/migrate.py``): creates it in
         an empty database, upgrades an older one."""
         try:
-            migrate.upgrade(self.engine)
+            migrate.upgrade_schema(self.engine)
         except OperationalError as exc:
             raise ConnectorError(ErrorCode.STORE_UNAVAILABLE, f"the exchange store failed: {exc.orig}") from exc
 

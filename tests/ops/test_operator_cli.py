@@ -13,7 +13,7 @@ import pytest
 
 from connector.config import load_settings
 from connector.runtime import build_runtime
-from connector.store.migrate import MigrationError
+from connector.store import MigrationError
 from tests.cli.test_edxml_cli import run
 from tests.ops.conftest import expired_identity
 from tests.store.test_migrations import released_database

@@ -11,9 +11,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, insert, select, text
 
-from connector.store import Store
+from connector.store import MigrationError, Store, head_revision, migrate, schema_state, upgrade_schema
 from connector.store import tables as current_tables
-from connector.store.migrate import BASELINE, BASELINE_TABLES, MigrationError, head_revision, schema_state, upgrade
 from tests.store import released_tables as released
 
 AT = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
@@ -159,7 +158,7 @@ def snapshot(url: str) -> dict[str, list[tuple]]:
 
 
 def test_the_released_schema_is_exactly_the_baseline_tables():
-    assert set(released.metadata.tables) == BASELINE_TABLES == set(ROWS)
+    assert set(released.metadata.tables) == migrate.BASELINE_TABLES == set(ROWS)
 
 
 def test_the_head_revision_is_exactly_the_tables_module(database_url):
@@ -199,7 +198,7 @@ def test_a_released_database_with_data_is_upgraded_and_nothing_is_lost(database_
 
 def test_an_empty_database_gets_every_revision_and_stamps_the_head(database_url):
     store = Store(database_url)
-    before = upgrade(store.engine)
+    before = upgrade_schema(store.engine)
     assert before.empty and before.current is None
     state = schema_state(store.engine)
     assert state.up_to_date and not state.empty and state.current == head_revision()
@@ -212,14 +211,12 @@ def test_a_database_that_is_not_the_connectors_is_refused(tmp_path):
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE outbox (x INTEGER)"))
     with pytest.raises(MigrationError, match="not the released schema"):
-        upgrade(engine)
+        upgrade_schema(engine)
     engine.dispose()
 
 
 def test_the_baseline_is_the_first_revision():
     from alembic.script import ScriptDirectory
 
-    from connector.store.migrate import alembic_config
-
-    script = ScriptDirectory.from_config(alembic_config())
-    assert script.get_base() == BASELINE
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    assert script.get_base() == migrate.BASELINE
