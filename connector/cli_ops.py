@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from sqlalchemy.exc import OperationalError
+
 from connector.certificates import CertificateStatus, CertState, certificates
 from connector.cli_support import EXIT_INVALID, CliError, add_settings_options, settings_of
 from connector.clock import utcnow
@@ -26,6 +28,8 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     try:
         before = upgrade_schema(store.engine)
         after = schema_state(store.engine).current
+    except OperationalError as exc:
+        raise CliError(f"the database cannot be reached: {' '.join(str(exc.orig).split())}") from None
     finally:
         store.close()
     if before.current == after:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -81,8 +82,11 @@ def head_revision() -> str:
 
 
 def schema_state(engine: Engine) -> SchemaState:
-    with engine.connect() as conn:
-        return _state(conn)
+    try:
+        with engine.connect() as conn:
+            return _state(conn)
+    except OperationalError as exc:
+        raise MigrationError(f"the database cannot be reached: {' '.join(str(exc.orig).split())}") from None
 
 
 def _state(conn: Connection) -> SchemaState:
