@@ -1,6 +1,7 @@
 """The certificates the connector depends on and when they expire: its own (the receipt-signing
 identity and its chain) and the trust anchors. Read by ``keys status``, ``/metrics`` and
-``/health/ready``; a warning goes to the log at start when one expires within the warning window.
+``/health/ready``; a warning goes to the log at start when one expires within the warning window,
+and again once a day while the server runs.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import enum
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cryptography import x509
 
@@ -95,3 +96,17 @@ def warn_expiring(certs: Iterable[CertificateStatus], now: datetime, warning_day
                 f"{c.not_after:%Y-%m-%d}",
                 c.days_left(now),
             )
+
+
+class ExpiryReminder:
+    """Repeats the start-up warning at most once per ``every`` while the server runs; driven by
+    the scrapes and probes that read the certificates anyway (no thread of its own)."""
+
+    def __init__(self, warned_at: datetime, every: timedelta = timedelta(days=1)) -> None:
+        self.warned_at = warned_at
+        self.every = every
+
+    def remind(self, certs: Iterable[CertificateStatus], now: datetime, warning_days: int) -> None:
+        if now - self.warned_at >= self.every:
+            self.warned_at = now
+            warn_expiring(certs, now, warning_days)

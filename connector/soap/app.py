@@ -14,13 +14,14 @@ import html
 import json
 import sys
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
 from connector import metrics
-from connector.certificates import certificates
+from connector.certificates import CertificateStatus, ExpiryReminder, certificates
 from connector.clock import utcnow
 from connector.edxml import ParseLimits
 from connector.errors import ConnectorError, ErrorCode
@@ -67,6 +68,7 @@ class ConnectorApp:
         self.soap = WsgiApplication(application, max_content_length=settings.max_request_bytes)
         self.wsdl = served_wsdl(application, f"{self.public_url}/soap")
         silence_spyne_fault_logging()  # the request line replaces spyne's fault logging
+        self.expiry_reminder = ExpiryReminder(warned_at=utcnow())  # build_runtime warned at start
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
@@ -80,6 +82,7 @@ class ConnectorApp:
         if path in ("/health", "/health/live"):
             return send(start_response, "200 OK", "application/json", json.dumps({"status": "ok"}).encode())
         if path == "/health/ready":
+            self._certificates(utcnow())  # probes drive the daily certificate reminder too
             ready = readiness(self.runtime, utcnow())
             status = "200 OK" if ready.ready else "503 Service Unavailable"
             return send(start_response, status, "application/json", json.dumps(ready.as_json(), indent=2).encode())
@@ -131,13 +134,18 @@ class ConnectorApp:
 
     def _metrics(self) -> bytes:
         now = utcnow()
-        config = self.runtime.service.config
         try:
             stats = self.runtime.store.outbox_stats(now)
         except ConnectorError:  # the store is down: the other metrics still matter (readiness says why)
             stats = []
-        certs = certificates(config.identity, config.policy.trust_anchors)
+        certs = self._certificates(now)
         return metrics.render(metrics.StateCollector(stats, certs, now, self.runtime.settings.certificate_warning_days))
+
+    def _certificates(self, now: datetime) -> list[CertificateStatus]:
+        config = self.runtime.service.config
+        certs = certificates(config.identity, config.policy.trust_anchors)
+        self.expiry_reminder.remind(certs, now, self.runtime.settings.certificate_warning_days)
+        return certs
 
     def _index(self) -> bytes:
         url = html.escape(self.public_url)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from connector.certificates import ExpiryReminder, certificates
 from connector.directory import Directory, SystemEntry, SystemKind
 from connector.errors import ErrorCode
 from connector.metrics import record_authentication_failure
@@ -97,6 +98,19 @@ def test_certificate_expiry_in_days_and_the_30_day_warning(tmp_path, caplog):
         assert 9 < days["identity"] < 11
         assert days["trust"] > 3000  # the development CA: ten years
         assert value(samples, "connector_certificates_expiring") == 1
+
+        # While the server runs, the warning comes back once a day (driven by scrapes and probes).
+        config = live.runtime.service.config
+        certs = certificates(config.identity, config.policy.trust_anchors)
+        t0 = dt.datetime.now(dt.UTC)
+        reminder = ExpiryReminder(warned_at=t0)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="connector.certificates"):
+            reminder.remind(certs, t0 + dt.timedelta(hours=23), 30)
+            assert caplog.records == []
+            reminder.remind(certs, t0 + dt.timedelta(days=1), 30)
+            reminder.remind(certs, t0 + dt.timedelta(days=1, hours=1), 30)
+        assert len(caplog.records) == 1 and "is expiring" in caplog.records[0].getMessage()
     finally:
         server.stop()
         live.runtime.close()
