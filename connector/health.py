@@ -42,6 +42,10 @@ class Readiness:
         }
 
 
+class CheckFailed(Exception):
+    """A probe saw the connector unable to do its job; the message says what it saw."""
+
+
 def _guarded(name: str, probe: Callable[[], str]) -> Check:
     """A check passes when its probe returns (a detail) and fails with the error it raised."""
     try:
@@ -50,10 +54,6 @@ def _guarded(name: str, probe: Callable[[], str]) -> Check:
         return Check(name, False, " ".join(str(exc).split()))
     except Exception as exc:  # a broken probe must make the answer 503, not a 500
         return Check(name, False, f"{type(exc).__name__}: {' '.join(str(exc).split())}")
-
-
-class CheckFailed(Exception):
-    pass
 
 
 def readiness(runtime: Runtime, now: datetime) -> Readiness:

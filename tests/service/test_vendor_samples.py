@@ -73,7 +73,9 @@ def legacy_service(tmp_path, keys_dir):
 
 
 def send(service, data: bytes, sender: str):
-    dossier = DossierInfo(f"VENDOR-{uuid.uuid4().hex[:8]}", PROCEDURE_OF_SENDER[sender], received_at=datetime(2025, 1, 1))
+    dossier = DossierInfo(
+        f"VENDOR-{uuid.uuid4().hex[:8]}", PROCEDURE_OF_SENDER[sender], received_at=datetime(2025, 1, 1)
+    )
     request = SendDocumentRequest(str(uuid.uuid4()), data, DocumentKind.INCOMING, "vanthu.g22", dossier)
     return service.send_document(request)
 
