@@ -1,14 +1,16 @@
 """Run the connector: ``python server.py [--host 127.0.0.1] [--port 8080] [--data-dir DIR] [--config FILE]``.
 
 With no configuration the first run sets up the embedded default in the data directory
-(SQLite, development keys, the guide's sample directory). ``--demo`` also starts both partner
-simulators and plays the guide's two cases (see README).
+(SQLite, migrated on start; development keys; the guide's sample directory without partner
+endpoints). ``--demo`` also starts both partner simulators and plays the guide's two cases in
+DATA_DIR/demo (see README). Ctrl-C (SIGINT) or SIGTERM stops it.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -17,17 +19,19 @@ import waitress
 
 from connector.config import ConfigError, Settings, load_settings
 from connector.errors import ConnectorError
+from connector.logs import configure_logging
 from connector.runtime import build_runtime, build_worker
 from connector.soap.app import ConnectorApp
+from connector.store import MigrationError
 from signing import KeyMaterialError
 from simulators.demo import Demo, DemoError, DemoPorts
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host")
-    parser.add_argument("--port", type=int)
-    parser.add_argument("--data-dir", type=Path)
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    parser.add_argument("--data-dir", type=Path, help="database, development keys (default ./data)")
     parser.add_argument("--config", type=Path, help="TOML settings file (docs/operations.md)")
     parser.add_argument("--public-url", help="address written into the WSDL (default http://HOST:PORT)")
     parser.add_argument("--threads", type=int, default=8, help="waitress worker threads")
@@ -39,7 +43,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--exit-after-demo", action="store_true", help="stop once the demo has played (for CI)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings(
             args.config, host=args.host, port=args.port, data_dir=args.data_dir, public_url=args.public_url
@@ -47,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    configure_logging(settings.log_format)
+    signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop: the same clean exit as Ctrl-C
     try:
         if args.demo:
             return run_demo(settings, args.demo_ports, args.exit_after_demo)
@@ -56,9 +61,13 @@ def main(argv: list[str] | None = None) -> int:
             f" (or the simulators' ports {args.demo_ports})" if args.demo else ""
         )
         print(f"error: cannot listen on {where}: {exc.strerror}", file=sys.stderr)
-    except (ConnectorError, KeyMaterialError, ValueError) as exc:
+    except (ConnectorError, KeyMaterialError, MigrationError, ValueError) as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
     return 2
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def serve(settings: Settings, threads: int) -> int:

@@ -13,8 +13,9 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from connector.cli_ops import add_db_commands, add_keys_commands
+from connector.cli_support import EXIT_INVALID, EXIT_USAGE, CliError, add_settings_options, settings_of
 from connector.clock import utcnow
-from connector.config import ConfigError, Settings, load_settings
 from connector.directory import DirectoryFormatError, directory_to_json, parse_directory
 from connector.edxml import (
     DocumentPackage,
@@ -31,17 +32,9 @@ from connector.edxml import (
     validate,
 )
 from connector.errors import FAULTS, ConnectorError
-from connector.runtime import build_runtime, build_worker, open_store
-from connector.store import OutboxState, Store
-
-EXIT_INVALID = 1
-EXIT_USAGE = 2
-
-
-class CliError(Exception):
-    def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+from connector.logs import configure_logging
+from connector.runtime import build_runtime, build_worker, open_existing_store, open_store
+from connector.store import MigrationError, OutboxState, Store
 
 
 def _read(path: str) -> bytes:
@@ -177,20 +170,11 @@ def _add_edxml(commands: argparse._SubParsersAction) -> None:
 
 
 # ---- settings-backed commands ---------------------------------------------------------------
-def _settings(args: argparse.Namespace) -> Settings:
-    try:
-        return load_settings(args.config, data_dir=args.data_dir)
-    except ConfigError as exc:
-        raise CliError(str(exc)) from None
-
-
-def _store(args: argparse.Namespace) -> Store:
-    return open_store(_settings(args), seed=False)
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, help="TOML settings file (docs/operations.md)")
-    parser.add_argument("--data-dir", type=Path, help="data directory (default ./data)")
+def _store(args: argparse.Namespace, write: bool = False) -> Store:
+    """Commands that change something open the store as the server does (migrated when
+    ``auto_migrate`` says so, created if new); commands that only read never create one."""
+    settings = settings_of(args)
+    return open_store(settings, seed=False) if write else open_existing_store(settings)
 
 
 def _directory_import(args: argparse.Namespace) -> int:
@@ -198,7 +182,7 @@ def _directory_import(args: argparse.Namespace) -> int:
         directory = parse_directory(_read(args.file).decode("utf-8"), args.file)
     except (DirectoryFormatError, UnicodeDecodeError) as exc:
         raise CliError(f"{args.file}: {exc}", EXIT_INVALID) from None
-    counts = _store(args).import_directory(directory)
+    counts = _store(args, write=True).import_directory(directory)
     print("imported " + ", ".join(f"{n} {name}" for name, n in counts.items() if n))
     return 0
 
@@ -230,11 +214,11 @@ def _add_directory(commands: argparse._SubParsersAction) -> None:
     sub = group.add_subparsers(dest="action", required=True)
     load = sub.add_parser("import", help="import (upsert) a JSON or CSV directory file (docs/operations.md)")
     load.add_argument("file")
-    _common(load)
+    add_settings_options(load)
     load.set_defaults(run=_directory_import)
     show = sub.add_parser("list", help="list the directory")
     show.add_argument("--json", action="store_true")
-    _common(show)
+    add_settings_options(show)
     show.set_defaults(run=_directory_list)
 
 
@@ -273,7 +257,7 @@ def _outbox_list(args: argparse.Namespace) -> int:
 
 
 def _outbox_retry(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store = _store(args, write=True)
     item = store.outbox_item(args.item_id)
     if item is None:
         raise CliError(f"no outbox item {args.item_id}", EXIT_INVALID)
@@ -309,7 +293,8 @@ def _exchange_show(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_of(args)
+    configure_logging(settings.log_format)
     runtime = build_runtime(settings)
     worker = build_worker(runtime)
     print(f"delivery worker on {settings.effective_database_url}", flush=True)
@@ -326,20 +311,20 @@ def _add_delivery(commands: argparse._SubParsersAction) -> None:
     listing = sub.add_parser("list", help="list outbox items")
     listing.add_argument("--state", type=OutboxState, choices=list(OutboxState))
     listing.add_argument("--json", action="store_true")
-    _common(listing)
+    add_settings_options(listing)
     listing.set_defaults(run=_outbox_list)
     retry = sub.add_parser("retry", help="send a dead letter again")
     retry.add_argument("item_id", type=int, metavar="ID")
-    _common(retry)
+    add_settings_options(retry)
     retry.set_defaults(run=_outbox_retry)
     exchange = commands.add_parser("exchange", help="exchanges")
     sub = exchange.add_subparsers(dest="action", required=True)
     show = sub.add_parser("show", help="an exchange and its timeline, by id or dossier code/number")
     show.add_argument("key", metavar="ID|DOSSIER_CODE")
-    _common(show)
+    add_settings_options(show)
     show.set_defaults(run=_exchange_show)
     worker = commands.add_parser("worker", help="run the delivery worker as its own process")
-    _common(worker)
+    add_settings_options(worker)
     worker.set_defaults(run=_worker)
 
 
@@ -349,6 +334,8 @@ COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_directory,
     _add_faults,
     _add_delivery,
+    add_db_commands,
+    add_keys_commands,
 ]
 
 
@@ -365,6 +352,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except ConnectorError as exc:  # e.g. the store is unreachable
         print(f"error: {exc.code.value}: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_USAGE
+    except MigrationError as exc:  # no database, or not at the schema this version needs
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

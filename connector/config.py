@@ -17,6 +17,9 @@ from typing import Any
 from connector.edxml import MiB
 from signing import DEFAULT_MAX_BYTES
 
+AUTO_MIGRATE = ("sqlite", "always", "never")
+LOG_FORMATS = ("text", "json")
+
 
 @dataclass(frozen=True)
 class DeliverySettings:
@@ -89,6 +92,26 @@ class Settings:
     directory_file: Path | None = None
     """Imported at start-up when the directory is empty; default: the guide's sample directory."""
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    auto_migrate: str = "sqlite"
+    """Schema migrations on start: ``sqlite`` (the embedded SQLite default only; PostgreSQL
+    operators run ``python -m connector db upgrade`` themselves), ``always`` or ``never``."""
+    log_format: str = "text"
+    """``text``, or ``json``: one JSON object per line."""
+    outbox_backlog_limit: int = 1000
+    """``/health/ready`` fails above this many undelivered outbox items."""
+    certificate_warning_days: int = 30
+    """The log and the metrics warn this long before a certificate expires."""
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("auto_migrate", AUTO_MIGRATE), ("log_format", LOG_FORMATS)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"setting {name!r} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
+
+    @property
+    def migrates_on_start(self) -> bool:
+        return self.auto_migrate == "always" or (
+            self.auto_migrate == "sqlite" and self.effective_database_url.startswith("sqlite")
+        )
 
     @property
     def effective_public_url(self) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 from connector.clock import utcnow
 from connector.config import DeliverySettings
 from connector.directory import SystemKind
+from connector.metrics import record_attempt
 from connector.partners.clients import CallResult, Outcome, PartnerClients
 from connector.store import AttemptOutcome, OutboxItem, OutboxOperation, Store, StoredEvent
 
@@ -93,6 +94,7 @@ class DeliveryWorker:
         self.rng = rng or random.Random()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._beat = time.monotonic()  # the loop's last turn (readiness: alive, not stalled)
 
     def run_once(self) -> OutboxItem | None:
         """Deliver one due item, if any; return it (as claimed) or None when nothing was due."""
@@ -125,12 +127,14 @@ class DeliveryWorker:
             self.store.finish_attempt(
                 item.item_id, AttemptOutcome.DELIVERED, now, partner_reference=result.reference, duration_ms=duration_ms
             )
+            record_attempt(item.system_id, AttemptOutcome.DELIVERED)
             note = f"{item.operation} delivered to {item.system_id} (reference {result.reference}, attempt {attempt})"
             log.info("outbox %s: %s", item.item_id, note)
         elif result.outcome is Outcome.REJECTED or attempt >= self.settings.max_attempts:
             self.store.finish_attempt(
                 item.item_id, AttemptOutcome.DEAD, now, error=result.error, duration_ms=duration_ms
             )
+            record_attempt(item.system_id, AttemptOutcome.DEAD)
             why = "rejected" if result.outcome is Outcome.REJECTED else f"gave up after {attempt} attempts"
             note = f"{item.operation} to {item.system_id} dead-lettered ({why}): {result.error}"
             log.warning("outbox %s: %s", item.item_id, note)
@@ -144,6 +148,7 @@ class DeliveryWorker:
                 next_attempt_at=now + timedelta(seconds=delay),
                 duration_ms=duration_ms,
             )
+            record_attempt(item.system_id, AttemptOutcome.RETRY)
             log.info("outbox %s: attempt %s failed (%s); retry in %.1fs", item.item_id, attempt, result.error, delay)
             return
         if state is not None:
@@ -153,6 +158,7 @@ class DeliveryWorker:
 
     def run(self) -> None:
         while not self._stop.is_set():
+            self._beat = time.monotonic()
             try:
                 busy = self.run_once() is not None
             except Exception:  # the worker must outlive a bad item or a store hiccup
@@ -165,6 +171,14 @@ class DeliveryWorker:
         self._thread = threading.Thread(target=self.run, name="delivery-worker", daemon=True)
         self._thread.start()
         return self
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def alive(self, stalled_after: float) -> bool:
+        """The thread runs and its loop turned within ``stalled_after`` seconds."""
+        return self.running and time.monotonic() - self._beat < stalled_after
 
     def stop(self) -> None:
         self._stop.set()

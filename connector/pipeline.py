@@ -39,9 +39,11 @@ _DEFAULT_FAULT = (ErrorCode.SIGNATURE_INVALID, "package/Signature")
 
 @dataclass
 class StageTimings:
-    """Seconds spent per stage for one request (read by benchmarks and, later, metrics)."""
+    """Seconds spent per stage for one request (read by benchmarks and metrics), and why the
+    signature was refused when it was (the verifier's ``Reason``, for metrics)."""
 
     seconds: dict[str, float] = field(default_factory=dict)
+    signature_failure: str | None = None
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -67,10 +69,12 @@ class AcceptedPackage:
         return PackageBlob(self.digest, self.original, attachments)
 
 
-def verify_signature(data: bytes, policy: VerificationPolicy) -> VerifiedPackage:
+def verify_signature(data: bytes, policy: VerificationPolicy, timings: StageTimings | None = None) -> VerifiedPackage:
     try:
         return verify_package(data, policy)
     except SignatureVerificationError as exc:
+        if timings is not None:
+            timings.signature_failure = exc.reason.value
         code, where = FAULT_OF_REASON.get(exc.reason, _DEFAULT_FAULT)
         raise ConnectorError(code, f"{exc.reason}: {exc.message}", where) from None
 
@@ -106,7 +110,7 @@ def accept_package(
             ErrorCode.TOO_LARGE, f"package is {len(data):,} bytes; the limit is {limits.max_bytes:,}", "package"
         )
     with timings.stage("verify"):
-        verified = verify_signature(data, policy)
+        verified = verify_signature(data, policy, timings)
     with timings.stage("validate"):
         package = validate_package(verified, settings, limits)
     return AcceptedPackage(data, package, digest or hashlib.sha256(data).hexdigest())

@@ -6,17 +6,22 @@ database, development keys (``signing keys init``) and the guide's sample direct
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
+from connector.certificates import certificates, warn_expiring
+from connector.clock import utcnow
 from connector.config import Settings
 from connector.delivery import DeliveryWorker
-from connector.directory import parse_directory
+from connector.directory import Directory, parse_directory
 from connector.edxml import ParseLimits, ValidationSettings
 from connector.partners.clients import PartnerClients, Timeouts
 from connector.service import ExchangeService, ServiceConfig
-from connector.store import Store
+from connector.store import MigrationError, Store, require_up_to_date
 from signing import (
     CONNECTOR_ORG,
     DevKeyLayout,
@@ -38,21 +43,71 @@ class Runtime:
     store: Store
     service: ExchangeService
     dev_keys: DevKeyLayout | None  # None when real trust anchors and identity are configured
+    worker: DeliveryWorker | None = None  # the delivery worker thread of this process, if any
 
     def close(self) -> None:
         self.store.close()
 
 
+class NoDatabase(MigrationError):
+    """A command that only reads was pointed at a database that does not exist."""
+
+
 def open_store(settings: Settings, seed: bool = True) -> Store:
-    """The store, its tables created if missing. ``seed``: the server's first run fills an empty
+    """The store at the schema this code needs: migrated here when ``auto_migrate`` says so,
+    otherwise it must be up to date already. ``seed``: the server's first run fills an empty
     directory (from ``directory_file`` or the guide's sample); operator commands never do."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(settings.effective_database_url)
-    store.create_schema()
+    try:
+        if settings.migrates_on_start:
+            store.create_schema()
+        else:
+            require_up_to_date(store.engine)
+    except BaseException:
+        store.close()
+        raise
     if seed and store.directory_is_empty():
         source = settings.directory_file or SAMPLE_DIRECTORY
-        counts = store.import_directory(parse_directory(source.read_text(encoding="utf-8"), source.name))
+        directory = parse_directory(source.read_text(encoding="utf-8"), source.name)
+        if settings.directory_file is None:
+            directory = _without_endpoints(directory)
+        counts = store.import_directory(directory)
         log.info("directory imported from %s: %s", source, counts)
+    return store
+
+
+def _without_endpoints(sample: Directory) -> Directory:
+    """The guide's sample names the simulators' ports; a connector its operator has not pointed
+    anywhere must not deliver to whatever listens there (the demo sets real simulator addresses)."""
+    log.warning(
+        "the sample directory is used without partner endpoints: push deliveries wait until "
+        "`python -m connector directory import` gives the systems their endpoints"
+    )
+    return dataclasses.replace(sample, systems=[dataclasses.replace(s, endpoint=None) for s in sample.systems])
+
+
+def existing_database_url(settings: Settings) -> str:
+    """The database URL, for commands that must not create one: a SQLite file must exist."""
+    url = make_url(settings.effective_database_url)
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
+        raise NoDatabase(
+            f"no database at {url.database}: the server creates it on its first run; check --data-dir or "
+            "--config (the demo keeps its data in DATA_DIR/demo)"
+        )
+    return settings.effective_database_url
+
+
+def open_existing_store(settings: Settings) -> Store:
+    """For commands that only read: never creates a database (nor a data directory), and needs its
+    schema up to date."""
+    store = Store(existing_database_url(settings))
+    try:
+        require_up_to_date(store.engine)
+    except BaseException:
+        store.close()
+        raise
     return store
 
 
@@ -80,9 +135,9 @@ def build_runtime(settings: Settings) -> Runtime:
         max_bytes=settings.max_package_bytes,
     )
     limits = ParseLimits(max_bytes=settings.max_package_bytes)
-    config = ServiceConfig(
-        policy, connector_identity(settings, dev_keys), ValidationSettings(settings.organ_id_exceptions), limits
-    )
+    identity = connector_identity(settings, dev_keys)
+    warn_expiring(certificates(identity, policy.trust_anchors), utcnow(), settings.certificate_warning_days)
+    config = ServiceConfig(policy, identity, ValidationSettings(settings.organ_id_exceptions), limits)
     return Runtime(settings, store, ExchangeService(store, config), dev_keys)
 
 
@@ -103,4 +158,5 @@ def connector_identity(settings: Settings, dev_keys: DevKeyLayout | None) -> Sig
 def build_worker(runtime: Runtime) -> DeliveryWorker:
     delivery = runtime.settings.delivery
     clients = PartnerClients(Timeouts(delivery.connect_timeout, delivery.read_timeout))
-    return DeliveryWorker(runtime.store, clients, delivery)
+    runtime.worker = DeliveryWorker(runtime.store, clients, delivery)
+    return runtime.worker

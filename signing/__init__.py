@@ -3,8 +3,18 @@
 See docs/signing.md. The public API is re-exported here.
 """
 
+from .certs import fingerprint_sha256, subject_text
 from .errors import KeyMaterialError, Reason, SignatureVerificationError, SigningError
-from .keys import CONNECTOR_ORG, DevKeyLayout, OrgSpec, SigningIdentity, init_dev_keys, load_password, read_org_cert_map
+from .keys import (
+    CONNECTOR_ORG,
+    DevKeyLayout,
+    OrgSpec,
+    SigningIdentity,
+    init_dev_keys,
+    load_dev_keys,
+    load_password,
+    read_org_cert_map,
+)
 from .policy import DEFAULT_MAX_BYTES, VerificationPolicy
 from .profile import EDXML_PROFILE, DocumentProfile, enveloped_at_root
 from .sign import SigningOptions, sign_package, sign_xml
@@ -26,11 +36,14 @@ __all__ = [
     "VerificationPolicy",
     "VerifiedPackage",
     "enveloped_at_root",
+    "fingerprint_sha256",
     "init_dev_keys",
+    "load_dev_keys",
     "load_password",
     "read_org_cert_map",
     "sign_package",
     "sign_xml",
+    "subject_text",
     "verify_package",
     "verify_xml",
 ]

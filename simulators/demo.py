@@ -3,7 +3,7 @@
 Starts the connector (embedded defaults), the document-management simulator and the one-stop
 simulator on localhost, the delivery worker, then plays the guide's two cases – Văn bản đến and
 Văn bản đi – printing each step as it happens, and keeps serving. Each run starts from empty
-databases under ``DATA_DIR/demo`` (the development keys are kept).
+databases under ``DATA_DIR/demo`` (its development keys, in ``DATA_DIR/demo/keys``, are kept).
 """
 
 from __future__ import annotations
@@ -65,12 +65,9 @@ class Demo:
         for stale in (root / "connector.db", root / "docmgmt.db", root / "onestop.db"):
             for path in (stale, Path(f"{stale}-wal"), Path(f"{stale}-shm")):
                 path.unlink(missing_ok=True)
-        self.settings = dataclasses.replace(
-            settings,
-            port=ports.connector,
-            database_url=settings.database_url or f"sqlite:///{(root / 'connector.db').resolve()}",
-            keys_dir=settings.effective_keys_dir,
-        )
+        # Everything of the demo's under DATA_DIR/demo, so `python -m connector ... --data-dir
+        # DATA_DIR/demo` finds its database and keys (the demo prints the exact command).
+        self.settings = dataclasses.replace(settings, port=ports.connector, data_dir=root)
         self.say = say
         self.runtime: Runtime = build_runtime(self.settings)
         slot: list[ConnectorApp] = []
@@ -146,6 +143,18 @@ class Demo:
             "Case 2 – Văn bản đi (OUTGOING → the officer's drafts)", 2, "OUTGOING", "tiepnhan.motcua", "23/CV_LT_MOTCUA"
         )
         self.say("demo complete: both dossiers have their result files")
+        self.say("the same data from the command line (another terminal):")
+        for command in self.commands():
+            self.say("  " + command)
+
+    def commands(self) -> list[str]:
+        """Operator commands that read the demo's own database and keys."""
+        where = f"--data-dir {self.settings.data_dir}"
+        return [
+            f".venv/bin/python -m connector exchange show {guide_dossier(3).code} {where}",
+            f".venv/bin/python -m connector outbox list {where}",
+            f".venv/bin/python -m connector keys status {where}",
+        ]
 
     def case(self, title: str, n: int, kind: str, username: str, number: str) -> None:
         self.say(title)

@@ -2,30 +2,39 @@
 
 ``POST /soap`` (size-capped, then spyne), ``GET /soap?wsdl`` (the WSDL built once at start-up
 for the configured address), ``GET /wsdl/*.wsdl`` and ``GET /schemas/*.xsd`` (the checked-in
-contract for integrators), ``GET /health`` and ``GET /`` (a page for a person).
+contract for integrators), ``GET /health/live`` and ``/health/ready`` (``connector/health.py``;
+``/health`` is the liveness answer), ``GET /metrics`` (Prometheus) and ``GET /`` (a page for a
+person). Every SOAP request gets a request id: in the ``X-Request-Id`` header, in every fault's
+``detail`` (``requestId``) and in its one log line.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import logging
 import sys
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
+from connector import metrics
+from connector.certificates import CertificateStatus, ExpiryReminder, certificates
+from connector.clock import utcnow
 from connector.edxml import ParseLimits
-from connector.errors import ErrorCode
+from connector.errors import ConnectorError, ErrorCode
+from connector.health import readiness
+from connector.logs import ENVIRON_KEY, RequestContext, log_request, silence_spyne_fault_logging
 from connector.runtime import Runtime
 from connector.soap.contract import ROOT, build_application, served_wsdl
 from connector.soap.protocol import SOAP_ENV
+from connector.soap.service import ConnectorService
 from connector.soap.spyne_compat import WsgiApplication
 
-log = logging.getLogger(__name__)
 StartResponse = Callable[..., Any]
+OPERATIONS = frozenset(ConnectorService.public_methods)  # bounded values for the metrics' operation label
 
 
 def fault_envelope(code: ErrorCode, message: str) -> bytes:
@@ -58,6 +67,8 @@ class ConnectorApp:
         application.exchange_service = runtime.service  # read by the service methods via ctx.app
         self.soap = WsgiApplication(application, max_content_length=settings.max_request_bytes)
         self.wsdl = served_wsdl(application, f"{self.public_url}/soap")
+        silence_spyne_fault_logging()  # the request line replaces spyne's fault logging
+        self.expiry_reminder = ExpiryReminder(warned_at=utcnow())  # build_runtime warned at start
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
@@ -68,8 +79,15 @@ class ConnectorApp:
             return send(start_response, "405 Method Not Allowed", "text/plain; charset=utf-8", b"method not allowed\n")
         if path == "/":
             return send(start_response, "200 OK", "text/html; charset=utf-8", self._index())
-        if path == "/health":
+        if path in ("/health", "/health/live"):
             return send(start_response, "200 OK", "application/json", json.dumps({"status": "ok"}).encode())
+        if path == "/health/ready":
+            self._certificates(utcnow())  # probes drive the daily certificate reminder too
+            ready = readiness(self.runtime, utcnow())
+            status = "200 OK" if ready.ready else "503 Service Unavailable"
+            return send(start_response, status, "application/json", json.dumps(ready.as_json(), indent=2).encode())
+        if path == "/metrics":
+            return send(start_response, "200 OK", metrics.CONTENT_TYPE, self._metrics())
         static = _static_file(path)
         if static is not None:
             return send(start_response, "200 OK", "text/xml; charset=utf-8", static.read_bytes())
@@ -77,24 +95,57 @@ class ConnectorApp:
 
     def _post(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """The size cap, then spyne, with a last line of defence: nothing leaves as waitress's
-        plain-text 500."""
+        plain-text 500. Then the request id into the answer, the log line and the metrics."""
+        request = RequestContext(caller=environ.get("REMOTE_ADDR") or "-")
+        environ[ENVIRON_KEY] = request
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length > self.max_request_bytes:
-            body = fault_envelope(
-                ErrorCode.TOO_LARGE, f"request is {length:,} bytes; the limit is {self.max_request_bytes:,} bytes"
-            )
-            return send(start_response, "500 Internal Server Error", "text/xml; charset=utf-8", body)
+            status, headers = "500 Internal Server Error", [("Content-Type", "text/xml; charset=utf-8")]
+            message = f"request is {length:,} bytes; the limit is {self.max_request_bytes:,} bytes"
+            body = fault_envelope(ErrorCode.TOO_LARGE, message)
+        else:
+            status, headers, body = self._spyne(environ, request)
+        if status.startswith("500"):
+            body, fault = with_request_id(body, request.request_id)
+            request.fault = request.fault or fault or ErrorCode.INTERNAL.value
+        if request.operation is None:  # refused before dispatch: the SOAPAction says what was meant
+            action = environ.get("HTTP_SOAPACTION", "").strip('"')
+            request.operation = action if action in OPERATIONS else "unknown"
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        start_response(status, [*headers, ("Content-Length", str(len(body))), ("X-Request-Id", request.request_id)])
+        log_request(request)
+        metrics.record_request(request.operation, request.fault, request.seconds, request.timings)
+        return [body]
+
+    def _spyne(self, environ: dict[str, Any], request: RequestContext) -> tuple[str, list[tuple[str, str]], bytes]:
+        answer: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            answer.update(status=status, headers=headers)
+            return lambda data: None  # spyne returns its body; it never calls write()
+
         try:
-            return list(self.soap(environ, start_response))
+            body = b"".join(self.soap(environ, capture))
+            return answer["status"], answer["headers"], body
         except Exception:
-            log.exception("unhandled error in the SOAP layer")
+            request.fault, request.exc_info = ErrorCode.INTERNAL.value, sys.exc_info()
             body = fault_envelope(ErrorCode.INTERNAL, "internal error; nothing was stored")
-            start_response(
-                "500 Internal Server Error",
-                [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))],
-                sys.exc_info(),
-            )
-            return [body]
+            return "500 Internal Server Error", [("Content-Type", "text/xml; charset=utf-8")], body
+
+    def _metrics(self) -> bytes:
+        now = utcnow()
+        try:
+            stats = self.runtime.store.outbox_stats(now)
+        except ConnectorError:  # the store is down: the other metrics still matter (readiness says why)
+            stats = []
+        certs = self._certificates(now)
+        return metrics.render(metrics.StateCollector(stats, certs, now, self.runtime.settings.certificate_warning_days))
+
+    def _certificates(self, now: datetime) -> list[CertificateStatus]:
+        config = self.runtime.service.config
+        certs = certificates(config.identity, config.policy.trust_anchors)
+        self.expiry_reminder.remind(certs, now, self.runtime.settings.certificate_warning_days)
+        return certs
 
     def _index(self) -> bytes:
         url = html.escape(self.public_url)
@@ -104,8 +155,27 @@ class ConnectorApp:
 <p>Checked-in contract: <a href="/wsdl/connector.wsdl">wsdl/connector.wsdl</a>,
 <a href="/schemas/connector.xsd">schemas/connector.xsd</a>, <a href="/schemas/edxml.xsd">schemas/edxml.xsd</a>.</p>
 <p>Operations, examples and fault codes: <code>docs/contract.md</code> in the source tree.
-Health: <a href="/health">/health</a>.</p>
+Health: <a href="/health/live">/health/live</a>, <a href="/health/ready">/health/ready</a>;
+metrics: <a href="/metrics">/metrics</a>.</p>
 </body></html>""".encode()
+
+
+def with_request_id(body: bytes, request_id: str) -> tuple[bytes, str | None]:
+    """A fault answer with ``<requestId>`` added to its ``detail``, and its fault code. Anything
+    that is not a SOAP fault comes back unchanged."""
+    try:
+        envelope = etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return body, None
+    fault = envelope.find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault")
+    if fault is None:
+        return body, None
+    code = (fault.findtext("faultcode") or "").rpartition(":")[2] or None
+    detail = fault.find("detail")
+    if detail is None:
+        detail = etree.SubElement(fault, "detail")
+    etree.SubElement(detail, "requestId").text = request_id
+    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"), code
 
 
 def soap_endpoint(

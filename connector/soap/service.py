@@ -7,11 +7,13 @@ answer back; every ``ConnectorError`` becomes a SOAP fault whose code is the doc
 from __future__ import annotations
 
 import functools
-import logging
+import sys
 from typing import Any
 
 from connector.errors import ConnectorError, ErrorCode
 from connector.exchange import DocumentKind
+from connector.logs import ENVIRON_KEY, RequestContext
+from connector.pipeline import StageTimings
 from connector.requests import (
     DossierInfo,
     IssueInfo,
@@ -25,7 +27,6 @@ from connector.soap import models
 from connector.soap.models import TNS, optional, required
 from connector.soap.spyne_compat import Array, ByteArray, Fault, Integer, ServiceBase, binary, rpc
 
-log = logging.getLogger(__name__)
 # Every operation belongs to the one port type the WSDL declares.
 operation = functools.partial(rpc, _port_type="ConnectorPort")
 
@@ -42,6 +43,16 @@ class ConnectorFault(Fault):
 
 def _service(ctx: Any) -> ExchangeService:
     return ctx.app.exchange_service
+
+
+def _request(ctx: Any) -> RequestContext:
+    """The HTTP layer's context for this request (a fresh one when spyne is driven without it)."""
+    environ = ctx.transport.req_env
+    return environ.setdefault(ENVIRON_KEY, RequestContext())
+
+
+def _timings(ctx: Any) -> StageTimings:
+    return _request(ctx).timings
 
 
 def _receipt(signed: SignedReceipt) -> models.Receipt:
@@ -70,15 +81,22 @@ class ConnectorService(ServiceBase):
 
     @classmethod
     def call_wrapper(cls, ctx: Any, *args: Any, **kwargs: Any) -> Any:
-        """Map domain errors to SOAP faults; anything unexpected becomes Server.Internal (logged)."""
+        """Map domain errors to SOAP faults; anything unexpected becomes Server.Internal. The
+        request's context (``connector.logs``) learns the operation, message id and fault; the
+        HTTP layer writes the one log line per request from it."""
+        request = _request(ctx)
+        request.operation = ctx.descriptor.name
+        request.message_id = getattr(ctx.in_object, "messageId", None)
         try:
             return super().call_wrapper(ctx, *args, **kwargs)
         except ConnectorError as exc:
+            request.fault = exc.code.value
             raise ConnectorFault(exc.code, exc.message, exc.field) from None
-        except Fault:
+        except Fault as fault:
+            request.fault = fault.faultcode
             raise
         except Exception:
-            log.exception("unexpected error in %s", ctx.method_request_string)
+            request.fault, request.exc_info = ErrorCode.INTERNAL.value, sys.exc_info()
             raise ConnectorFault(ErrorCode.INTERNAL, "internal error; nothing was stored") from None
 
     @operation(
@@ -107,7 +125,7 @@ class ConnectorService(ServiceBase):
                 officer_opinion=dossier.officerOpinion,
             ),
         )
-        return _receipt(_service(ctx).send_document(request))
+        return _receipt(_service(ctx).send_document(request, _timings(ctx)))
 
     @operation(
         MessageId,
@@ -126,11 +144,11 @@ class ConnectorService(ServiceBase):
                 issue.numberSymbol, issue.issueDate, issue.signerName, issue.signerPosition, issue.documentIdentifier
             ),
         )
-        return _receipt(_service(ctx).publish_result(request))
+        return _receipt(_service(ctx).publish_result(request, _timings(ctx)))
 
     @operation(MessageId, Package, _returns=models.Receipt, _out_variable_name="receipt")
     def updateStatus(ctx, messageId, package):  # noqa: N802, N803
-        return _receipt(_service(ctx).update_status(UpdateStatusRequest(messageId, binary(package))))
+        return _receipt(_service(ctx).update_status(UpdateStatusRequest(messageId, binary(package)), _timings(ctx)))
 
     @operation(
         optional(models.MessageId),

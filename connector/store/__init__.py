@@ -4,6 +4,14 @@ Import from here, not from the submodules: ``records`` (what callers build and r
 ``store`` (the gateway that turns them into rows) are the package's own layout.
 """
 
+from connector.store.migrate import (
+    MigrationError,
+    SchemaState,
+    head_revision,
+    require_up_to_date,
+    schema_state,
+    upgrade_schema,
+)
 from connector.store.records import (
     OPEN_STATES,
     AttemptOutcome,
@@ -11,6 +19,7 @@ from connector.store.records import (
     OutboxItem,
     OutboxOperation,
     OutboxState,
+    OutboxStats,
     PackageBlob,
     ResultInfo,
     StoreConflict,
@@ -22,11 +31,18 @@ from connector.store.records import (
 from connector.store.store import Store
 
 __all__ = [
+    "MigrationError",
+    "SchemaState",
+    "head_revision",
+    "require_up_to_date",
+    "schema_state",
+    "upgrade_schema",
     "OPEN_STATES",
     "AttemptOutcome",
     "NewOutboxItem",
     "OutboxItem",
     "OutboxOperation",
+    "OutboxStats",
     "OutboxState",
     "PackageBlob",
     "ResultInfo",

@@ -159,3 +159,15 @@ class OutboxItem:
     partner_reference: str | None
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxStats:
+    """One partner's outbox items in one state (for metrics and readiness)."""
+
+    system_id: str
+    state: OutboxState
+    count: int
+    oldest_created_at: datetime
+    next_attempt_at: datetime  # the earliest
+    in_flight: int  # claimed by a worker right now (lease not yet run out)

@@ -12,10 +12,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, event, exists, func, insert, select, update
+from sqlalchemy import Connection, case, create_engine, event, exists, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from connector.directory import (
     Account,
@@ -29,6 +29,7 @@ from connector.directory import (
 )
 from connector.errors import ConnectorError, ErrorCode
 from connector.exchange import DocumentKind, ExchangeState
+from connector.store import migrate
 from connector.store import tables as t
 from connector.store.records import (
     OPEN_STATES,
@@ -38,6 +39,7 @@ from connector.store.records import (
     OutboxItem,
     OutboxOperation,
     OutboxState,
+    OutboxStats,
     PackageBlob,
     ResultInfo,
     StoreConflict,
@@ -92,13 +94,27 @@ class Store:
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
     def create_schema(self) -> None:
+        """Bring the schema to the head migration (``connector/store/migrate.py``): creates it in
+        an empty database, upgrades an older one."""
         try:
-            t.metadata.create_all(self.engine)
+            migrate.upgrade_schema(self.engine)
         except OperationalError as exc:
             raise ConnectorError(ErrorCode.STORE_UNAVAILABLE, f"the exchange store failed: {exc.orig}") from exc
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def check_writable(self) -> None:
+        """Take the write lock and change nothing (the transaction is rolled back): raises
+        ``Server.StoreUnavailable`` when the database cannot be reached or written."""
+        try:
+            with self.engine.connect() as conn, conn.begin() as tx:
+                conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
+                tx.rollback()
+        except DBAPIError as exc:
+            raise ConnectorError(
+                ErrorCode.STORE_UNAVAILABLE, f"the exchange store is not writable: {exc.orig}"
+            ) from exc
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
@@ -445,6 +461,21 @@ class Store:
             query = query.where(t.outbox.c.system_id == system_id)
         with self._read() as conn:
             return [_row(OutboxItem, r) for r in conn.execute(query)]
+
+    def outbox_stats(self, now: datetime) -> list[OutboxStats]:
+        """Counts per partner and state, with the oldest item and the earliest next attempt."""
+        o = t.outbox.c
+        leased = func.sum(case((o.lease_until > now, 1), else_=0))
+        query = (
+            select(o.system_id, o.state, func.count(), func.min(o.created_at), func.min(o.next_attempt_at), leased)
+            .group_by(o.system_id, o.state)
+            .order_by(o.system_id, o.state)
+        )
+        with self._read() as conn:
+            return [
+                OutboxStats(system, OutboxState(state), count, _aware(oldest), _aware(due), int(in_flight or 0))
+                for system, state, count, oldest, due, in_flight in conn.execute(query)
+            ]
 
     def attempts(self, item_id: int) -> list[dict[str, Any]]:
         with self._read() as conn:

@@ -43,6 +43,7 @@ class LiveConnector:
 def start_connector(
     data_dir: Path, database_url: str | None = None, **overrides: object
 ) -> tuple[LiveConnector, BackgroundServer]:
+    overrides.setdefault("auto_migrate", "always")  # PostgreSQL too: each test's database starts empty
     settings = load_settings(
         None,
         environ={},

@@ -194,13 +194,15 @@ def test_pull_faults(connector):
 def test_unexpected_errors_become_server_internal():
     class Context:
         method_request_string = "{urn:test}boom"
+        transport = type("T", (), {"req_env": {}})()
+        in_object = None
 
         def function(self, *args):
             raise RuntimeError("disk on fire")
 
     ctx = Context()
     ctx.function = lambda *args: (_ for _ in ()).throw(RuntimeError("disk on fire"))
-    ctx.descriptor = type("D", (), {"no_ctx": True})()
+    ctx.descriptor = type("D", (), {"no_ctx": True, "name": "boom"})()
     with pytest.raises(ConnectorFault) as caught:
         ConnectorService.call_wrapper(ctx, ())
     assert caught.value.faultcode == ErrorCode.INTERNAL.value

@@ -1,0 +1,157 @@
+"""Prometheus metrics (``GET /metrics``, text format).
+
+Two kinds:
+- **Events** (requests, stage latencies, delivery attempts, signature and authentication
+  failures) are counted where they happen, in process-wide metrics: a metric is a property of the
+  process, as its log is. With several processes on one host (a server plus ``python -m connector
+  worker`` processes, or several servers), set ``PROMETHEUS_MULTIPROC_DIR`` to one empty directory
+  for all of them before they start: prometheus-client then keeps each process's values in files
+  there and any server's ``/metrics`` adds them all up (multiprocess mode).
+- **State** (outbox depth and age per partner, certificate expiry) is read from the store and the
+  loaded keys at scrape time, so it is the same whichever process answers and is never counted
+  twice.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+from connector.certificates import CertificateStatus
+from connector.pipeline import StageTimings
+from connector.store import OPEN_STATES, OutboxStats
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+EVENTS = CollectorRegistry(auto_describe=True)
+REQUESTS = Counter(
+    "connector_requests",
+    "SOAP requests by operation and fault code ('none': answered)",
+    ["operation", "fault"],
+    registry=EVENTS,
+)
+REQUEST_SECONDS = Histogram("connector_request_seconds", "SOAP request duration", ["operation"], registry=EVENTS)
+STAGE_SECONDS = Histogram(
+    "connector_stage_seconds",
+    "Time per pipeline stage (verify, validate, route, persist)",
+    ["operation", "stage"],
+    registry=EVENTS,
+)
+SIGNATURE_FAILURES = Counter(
+    "connector_signature_failures", "Packages refused by signature verification, by reason", ["reason"], registry=EVENTS
+)
+AUTH_FAILURES = Counter(
+    "connector_authentication_failures",
+    "Requests refused by caller authentication, by reason",
+    ["reason"],
+    registry=EVENTS,
+)
+DELIVERY_ATTEMPTS = Counter(
+    "connector_delivery_attempts",
+    "Push delivery attempts by partner and outcome (delivered, retry, dead)",
+    ["system_id", "outcome"],
+    registry=EVENTS,
+)
+DELIVERIES = Counter(
+    "connector_deliveries",
+    "Outbox items finished, by partner and outcome (delivered, dead)",
+    ["system_id", "outcome"],
+    registry=EVENTS,
+)
+
+
+def record_request(operation: str, fault: str | None, seconds: float, timings: StageTimings) -> None:
+    REQUESTS.labels(operation, fault or "none").inc()
+    REQUEST_SECONDS.labels(operation).observe(seconds)
+    for stage, spent in timings.seconds.items():
+        STAGE_SECONDS.labels(operation, stage).observe(spent)
+    if timings.signature_failure:
+        SIGNATURE_FAILURES.labels(timings.signature_failure).inc()
+
+
+def record_authentication_failure(reason: str) -> None:
+    """For the authentication layer: one refused caller. ``reason`` is a short fixed code (e.g.
+    ``bad-password``, ``unknown-user``, ``replayed-nonce``), never the caller's input."""
+    AUTH_FAILURES.labels(reason).inc()
+
+
+def record_attempt(system_id: str, outcome: str) -> None:
+    """One push attempt: ``delivered``, ``retry`` or ``dead`` (the last attempt of a dead letter)."""
+    DELIVERY_ATTEMPTS.labels(system_id, outcome).inc()
+    if outcome != "retry":
+        DELIVERIES.labels(system_id, outcome).inc()
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+
+
+class _Events(Collector):
+    def collect(self) -> Iterable[Metric]:
+        return EVENTS.collect()
+
+
+class StateCollector(Collector):
+    """Outbox and certificate gauges, computed when scraped."""
+
+    def __init__(
+        self, stats: list[OutboxStats], certs: list[CertificateStatus], now: datetime, warning_days: int
+    ) -> None:
+        self.stats, self.certs, self.now, self.warning_days = stats, certs, now, warning_days
+
+    def collect(self) -> Iterator[Metric]:
+        items = GaugeMetricFamily(
+            "connector_outbox_items", "Outbox items by partner and state", labels=["system_id", "state"]
+        )
+        in_flight = GaugeMetricFamily(
+            "connector_outbox_in_flight", "Items a worker holds right now", labels=["system_id"]
+        )
+        oldest = GaugeMetricFamily(
+            "connector_outbox_oldest_age_seconds",
+            "Age of the oldest undelivered item per partner",
+            labels=["system_id"],
+        )
+        ages: dict[str, float] = {}
+        leased: dict[str, int] = {}
+        for s in self.stats:
+            items.add_metric([s.system_id, s.state], s.count)
+            leased[s.system_id] = leased.get(s.system_id, 0) + s.in_flight
+            if s.state in OPEN_STATES:
+                age = max((self.now - s.oldest_created_at).total_seconds(), 0.0)
+                ages[s.system_id] = max(ages.get(s.system_id, 0.0), age)
+        for system_id, count in leased.items():
+            in_flight.add_metric([system_id], count)
+        for system_id, age in ages.items():
+            oldest.add_metric([system_id], age)
+        yield from (items, in_flight, oldest)
+        days = GaugeMetricFamily(
+            "connector_certificate_expiry_days",
+            "Days until a certificate expires (negative: expired)",
+            labels=["role", "subject", "sha256"],
+        )
+        expiring = GaugeMetricFamily(
+            "connector_certificates_expiring",
+            f"Certificates expired or expiring within the warning window ({self.warning_days} days)",
+        )
+        for c in self.certs:
+            days.add_metric([c.role, c.subject, c.sha256], round(c.days_left(self.now), 2))
+        expiring.add_metric([], sum(1 for c in self.certs if c.days_left(self.now) <= self.warning_days))
+        yield from (days, expiring)
+
+
+def render(state: StateCollector) -> bytes:
+    """The exposition for one scrape: the state gauges, then the events of this process or, in
+    multiprocess mode, of every process sharing the directory."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(state)
+    if multiprocess_dir():
+        MultiProcessCollector(registry)
+    else:
+        registry.register(_Events())
+    return generate_latest(registry)

@@ -1,0 +1,184 @@
+"""The store's schema as first released (``connector/store/tables.py`` at commit 4b9e0c1, before
+migrations existed), frozen: the migration tests create a database with it as that release's
+``create_all`` did. Never edit."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# ---- directories ------------------------------------------------------------------------
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("organ_id", String(64), primary_key=True),
+    Column("name", String(500), nullable=False),
+    Column("clerk_account", String(100)),
+)
+systems = Table(
+    "systems",
+    metadata,
+    Column("system_id", String(100), primary_key=True),
+    Column("organ_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("endpoint", String(500)),
+    Column("mode", String(8), nullable=False),
+)
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("username", String(100), primary_key=True),
+    Column("organ_id", String(64), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("full_name", String(200)),
+)
+username_map = Table(
+    "username_map",
+    metadata,
+    Column("onestop_username", String(100), primary_key=True),
+    Column("docmgmt_username", String(100), nullable=False),
+)
+procedures = Table(
+    "procedures",
+    metadata,
+    Column("code", String(100), primary_key=True),
+    Column("name", String(500), nullable=False),
+    Column("agency_id", String(64), nullable=False),
+    Column("default_kind", String(16), nullable=False),
+    Column("interconnection", Boolean, nullable=False),
+)
+
+# ---- evidence ---------------------------------------------------------------------------
+packages = Table(  # original bytes as received, content-addressed
+    "packages",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("stored_at", DateTime(timezone=True), nullable=False),
+)
+attachments = Table(  # decoded files, stored once whatever the number of packages carrying them
+    "attachments",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+    Column("size", Integer, nullable=False),
+)
+package_attachments = Table(
+    "package_attachments",
+    metadata,
+    Column("package_digest", String(64), ForeignKey("packages.digest"), primary_key=True),
+    Column("content_id", String(500), primary_key=True),
+    Column("name", String(500), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("sha256", String(64), ForeignKey("attachments.sha256"), nullable=False),
+)
+
+# ---- exchanges --------------------------------------------------------------------------
+exchanges = Table(
+    "exchanges",
+    metadata,
+    Column("exchange_id", String(100), primary_key=True),  # the sendDocument message id
+    Column("kind", String(16), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("document_id", String(255), nullable=False, unique=True),
+    Column("document_code", String(100)),
+    Column("dossier_code", String(255), nullable=False),
+    Column("onestop_number", String(100)),
+    Column("procedure_code", String(100), nullable=False),
+    Column("procedure_name", String(500)),
+    Column("applicant", String(200)),
+    Column("received_at", DateTime(timezone=True)),
+    Column("due_date", DateTime(timezone=True)),
+    Column("officer_opinion", Text),
+    Column("sender_username", String(100), nullable=False),
+    Column("source_organ", String(64), nullable=False),
+    Column("agency_organ", String(64), nullable=False),
+    Column("queue", String(32), nullable=False),
+    Column("target_account", String(100), nullable=False),
+    Column("package_digest", String(64), ForeignKey("packages.digest"), nullable=False),
+    Column("result_document_id", String(255)),
+    Column("result_code", String(100)),
+    Column("result_issue_date", DateTime(timezone=True)),
+    Column("result_signer", String(200)),
+    Column("result_position", String(200)),
+    Column("result_identifier", String(255)),
+    Column("result_package_digest", String(64), ForeignKey("packages.digest")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_exchanges_dossier", exchanges.c.dossier_code)
+Index("ix_exchanges_onestop_number", exchanges.c.onestop_number)
+
+events = Table(  # the timeline
+    "events",
+    metadata,
+    Column("event_id", Integer, primary_key=True, autoincrement=True),
+    Column("exchange_id", String(100), ForeignKey("exchanges.exchange_id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("status_code", String(2)),
+    Column("actor", String(255), nullable=False),
+    Column("package_digest", String(64)),
+    Column("note", Text),
+)
+Index("ix_events_exchange", events.c.exchange_id)
+
+messages = Table(  # idempotency: one row per message id the connector ever accepted
+    "messages",
+    metadata,
+    Column("message_id", String(100), primary_key=True),
+    Column("operation", String(32), nullable=False),
+    Column("request_digest", String(64), nullable=False),
+    Column("exchange_id", String(100), ForeignKey("exchanges.exchange_id"), nullable=False),
+    Column("receipt", LargeBinary, nullable=False),
+    Column("accepted_at", DateTime(timezone=True), nullable=False),
+)
+
+# ---- delivery ---------------------------------------------------------------------------
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("item_id", Integer, primary_key=True, autoincrement=True),
+    Column("exchange_id", String(100), ForeignKey("exchanges.exchange_id"), nullable=False),
+    # the caller's message id (≤ 100) plus the operation: the same on every attempt
+    Column("message_id", String(160), nullable=False, unique=True),
+    Column("system_id", String(100), nullable=False),
+    Column("mode", String(8), nullable=False),
+    Column("operation", String(32), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON: what the partner call carries
+    Column("package_digest", String(64), ForeignKey("packages.digest")),
+    Column("state", String(16), nullable=False),  # pending | fetched | delivered | dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("partner_reference", String(255)),  # e.g. the registration id the partner returned
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_outbox_due", outbox.c.state, outbox.c.next_attempt_at)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("attempt_id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", Integer, ForeignKey("outbox.item_id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("outcome", String(16), nullable=False),  # delivered | retry | dead
+    Column("error", Text),
+    Column("duration_ms", Integer),
+)
