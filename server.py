@@ -82,6 +82,8 @@ def serve(settings: Settings, threads: int) -> int:
         # The app answers oversized requests with a Client.TooLarge fault; waitress's own limit
         # (a plain-text 413) must sit well above it.
         max_request_body_size=max(4 * settings.max_request_bytes, 1 << 30),
+        # The app alone decides whose proxy headers to believe (connector.auth.transport).
+        clear_untrusted_proxy_headers=False,
     )  # binds now: a taken port fails before the worker starts
     worker = build_worker(runtime).start() if settings.delivery.enabled else None
     print(

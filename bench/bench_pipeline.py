@@ -49,6 +49,7 @@ from common import (  # noqa: E402
 )
 from lxml import etree  # noqa: E402
 
+from connector.auth import AuthMethod, Caller  # noqa: E402
 from connector.config import load_settings  # noqa: E402
 from connector.edxml import build  # noqa: E402
 from connector.exchange import DocumentKind  # noqa: E402
@@ -134,8 +135,15 @@ def plain_parse(data: bytes) -> etree._Element:
     return etree.fromstring(data, hardened_parser())
 
 
+def onestop(runtime: Runtime) -> Caller:
+    """The caller the SOAP layer would have authenticated: the guide's one-stop system."""
+    system = runtime.store.system("igate-hungyen")
+    assert system is not None
+    return Caller(system, AuthMethod.PASSWORD_DIGEST)
+
+
 def send(runtime: Runtime, request: SendDocumentRequest, timings: StageTimings | None = None) -> None:
-    receipt = runtime.service.send_document(request, timings)
+    receipt = runtime.service.send_document(request, onestop(runtime), timings)
     if receipt.receipt.state != "accepted":  # timing a refusal would be meaningless
         raise SystemExit(f"sendDocument answered {receipt.receipt.state!r}, not 'accepted'")
 
@@ -170,7 +178,7 @@ def time_sends(runtime: Runtime, requests: list[SendDocumentRequest], rounds: in
         for request in requests[r * number : (r + 1) * number]:
             timings = StageTimings()
             start = time.perf_counter()
-            receipt = runtime.service.send_document(request, timings)
+            receipt = runtime.service.send_document(request, onestop(runtime), timings)
             elapsed = time.perf_counter() - start
             if receipt.receipt.state != "accepted":
                 raise SystemExit(f"sendDocument answered {receipt.receipt.state!r}, not 'accepted'")
@@ -465,7 +473,7 @@ def child_memory(op: str, data_dir: Path, ca_path: Path) -> dict:
         send(runtime, sender.request(f"{op}-warm", sender.signed(f"{op}-warm")))
         request = sender.request(op, data)
         if op == "stages":
-            operation = lambda: runtime.service.send_document(request, tracker)  # noqa: E731
+            operation = lambda: runtime.service.send_document(request, onestop(runtime), tracker)  # noqa: E731
         else:
             operation = lambda: send(runtime, request)  # noqa: E731
     else:

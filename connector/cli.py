@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from connector.cli_credentials import add_credentials_commands
 from connector.cli_ops import add_db_commands, add_keys_commands
 from connector.cli_support import EXIT_INVALID, EXIT_USAGE, CliError, add_settings_options, settings_of
 from connector.clock import utcnow
@@ -336,6 +337,7 @@ COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_delivery,
     add_db_commands,
     add_keys_commands,
+    add_credentials_commands,
 ]
 
 

@@ -43,6 +43,26 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class AuthSettings:
+    """Caller authentication (``[auth]`` in the TOML file; docs/security.md). Always on: there is
+    no switch to turn it off."""
+
+    created_window: float = 300.0
+    """Seconds a UsernameToken's ``Created`` may lie either side of the server's time."""
+    max_failures: int = 10
+    """Failed attempts per username and per client address within ``failure_window``; beyond
+    that, every attempt under that username or from that address is refused until they age out."""
+    failure_window: float = 300.0
+    """Seconds over which failed attempts are counted."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses of TLS-terminating reverse proxies whose ``X-Forwarded-Proto``, ``X-Real-IP`` and
+    ``X-SSL-Client-*`` headers are believed; from any other address those headers are ignored."""
+    secret_key_file: Path | None = None
+    """The key that encrypts stored passwords; default ``data_dir/secret.key`` (made on first
+    use, mode 0600). The environment variable ``CONNECTOR_SECRET_KEY`` wins over the file."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the connector is configured with, built once at start-up (``load_settings``)
     and passed down; nothing reads configuration from anywhere else.
@@ -113,6 +133,8 @@ class Settings:
             self.auto_migrate == "sqlite" and self.effective_database_url.startswith("sqlite")
         )
 
+    auth: AuthSettings = field(default_factory=AuthSettings)
+
     @property
     def effective_public_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
@@ -124,6 +146,10 @@ class Settings:
     @property
     def effective_keys_dir(self) -> Path:
         return self.keys_dir or self.data_dir / "keys"
+
+    @property
+    def effective_secret_key_file(self) -> Path:
+        return self.auth.secret_key_file or self.data_dir / "secret.key"
 
 
 class ConfigError(ValueError):
@@ -156,7 +182,9 @@ _PATHS = {
     "identity_p12",
     "identity_password_file",
     "org_map",
+    "secret_key_file",
 }
+_SECTIONS: dict[str, type] = {"delivery": DeliverySettings, "auth": AuthSettings}
 
 
 def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
@@ -167,13 +195,12 @@ def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
     kwargs: dict[str, Any] = {}
     for name, value in values.items():
         default = known[name].default
-        if name == "delivery":
-            kwargs[name] = (
-                value if isinstance(value, DeliverySettings) else _build(DeliverySettings, value, "delivery.")
-            )
+        if name in _SECTIONS:
+            section = _SECTIONS[name]
+            kwargs[name] = value if isinstance(value, section) else _build(section, value, f"{name}.")
         elif name in ("trust", "crls"):
             kwargs[name] = tuple(Path(v) for v in value)
-        elif name == "organ_id_exceptions":
+        elif name in ("organ_id_exceptions", "trusted_proxies"):
             kwargs[name] = tuple(value)
         elif name == "pinned_signers":
             if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):

@@ -42,6 +42,8 @@ class SystemEntry:
     kind: SystemKind
     endpoint: str | None = None  # SOAP address for push delivery
     mode: DeliveryMode = DeliveryMode.PUSH
+    # A one-stop system: the agencies (OrganIds) it may send dossiers to. In CSV: "id1;id2".
+    agencies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,10 @@ def _record(cls: type, item: Any, where: str) -> Any:
             if isinstance(default, enum.Enum) or name in ("kind",):
                 enum_type = type(default) if isinstance(default, enum.Enum) else SystemKind
                 value = enum_type(value)
+            elif isinstance(default, tuple):
+                value = tuple(value.split(";") if isinstance(value, str) else value)
+                if not all(isinstance(v, str) and v for v in value):
+                    raise ValueError(value)
             elif isinstance(default, bool) and isinstance(value, str):
                 if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
                     raise ValueError(value)

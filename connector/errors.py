@@ -42,7 +42,9 @@ class ErrorCode(enum.StrEnum):
     UNKNOWN_DOCUMENT = "Client.UnknownDocument"
     ILLEGAL_TRANSITION = "Client.IllegalTransition"
     UNKNOWN_ITEM = "Client.UnknownItem"
-    UNAUTHORIZED = "Client.Unauthorized"
+    # --- callers (connector/auth, docs/security.md) ---
+    UNAUTHENTICATED = "Client.Unauthenticated"
+    FORBIDDEN = "Client.Forbidden"
     # --- ours ---
     STORE_UNAVAILABLE = "Server.StoreUnavailable"
     INTERNAL = "Server.Internal"
@@ -70,8 +72,8 @@ FAULTS: dict[ErrorCode, FaultSpec] = {
         "Correct the named element against schemas/; resend.",
     ),
     ErrorCode.MUST_UNDERSTAND: FaultSpec(
-        'A SOAP header marked mustUnderstand="1" (e.g. WS-Security) that the connector does not process.',
-        "Send no such header: packages are signed inside (XML-DSig); remove the header or its mustUnderstand.",
+        'A SOAP header marked mustUnderstand="1" that the connector does not process (it processes wsse:Security).',
+        "Remove the header or its mustUnderstand; authenticate with wsse:Security (docs/security.md).",
     ),
     ErrorCode.NOT_EDXML: FaultSpec(
         "The package is not edXML (wrong root element or namespace, or no edXMLEnvelope).",
@@ -134,9 +136,19 @@ FAULTS: dict[ErrorCode, FaultSpec] = {
         "A pull fetch or acknowledgement names an item that is not pending for the caller.",
         "List pending items again; acknowledge only what you fetched.",
     ),
-    ErrorCode.UNAUTHORIZED: FaultSpec(
-        "The pull operations name a systemId that is not registered in the directory.",
-        "Use the system id registered with the connector (python -m connector directory list).",
+    ErrorCode.UNAUTHENTICATED: FaultSpec(
+        "The call carries no valid credentials: no or a wrong WS-Security UsernameToken, a Created time "
+        "outside the window, a reused Nonce, PasswordText or HTTP Basic over plain HTTP, an unmapped client "
+        "certificate, or too many failed attempts. It never says whether a username exists.",
+        "Authenticate as your system (docs/security.md): UsernameToken PasswordDigest, or HTTP Basic or a "
+        "client certificate over TLS; ask the operator for credentials (python -m connector credentials set).",
+    ),
+    ErrorCode.FORBIDDEN: FaultSpec(
+        "The caller is authenticated but may not do this: a package signed for another organisation, an "
+        "operation for the other kind of system, a systemId other than the caller's, or a procedure or "
+        "agency the caller's directory entry does not connect it to. Items of other parties are answered "
+        "as unknown, never as forbidden.",
+        "Act only for your own organisation and system; ask the operator to connect your system to the agency.",
     ),
     ErrorCode.STORE_UNAVAILABLE: FaultSpec(
         "The exchange store could not be reached or the transaction failed; nothing was stored.",

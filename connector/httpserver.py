@@ -26,6 +26,8 @@ class BackgroundServer:
             threads=threads,
             ident="edxml-connector",
             max_request_body_size=max_request_body_size,
+            # The app alone decides whose proxy headers to believe (connector.auth.transport).
+            clear_untrusted_proxy_headers=False,
         )
         self.host = host
         self.port = self._server.effective_port

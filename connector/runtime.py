@@ -13,6 +13,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from connector.auth import Authenticator
+from connector.auth.secretbox import SecretBox
 from connector.certificates import certificates, warn_expiring
 from connector.clock import utcnow
 from connector.config import Settings
@@ -43,6 +45,7 @@ class Runtime:
     store: Store
     service: ExchangeService
     dev_keys: DevKeyLayout | None  # None when real trust anchors and identity are configured
+    authenticator: Authenticator
     worker: DeliveryWorker | None = None  # the delivery worker thread of this process, if any
 
     def close(self) -> None:
@@ -138,7 +141,8 @@ def build_runtime(settings: Settings) -> Runtime:
     identity = connector_identity(settings, dev_keys)
     warn_expiring(certificates(identity, policy.trust_anchors), utcnow(), settings.certificate_warning_days)
     config = ServiceConfig(policy, identity, ValidationSettings(settings.organ_id_exceptions), limits)
-    return Runtime(settings, store, ExchangeService(store, config), dev_keys)
+    authenticator = Authenticator(store, SecretBox.load(settings.effective_secret_key_file), settings.auth)
+    return Runtime(settings, store, ExchangeService(store, config), dev_keys, authenticator)
 
 
 def connector_identity(settings: Settings, dev_keys: DevKeyLayout | None) -> SigningIdentity:

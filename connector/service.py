@@ -14,6 +14,15 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TypeVar
 
+from connector.auth import Caller
+from connector.authorisation import (
+    forbidden,
+    is_party,
+    require_connected,
+    require_kind,
+    require_own_organisation,
+    require_own_system,
+)
 from connector.clock import utcnow
 from connector.directory import DeliveryMode, SystemKind
 from connector.edxml import BusinessDocType, DocumentPackage, ParseLimits, StatusCode, StatusPackage, ValidationSettings
@@ -67,9 +76,10 @@ class ServiceConfig:
     limits: ParseLimits = ParseLimits()
 
 
-def _digest(operation: str, package_digest: str, metadata: object) -> str:
-    """What makes a request the same request: operation, package and metadata."""
-    h = hashlib.sha256(operation.encode())
+def _digest(operation: str, package_digest: str, metadata: object, caller: Caller) -> str:
+    """What makes a request the same request: caller, operation, package and metadata (another
+    system reusing a message id gets no receipt)."""
+    h = hashlib.sha256(f"{caller.system_id}\n{operation}".encode())
     h.update(package_digest.encode())
     h.update(json.dumps(metadata, sort_keys=True, default=str).encode())
     return h.hexdigest()
@@ -151,9 +161,9 @@ class ExchangeService:
         self.config = config
 
     # ---- shared steps -----------------------------------------------------------------
-    def _begin(self, operation: Operation, message_id: str, package: bytes, metadata: object) -> _Begun:
+    def _begin(self, operation: Operation, caller: Caller, message_id: str, package: bytes, metadata: object) -> _Begun:
         package_digest = hashlib.sha256(package).hexdigest()
-        request_digest = _digest(operation.value, package_digest, metadata)
+        request_digest = _digest(operation.value, package_digest, metadata, caller)
         return _Begun(operation, message_id, package_digest, request_digest, self._replay(message_id, request_digest))
 
     def _replay(self, message_id: str, request_digest: str) -> SignedReceipt | None:
@@ -219,22 +229,30 @@ class ExchangeService:
         return [_outbox_item(begun.message_id, system.system_id, system.mode, operation, payload, begun.package_digest)]
 
     # ---- sendDocument -----------------------------------------------------------------
-    def send_document(self, request: SendDocumentRequest, timings: StageTimings | None = None) -> SignedReceipt:
+    def send_document(
+        self, request: SendDocumentRequest, caller: Caller, timings: StageTimings | None = None
+    ) -> SignedReceipt:
         """Accept a dossier's document from a one-stop system and route it to the handling agency's
         document-management system (its clerk's registration queue or an officer's drafts).
 
-        The exchange id is the message id; the package's DocumentId may be sent only once."""
+        The exchange id is the message id; the package's DocumentId may be sent only once. Only a
+        one-stop system sends, for its own organisation, to agencies its directory entry lists."""
         timings = timings or StageTimings()
+        require_kind(caller, SystemKind.ONESTOP, "sendDocument")
         metadata = {"kind": request.kind.value, "user": request.sender_username, "dossier": asdict(request.dossier)}
-        begun = self._begin(Operation.SEND_DOCUMENT, request.message_id, request.package, metadata)
+        begun = self._begin(Operation.SEND_DOCUMENT, caller, request.message_id, request.package, metadata)
         if begun.replay:
             return begun.replay
         accepted, package = self._accept_as(DocumentPackage, begun, request.package, timings)
+        require_own_organisation(caller, package.sender.organ_id)
         doc_type = package.business.doc_type if package.business else BusinessDocType.NEW
         if doc_type in (BusinessDocType.UPDATE, BusinessDocType.REVOKE):
             return self._amend(begun, request, accepted, package, doc_type, timings)
         with timings.stage("route"):
-            replaced = self._replaced_by(package) if doc_type is BusinessDocType.REPLACE else []
+            procedure = self.store.procedure(request.dossier.procedure_code)
+            if procedure is not None:  # an unknown one is refused by routing, as before
+                require_connected(caller, procedure.agency_id, procedure.code)
+            replaced = self._replaced_by(package, caller) if doc_type is BusinessDocType.REPLACE else []
             if self.store.organization(package.sender.organ_id) is None:
                 raise ConnectorError(
                     ErrorCode.UNKNOWN_ORGANIZATION,
@@ -312,8 +330,9 @@ class ExchangeService:
         return receipt
 
     # ---- the document lifecycle: update (2), revocation (1), replacement (3) -------------
-    def _replaced_by(self, package: DocumentPackage) -> list[StoredExchange]:
-        """The exchanges a replacement (BussinessDocType 3) supersedes: every one must be known."""
+    def _replaced_by(self, package: DocumentPackage, caller: Caller) -> list[StoredExchange]:
+        """The exchanges a replacement (BussinessDocType 3) supersedes: every one must be known,
+        and sent by the caller's organisation (another's is as unknown as a missing one)."""
         assert package.business is not None
         where = "package/MessageHeader/TraceHeaderList/Bussiness/ReplacementInfoList"
         ids = list(dict.fromkeys(r.document_id for r in package.business.replacements if r.document_id))
@@ -323,7 +342,7 @@ class ExchangeService:
         replaced = []
         for document_id in ids:
             exchange = self.store.exchange_by_document_id(document_id)
-            if exchange is None:
+            if exchange is None or exchange.source_organ != caller.organ_id:
                 raise ConnectorError(
                     ErrorCode.UNKNOWN_DOCUMENT,
                     f"the replacement names DocumentId {document_id!r}, which was never sent through the connector",
@@ -347,18 +366,13 @@ class ExchangeService:
         verb = "revocation" if doc_type is BusinessDocType.REVOKE else "update"
         with timings.stage("route"):
             original = self.store.exchange_by_document_id(package.document_id)
-            if original is None:
+            # Only the document's sender amends it (the package's sender is the caller's own
+            # organisation); another organisation's document is as unknown as a missing one.
+            if original is None or package.sender.organ_id != original.source_organ:
                 raise ConnectorError(
                     ErrorCode.UNKNOWN_DOCUMENT,
                     f"{verb} of DocumentId {package.document_id!r}, which was never sent through the connector",
                     "package/MessageHeader/DocumentId",
-                )
-            if package.sender.organ_id != original.source_organ:
-                raise ConnectorError(
-                    ErrorCode.SENDER_MISMATCH,
-                    f"only the document's sender {original.source_organ} may send its {verb}, "
-                    f"not {package.sender.organ_id}",
-                    "package/MessageHeader/From/OrganId",
                 )
             refusal = can_amend(original.state)
             if refusal:
@@ -400,27 +414,25 @@ class ExchangeService:
         return [_outbox_item(begun.message_id, first.system_id, first.mode, operation, payload, begun.package_digest)]
 
     # ---- publishResult ----------------------------------------------------------------
-    def publish_result(self, request: PublishResultRequest, timings: StageTimings | None = None) -> SignedReceipt:
+    def publish_result(
+        self, request: PublishResultRequest, caller: Caller, timings: StageTimings | None = None
+    ) -> SignedReceipt:
         """Accept the signed, issued result from the agency the exchange was routed to, finish the
         exchange, and relay the result to the one-stop system.
 
         The result names the original document in ``ResponseFor/DocumentId``; an exchange takes
-        one result."""
+        one result. Only a document-management system publishes, for its own organisation; an
+        exchange routed to another agency is answered as unknown."""
         timings = timings or StageTimings()
+        require_kind(caller, SystemKind.DOCMGMT, "publishResult")
         metadata = {"onestop": request.onestop_number, "issue": asdict(request.issue)}
-        begun = self._begin(Operation.PUBLISH_RESULT, request.message_id, request.package, metadata)
+        begun = self._begin(Operation.PUBLISH_RESULT, caller, request.message_id, request.package, metadata)
         if begun.replay:
             return begun.replay
         accepted, package = self._accept_as(DocumentPackage, begun, request.package, timings)
         with timings.stage("route"):
-            exchange = self._original_of(package, request.onestop_number)
-            if package.sender.organ_id != exchange.agency_organ:
-                raise ConnectorError(
-                    ErrorCode.SENDER_MISMATCH,
-                    f"the result comes from {package.sender.organ_id}, but the exchange was routed "
-                    f"to {exchange.agency_organ}",
-                    "package/MessageHeader/From/OrganId",
-                )
+            require_own_organisation(caller, package.sender.organ_id)
+            exchange = self._original_of(package, request.onestop_number, caller)
             if str(package.code) != request.issue.number_symbol:
                 raise ConnectorError(
                     ErrorCode.PACKAGE_INVALID,
@@ -474,7 +486,7 @@ class ExchangeService:
             message = self._message(begun, exchange.exchange_id, receipt)
             return self._advance(exchange, event, accepted, message, outbox, result) or receipt
 
-    def _original_of(self, package: DocumentPackage, onestop_number: str) -> StoredExchange:
+    def _original_of(self, package: DocumentPackage, onestop_number: str, caller: Caller) -> StoredExchange:
         ids = [r.document_id for r in package.response_for if r.document_id]
         if not ids:
             raise ConnectorError(
@@ -484,7 +496,7 @@ class ExchangeService:
             )
         for document_id in ids:
             exchange = self.store.exchange_by_document_id(document_id)
-            if exchange is not None:
+            if exchange is not None and exchange.agency_organ == caller.organ_id:
                 if exchange.onestop_number and exchange.onestop_number != onestop_number:
                     raise ConnectorError(
                         ErrorCode.UNKNOWN_DOCUMENT,
@@ -528,21 +540,25 @@ class ExchangeService:
         )
 
     # ---- updateStatus -----------------------------------------------------------------
-    def update_status(self, request: UpdateStatusRequest, timings: StageTimings | None = None) -> SignedReceipt:
+    def update_status(
+        self, request: UpdateStatusRequest, caller: Caller, timings: StageTimings | None = None
+    ) -> SignedReceipt:
         """Apply a status package (edXML StatusCode) to the exchange its ``ResponseFor/DocumentId``
         names, and relay it to the other side.
 
         Only the side entitled to a code may send it (the receiver, except 13 "taken back", which
-        is the sender's); illegal transitions are refused (``exchange.next_state``)."""
+        is the sender's), from that side's own system; an exchange the caller's organisation is not
+        a party to is answered as unknown; illegal transitions are refused (``exchange.next_state``)."""
         timings = timings or StageTimings()
-        begun = self._begin(Operation.UPDATE_STATUS, request.message_id, request.package, {})
+        begun = self._begin(Operation.UPDATE_STATUS, caller, request.message_id, request.package, {})
         if begun.replay:
             return begun.replay
         accepted, status = self._accept_as(StatusPackage, begun, request.package, timings)
         with timings.stage("route"):
+            require_own_organisation(caller, status.sender.organ_id)
             document_id = status.response_for.document_id
             exchange = self.store.exchange_by_document_id(document_id or "")
-            if exchange is None:
+            if exchange is None or not is_party(caller, exchange):
                 raise ConnectorError(
                     ErrorCode.UNKNOWN_DOCUMENT,
                     f"no exchange for ResponseFor/DocumentId {document_id!r}",
@@ -551,13 +567,13 @@ class ExchangeService:
             sender = status.sender.organ_id
             # Taking a document back (13) is its sender's act; every other status is its receiver's.
             entitled = exchange.source_organ if status.status_code is StatusCode.TAKEN_BACK else exchange.agency_organ
-            if sender != entitled:
+            entitled_kind = SystemKind.ONESTOP if status.status_code is StatusCode.TAKEN_BACK else SystemKind.DOCMGMT
+            if sender != entitled or caller.kind is not entitled_kind:
                 role = "sender" if status.status_code is StatusCode.TAKEN_BACK else "receiver"
-                raise ConnectorError(
-                    ErrorCode.SENDER_MISMATCH,
-                    f"status {status.status_code.value} ({status.status_code.label}) comes from the document's {role} "
-                    f"{entitled}, not from {sender}",
-                    "package/MessageHeader/From/OrganId",
+                raise forbidden(
+                    f"status {status.status_code.value} ({status.status_code.label}) comes from the document's "
+                    f"{role}'s {entitled_kind.value} system at {entitled}, not from {caller.system_id}",
+                    "package/MessageHeader/StatusCode",
                 )
             try:
                 transition = next_state(exchange.state, status.status_code)
@@ -597,19 +613,22 @@ class ExchangeService:
             return self._advance(exchange, event, accepted, message, outbox) or receipt
 
     # ---- getStatus --------------------------------------------------------------------
-    def get_status(self, message_id: str | None = None, dossier_code: str | None = None) -> ExchangeView:
+    def get_status(
+        self, caller: Caller, message_id: str | None = None, dossier_code: str | None = None
+    ) -> ExchangeView:
         """An exchange and its timeline, by any message id of the exchange or by dossier code or
-        one-stop number (the newest exchange of the dossier)."""
+        one-stop number (the newest exchange of the dossier) – only of exchanges the caller's
+        organisation is a party to; any other is answered as unknown."""
         exchange = None
         if message_id:
             stored = self.store.message(message_id)
             exchange = self.store.exchange(stored.exchange_id if stored else message_id)
         elif dossier_code:
-            found = self.store.exchanges_for_dossier(dossier_code)
+            found = [x for x in self.store.exchanges_for_dossier(dossier_code) if is_party(caller, x)]
             exchange = found[0] if found else None
         else:
             raise ConnectorError(ErrorCode.SCHEMA_INVALID, "give messageId or dossierCode", "messageId")
-        if exchange is None:
+        if exchange is None or not is_party(caller, exchange):
             raise ConnectorError(
                 ErrorCode.UNKNOWN_DOCUMENT,
                 f"no exchange for {'message id' if message_id else 'dossier'} {message_id or dossier_code!r}",
@@ -623,27 +642,25 @@ class ExchangeService:
         return ExchangeView(exchange, self.store.timeline(exchange.exchange_id), files)
 
     # ---- pull -------------------------------------------------------------------------
-    def _require_system(self, system_id: str) -> None:
-        if self.store.system(system_id) is None:
-            raise ConnectorError(
-                ErrorCode.UNAUTHORIZED, f"system {system_id!r} is not registered with the connector", "systemId"
-            )
-
-    def list_pending(self, system_id: str) -> list[OutboxItem]:
-        """A pull system's items still to fetch or acknowledge, oldest first."""
-        self._require_system(system_id)
+    def list_pending(self, caller: Caller, system_id: str) -> list[OutboxItem]:
+        """A pull system's items still to fetch or acknowledge, oldest first (its own only)."""
+        require_own_system(caller, system_id)
         items = self.store.outbox_items(system_id=system_id)
         return [i for i in items if i.state in OPEN_STATES and i.mode is DeliveryMode.PULL]
 
-    def fetch(self, system_id: str, item_id: int) -> PulledItem:
+    def fetch(self, caller: Caller, system_id: str, item_id: int) -> PulledItem:
         """One pending item with its package; the item becomes "fetched" until acknowledged."""
+        require_own_system(caller, system_id)
         item = self._pending_item(system_id, item_id)
         self.store.mark_fetched(item.item_id, utcnow())
         fetched = self._pending_item(system_id, item_id)  # as it is now: fetched
         return PulledItem(fetched, self.store.package_bytes(item.package_digest) if item.package_digest else None)
 
-    def acknowledge(self, system_id: str, item_id: int, delivered: bool, reason: str | None) -> OutboxItem:
+    def acknowledge(
+        self, caller: Caller, system_id: str, item_id: int, delivered: bool, reason: str | None
+    ) -> OutboxItem:
         """The pull system's transport acknowledgement: delivered, or failed (back to pending)."""
+        require_own_system(caller, system_id)
         item = self._pending_item(system_id, item_id)
         exchange = self.store.exchange(item.exchange_id)
         now = utcnow()
@@ -666,7 +683,6 @@ class ExchangeService:
         return acknowledged
 
     def _pending_item(self, system_id: str, item_id: int) -> OutboxItem:
-        self._require_system(system_id)
         item = self.store.outbox_item(item_id)
         if (
             item is None

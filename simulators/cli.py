@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -24,17 +25,18 @@ from simulators.runner import serve_forever
 
 EXIT_USAGE = 2
 SYSTEMS = {
-    # name: (default port, default OrganId, what it is)
-    "docmgmt": (8092, "000.00.31.H31", "an agency's document-management system (QLVB, e.g. eOffice)"),
-    "onestop": (8091, "000.00.13.H31", "the one-stop system (một cửa, e.g. iGate)"),
+    # name: (default port, default OrganId, default system id, what it is)
+    "docmgmt": (8092, "000.00.31.H31", "eoffice-stp", "an agency's document-management system (QLVB, e.g. eOffice)"),
+    "onestop": (8091, "000.00.13.H31", "igate-hungyen", "the one-stop system (một cửa, e.g. iGate)"),
 }
+PASSWORD_ENV = "SIM_CONNECTOR_PASSWORD"
 
 
 def parser() -> argparse.ArgumentParser:
     """``python -m simulators``' arguments: one sub-command per simulated system."""
     top = argparse.ArgumentParser(prog="python -m simulators", description="run a partner-system simulator")
     systems = top.add_subparsers(dest="system", required=True)
-    for name, (port, organ_id, what) in SYSTEMS.items():
+    for name, (port, organ_id, system_id, what) in SYSTEMS.items():
         parser = systems.add_parser(name, help=f"simulate {what}")
         parser.add_argument("--port", type=int, default=port, help=f"default {port}")
         parser.add_argument("--host", default="127.0.0.1")
@@ -60,6 +62,12 @@ def parser() -> argparse.ArgumentParser:
             help="the development key set shared with the connector (default %(default)s)",
         )
         parser.add_argument("--organ-id", default=organ_id, help="the organisation it plays (default %(default)s)")
+        parser.add_argument(
+            "--system-id",
+            default=system_id,
+            help=f"its system id at the connector (default %(default)s); the password is read from ${PASSWORD_ENV} "
+            "(set it with: python -m connector credentials set ID --password-stdin)",
+        )
         parser.add_argument(
             "--directory",
             type=Path,
@@ -101,7 +109,7 @@ def _run_docmgmt(args: argparse.Namespace) -> int:
             db_path=args.data_dir / "docmgmt.db",
             organ_id=args.organ_id,
             keys_dir=args.keys_dir,
-            connector=ConnectorEndpoint.at(args.connector),
+            connector=_endpoint(args),
             accounts=accounts_from_directory(args.directory, args.organ_id),
             organ_name=organization.organ_name or "",
         )
@@ -134,7 +142,7 @@ def _run_onestop(args: argparse.Namespace) -> int:
             db_path=args.data_dir / "onestop.db",
             organization=_organization(args),
             keys_dir=args.keys_dir,
-            connector=ConnectorEndpoint.at(args.connector),
+            connector=_endpoint(args),
         )
         simulator = OnestopSimulator(config)
     except (OSError, DirectoryFormatError, KeyMaterialError) as exc:
@@ -145,6 +153,13 @@ def _run_onestop(args: argparse.Namespace) -> int:
     finally:
         simulator.close()
     return 0
+
+
+def _endpoint(args: argparse.Namespace) -> ConnectorEndpoint:
+    password = os.environ.get(PASSWORD_ENV)
+    if not password:
+        print(f"warning: ${PASSWORD_ENV} is not set: the connector will refuse this simulator's calls", file=sys.stderr)
+    return ConnectorEndpoint.at(args.connector, args.system_id, password)
 
 
 def _announce(what: str, args: argparse.Namespace, extra: str) -> None:

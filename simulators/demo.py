@@ -16,8 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
+from connector.auth.admin import CredentialAdmin, generate_password
 from connector.config import Settings
-from connector.directory import Directory, SystemEntry, SystemKind
+from connector.directory import Directory
 from connector.httpserver import BackgroundServer
 from connector.runtime import SAMPLE_DIRECTORY, Runtime, build_runtime, build_worker
 from connector.soap.app import ConnectorApp
@@ -34,6 +35,8 @@ from simulators.docmgmt import accounts_from_directory
 from simulators.onestop import guide_dossier, guide_files
 
 T = TypeVar("T")
+DOCMGMT_SYSTEM = "eoffice-stp"  # the sample directory's systems of the guide's agency and one-stop
+ONESTOP_SYSTEM = "igate-hungyen"
 
 
 @dataclass(frozen=True)
@@ -84,12 +87,17 @@ class Demo:
         self.server.start()
         url = self.runtime.settings.effective_public_url
         keys = self.settings.effective_keys_dir
+        # Each simulator authenticates as its own system, with a password generated for this run.
+        admin = CredentialAdmin(self.runtime.store, self.runtime.authenticator.box)
+        passwords = {system_id: generate_password() for system_id in (DOCMGMT_SYSTEM, ONESTOP_SYSTEM)}
+        for system_id, password in passwords.items():
+            admin.set_password(system_id, password)
         self.docmgmt = DocMgmtSimulator(
             DocMgmtConfig(
                 db_path=root / "docmgmt.db",
                 organ_id=guide.AGENCY.organ_id,
                 keys_dir=keys,
-                connector=ConnectorEndpoint.at(url),
+                connector=ConnectorEndpoint.at(url, DOCMGMT_SYSTEM, passwords[DOCMGMT_SYSTEM]),
                 accounts=accounts_from_directory(SAMPLE_DIRECTORY, guide.AGENCY.organ_id),
             )
         )
@@ -98,21 +106,18 @@ class Demo:
                 db_path=root / "onestop.db",
                 organization=guide.ONESTOP,
                 keys_dir=keys,
-                connector=ConnectorEndpoint.at(url),
+                connector=ConnectorEndpoint.at(url, ONESTOP_SYSTEM, passwords[ONESTOP_SYSTEM]),
             )
         )
         self.docmgmt_server = start_in_background(self.docmgmt, host=self.settings.host, port=ports.docmgmt)
         self.onestop_server = start_in_background(self.onestop, host=self.settings.host, port=ports.onestop)
         # The sample directory names the default ports; point it at where the simulators really are.
-        self.runtime.store.import_directory(
+        store = self.runtime.store
+        store.import_directory(
             Directory(
                 systems=[
-                    SystemEntry(
-                        "eoffice-stp", guide.AGENCY.organ_id, SystemKind.DOCMGMT, f"{self.docmgmt_server.url}/soap"
-                    ),
-                    SystemEntry(
-                        "igate-hungyen", guide.ONESTOP.organ_id, SystemKind.ONESTOP, f"{self.onestop_server.url}/soap"
-                    ),
+                    dataclasses.replace(store.system(DOCMGMT_SYSTEM), endpoint=f"{self.docmgmt_server.url}/soap"),
+                    dataclasses.replace(store.system(ONESTOP_SYSTEM), endpoint=f"{self.onestop_server.url}/soap"),
                 ]
             )
         )

@@ -18,13 +18,14 @@ import enum
 import json
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import requests
 import zeep
 from zeep.transports import Transport
+from zeep.wsse.username import UsernameToken
 
 from simulators.db import Database
 
@@ -46,18 +47,24 @@ CREATE TABLE IF NOT EXISTS connector_calls (
 
 @dataclass(frozen=True)
 class ConnectorEndpoint:
-    """Where the connector is; its WSDL is read on the first call, so it may start later."""
+    """Where the connector is and who we are to it; its WSDL is read on the first call, so it
+    may start later. Calls carry a WS-Security UsernameToken (PasswordDigest) when a system id
+    and password are given, as the connector requires (docs/security.md)."""
 
     wsdl_url: str = "http://127.0.0.1:8080/soap?wsdl"
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
+    system_id: str | None = None
+    password: str | None = field(default=None, repr=False)
 
     @classmethod
-    def at(cls, url: str, **timeouts: float) -> ConnectorEndpoint:
+    def at(
+        cls, url: str, system_id: str | None = None, password: str | None = None, **timeouts: float
+    ) -> ConnectorEndpoint:
         """From the connector's base URL (``http://host:port``) or its WSDL URL."""
         url = url.rstrip("/")
         wsdl = url if url.lower().endswith("?wsdl") else f"{url.removesuffix('/soap')}/soap?wsdl"
-        return cls(wsdl, **timeouts)
+        return cls(wsdl, system_id=system_id, password=password, **timeouts)
 
 
 class CallOutcome(enum.StrEnum):
@@ -182,5 +189,9 @@ class ConnectorLink:
                 operation_timeout=(self.endpoint.connect_timeout, self.endpoint.read_timeout),
             )
             settings = zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-            self._client = zeep.Client(self.endpoint.wsdl_url, transport=transport, settings=settings)
+            endpoint = self.endpoint
+            token = None
+            if endpoint.system_id and endpoint.password:
+                token = UsernameToken(endpoint.system_id, endpoint.password, use_digest=True)  # a fresh nonce per call
+            self._client = zeep.Client(endpoint.wsdl_url, transport=transport, settings=settings, wsse=token)
         return self._client

@@ -25,6 +25,8 @@ DOMAIN = [
     "connector.receipts",
     "connector.errors",
     "connector.clock",
+    "connector.authorisation",
+    "connector.auth.caller",
 ]
 PACKAGES_WITH_A_SURFACE = ["connector.store", "connector.edxml", "signing"]
 

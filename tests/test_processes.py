@@ -13,6 +13,7 @@ from pathlib import Path
 
 import requests
 
+from connector.auth.admin import generate_password
 from connector.edxml import build
 from connector.store import Store
 from signing import sign_package
@@ -86,8 +87,33 @@ def test_the_demo_plays_both_cases(tmp_path):
     assert "[finished]" in shown.stdout and "result 22/CV_LT_MOTCUA" in shown.stdout
 
 
-def start(args: list[str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+def start(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, *args], cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=os.environ | (env or {})
+    )
+
+
+def set_password(config: Path, system_id: str, password: str) -> None:
+    """As an operator does: ``python -m connector credentials set ID --password-stdin``."""
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "connector",
+            "credentials",
+            "set",
+            system_id,
+            "--password-stdin",
+            "--config",
+            str(config),
+        ],
+        cwd=ROOT,
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
 
 
 def test_sigkill_with_deliveries_in_flight_loses_nothing_and_delivers_nothing_twice(tmp_path):
@@ -106,6 +132,7 @@ def test_sigkill_with_deliveries_in_flight_loses_nothing_and_delivers_nothing_tw
         encoding="utf-8",
     )
     connector_args = ["server.py", "--config", str(tmp_path / "connector.toml")]
+    passwords = {"igate-hungyen": generate_password(), "eoffice-stp": generate_password()}
     simulator = start(
         [
             "-m",
@@ -121,15 +148,20 @@ def test_sigkill_with_deliveries_in_flight_loses_nothing_and_delivers_nothing_tw
             str(keys),
         ],
         tmp_path / "sim.log",
+        env={"SIM_CONNECTOR_PASSWORD": passwords["eoffice-stp"]},
     )
     connector = start(connector_args, tmp_path / "connector-1.log")
     try:
         wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok, what="the connector")
         wait_until(lambda: requests.get(f"http://127.0.0.1:{sim_port}/", timeout=1).ok, what="the simulator")
+        for system_id, password in passwords.items():
+            set_password(tmp_path / "connector.toml", system_id, password)
         identity = load_dev_keys(keys).identity(guide.ONESTOP.organ_id)
         from tests.soap.conftest import LiveConnector  # a zeep client configured as in the other tests
 
-        client = LiveConnector(f"http://127.0.0.1:{port}", None, keys).client()  # type: ignore[arg-type]
+        client = LiveConnector(f"http://127.0.0.1:{port}", None, keys).client(
+            "igate-hungyen", passwords["igate-hungyen"]
+        )
         codes = [f"Bo_Thu_Tuc_Cap_Huyen-221126-{n:04d}" for n in range(10, 18)]
         for code in codes:
             package = guide.send_package(guide.Dossier(code, "1948087", "Nguyễn Văn An", "cbtiepnhan"))

@@ -21,6 +21,7 @@ from typing import Any
 from lxml import etree
 
 from connector import metrics
+from connector.auth import transport_facts
 from connector.certificates import CertificateStatus, ExpiryReminder, certificates
 from connector.clock import utcnow
 from connector.edxml import ParseLimits
@@ -63,7 +64,13 @@ class ConnectorApp:
         self.runtime = runtime
         self.max_request_bytes = settings.max_request_bytes
         self.public_url = settings.effective_public_url
-        application = build_application(ParseLimits(max_bytes=settings.max_request_bytes))
+        trusted_proxies = frozenset(settings.auth.trusted_proxies)
+        application = build_application(
+            ParseLimits(max_bytes=settings.max_request_bytes),
+            authenticate=lambda headers, environ: runtime.authenticator.authenticate(
+                headers, transport_facts(environ, trusted_proxies)
+            ),
+        )
         application.exchange_service = runtime.service  # read by the service methods via ctx.app
         self.soap = WsgiApplication(application, max_content_length=settings.max_request_bytes)
         self.wsdl = served_wsdl(application, f"{self.public_url}/soap")

@@ -16,7 +16,7 @@ from lxml import etree
 from connector.edxml import NAMESPACE as EDXML_NAMESPACE
 from connector.edxml import ParseLimits
 from connector.soap.models import TNS
-from connector.soap.protocol import HardenedSoap11
+from connector.soap.protocol import Authenticate, HardenedSoap11
 from connector.soap.service import ConnectorService
 from connector.soap.spyne_compat import Application, Soap11, WsgiApplication
 
@@ -33,13 +33,15 @@ def body_schema() -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(XSD_PATH), parser))
 
 
-def build_application(limits: ParseLimits, validate: bool = True) -> Application:
+def build_application(
+    limits: ParseLimits, validate: bool = True, authenticate: Authenticate | None = None
+) -> Application:
     schema = body_schema() if validate else None
     return Application(
         [ConnectorService],
         tns=TNS,
         name="Connector",
-        in_protocol=HardenedSoap11(schema, limits),
+        in_protocol=HardenedSoap11(schema, limits, authenticate),
         out_protocol=Soap11(),
     )
 

@@ -4,23 +4,34 @@ against ``schemas/connector.xsd``. Only spyne ``Fault``s leave here, never a pla
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from lxml import etree
 
+from connector.auth.wsse import SECURITY
 from connector.edxml import EdxmlError, ParseLimits, parse_xml
-from connector.errors import ErrorCode
+from connector.errors import ConnectorError, ErrorCode
 from connector.soap.service import ConnectorFault
 from connector.soap.spyne_compat import Fault, Soap11
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+# (the envelope's wsse:Security headers, the WSGI environ) -> the caller, or a ConnectorError
+Authenticate = Callable[[list[etree._Element], dict[str, Any]], Any]
 
 
 class HardenedSoap11(Soap11):
-    def __init__(self, schema: etree.XMLSchema | None, limits: ParseLimits, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        schema: etree.XMLSchema | None,
+        limits: ParseLimits,
+        authenticate: Authenticate | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(validator=None, **kwargs)
         self.body_schema = schema
         self.limits = limits
+        self.authenticate = authenticate  # None: nobody is authenticated (the partner simulators' endpoints)
 
     def create_in_document(self, ctx: Any, charset: str | None = None) -> None:
         method = ctx.transport.get_request_method() if hasattr(ctx.transport, "get_request_method") else "POST"
@@ -41,6 +52,13 @@ class HardenedSoap11(Soap11):
             raise ConnectorFault(
                 ErrorCode.SCHEMA_INVALID, f"not a SOAP 1.1 envelope: the root element is {envelope.tag}", "envelope"
             )
+        headers = envelope.findall(f"{{{SOAP_ENV}}}Header/*")
+        if self.authenticate is not None:
+            # Before anything about the body is said: an anonymous caller learns nothing else.
+            try:
+                ctx.udc = self.authenticate([h for h in headers if h.tag == SECURITY], ctx.transport.req_env)
+            except ConnectorError as exc:
+                raise ConnectorFault(exc.code, exc.message, exc.field) from None
         bodies = envelope.findall(f"{{{SOAP_ENV}}}Body")
         if len(bodies) != 1:
             raise ConnectorFault(
@@ -56,9 +74,10 @@ class HardenedSoap11(Soap11):
         if requests[0].tag == f"{{{SOAP_ENV}}}Fault":
             raise ConnectorFault(ErrorCode.SCHEMA_INVALID, "a Fault is not a request", "Body")
         # SOAP 1.1 §4.2.3: a header the receiver must understand but does not is a fault, never
-        # silently ignored (spyne would ignore it – and a WS-Security header would mean nothing).
-        for header in envelope.findall(f"{{{SOAP_ENV}}}Header/*"):
-            if header.get(f"{{{SOAP_ENV}}}mustUnderstand") in ("1", "true"):
+        # silently ignored (spyne would ignore it). wsse:Security is understood: it was processed above.
+        for header in headers:
+            understood = header.tag == SECURITY and self.authenticate is not None
+            if not understood and header.get(f"{{{SOAP_ENV}}}mustUnderstand") in ("1", "true"):
                 raise ConnectorFault(ErrorCode.MUST_UNDERSTAND, f"header {header.tag} is not understood here", "Header")
         super().decompose_incoming_envelope(ctx, message if message is not None else self.REQUEST)
 

@@ -10,6 +10,7 @@ import functools
 import sys
 from typing import Any
 
+from connector.auth import Caller
 from connector.errors import ConnectorError, ErrorCode
 from connector.exchange import DocumentKind
 from connector.logs import ENVIRON_KEY, RequestContext
@@ -53,6 +54,13 @@ def _request(ctx: Any) -> RequestContext:
 
 def _timings(ctx: Any) -> StageTimings:
     return _request(ctx).timings
+
+
+def _caller(ctx: Any) -> Caller:
+    """Who is calling, as the protocol authenticated it (connector.auth); no caller, no call."""
+    if not isinstance(ctx.udc, Caller):
+        raise ConnectorFault(ErrorCode.UNAUTHENTICATED, "authentication failed: no credentials", "Header")
+    return ctx.udc
 
 
 def _receipt(signed: SignedReceipt) -> models.Receipt:
@@ -125,7 +133,7 @@ class ConnectorService(ServiceBase):
                 officer_opinion=dossier.officerOpinion,
             ),
         )
-        return _receipt(_service(ctx).send_document(request, _timings(ctx)))
+        return _receipt(_service(ctx).send_document(request, _caller(ctx), _timings(ctx)))
 
     @operation(
         MessageId,
@@ -144,11 +152,13 @@ class ConnectorService(ServiceBase):
                 issue.numberSymbol, issue.issueDate, issue.signerName, issue.signerPosition, issue.documentIdentifier
             ),
         )
-        return _receipt(_service(ctx).publish_result(request, _timings(ctx)))
+        return _receipt(_service(ctx).publish_result(request, _caller(ctx), _timings(ctx)))
 
     @operation(MessageId, Package, _returns=models.Receipt, _out_variable_name="receipt")
     def updateStatus(ctx, messageId, package):  # noqa: N802, N803
-        return _receipt(_service(ctx).update_status(UpdateStatusRequest(messageId, binary(package)), _timings(ctx)))
+        return _receipt(
+            _service(ctx).update_status(UpdateStatusRequest(messageId, binary(package)), _caller(ctx), _timings(ctx))
+        )
 
     @operation(
         optional(models.MessageId),
@@ -157,7 +167,7 @@ class ConnectorService(ServiceBase):
         _out_variable_name="exchange",
     )
     def getStatus(ctx, messageId, dossierCode):  # noqa: N802, N803
-        view = _service(ctx).get_status(messageId, dossierCode)
+        view = _service(ctx).get_status(_caller(ctx), messageId, dossierCode)
         exchange = view.exchange
         result = None
         if exchange.result_document_id:
@@ -198,11 +208,11 @@ class ConnectorService(ServiceBase):
 
     @operation(SystemId, _returns=Array(models.PendingItem), _out_variable_name="items")
     def listPending(ctx, systemId):  # noqa: N802, N803
-        return [_pending(i) for i in _service(ctx).list_pending(systemId)]
+        return [_pending(i) for i in _service(ctx).list_pending(_caller(ctx), systemId)]
 
     @operation(SystemId, required(Integer), _returns=models.FetchedItem, _out_variable_name="fetched")
     def fetchPending(ctx, systemId, itemId):  # noqa: N802, N803
-        pulled = _service(ctx).fetch(systemId, itemId)
+        pulled = _service(ctx).fetch(_caller(ctx), systemId, itemId)
         return models.FetchedItem(
             item=_pending(pulled.item),
             metadata=pulled.item.payload,
@@ -218,7 +228,7 @@ class ConnectorService(ServiceBase):
         _out_variable_name="item",
     )
     def acknowledge(ctx, systemId, itemId, outcome, reason):  # noqa: N803
-        return _pending(_service(ctx).acknowledge(systemId, itemId, str(outcome) == "DONE", reason))
+        return _pending(_service(ctx).acknowledge(_caller(ctx), systemId, itemId, str(outcome) == "DONE", reason))
 
 
 def _pending(item: Any) -> models.PendingItem:

@@ -4,6 +4,7 @@ Import from here, not from the submodules: ``records`` (what callers build and r
 ``store`` (the gateway that turns them into rows) are the package's own layout.
 """
 
+from connector.store.credentials import CertificateMapping, CredentialStore, CredentialSummary
 from connector.store.migrate import (
     MigrationError,
     SchemaState,
@@ -39,6 +40,9 @@ __all__ = [
     "upgrade_schema",
     "OPEN_STATES",
     "AttemptOutcome",
+    "CertificateMapping",
+    "CredentialStore",
+    "CredentialSummary",
     "NewOutboxItem",
     "OutboxItem",
     "OutboxOperation",

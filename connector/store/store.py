@@ -160,10 +160,7 @@ class Store:
                 ("username_map", t.username_map),
                 ("procedures", t.procedures),
             ):
-                rows = [
-                    {k: (v.value if hasattr(v, "value") else v) for k, v in dataclasses.asdict(r).items()}
-                    for r in getattr(directory, name)
-                ]
+                rows = [{k: _column(v) for k, v in dataclasses.asdict(r).items()} for r in getattr(directory, name)]
                 self._upsert(conn, table, rows)
         return directory.count()
 
@@ -548,9 +545,18 @@ class Store:
             return moved == 1
 
 
+def _column(value: Any) -> Any:
+    if isinstance(value, tuple):  # SystemEntry.agencies
+        return ";".join(value)
+    return value.value if hasattr(value, "value") else value
+
+
 def _system(row: Any) -> SystemEntry:
     m = row._mapping
-    return SystemEntry(m["system_id"], m["organ_id"], SystemKind(m["kind"]), m["endpoint"], DeliveryMode(m["mode"]))
+    agencies = tuple(a for a in (m["agencies"] or "").split(";") if a)
+    return SystemEntry(
+        m["system_id"], m["organ_id"], SystemKind(m["kind"]), m["endpoint"], DeliveryMode(m["mode"]), agencies
+    )
 
 
 def _procedure(row: Any) -> Procedure:

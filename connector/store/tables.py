@@ -34,6 +34,7 @@ systems = Table(
     Column("kind", String(16), nullable=False),
     Column("endpoint", String(500)),
     Column("mode", String(8), nullable=False),
+    Column("agencies", Text, nullable=False, default=""),  # ";"-joined OrganIds (SystemEntry.agencies)
 )
 accounts = Table(
     "accounts",
@@ -180,3 +181,30 @@ attempts = Table(
     Column("error", Text),
     Column("duration_ms", Integer),
 )
+
+# ---- caller credentials (connector/auth) -------------------------------------------------
+credentials = Table(  # one password per system; sealed with the secret key, never plain text
+    "credentials",
+    metadata,
+    Column("system_id", String(100), primary_key=True),
+    Column("sealed_password", LargeBinary, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+client_certificates = Table(  # verified client certificates (SHA-256 of the DER) → system
+    "client_certificates",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("system_id", String(100), nullable=False),
+    Column("subject", String(1000), nullable=False),
+    Column("not_after", DateTime(timezone=True), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_client_certificates_system", client_certificates.c.system_id)
+auth_nonces = Table(  # UsernameToken nonces seen within the Created window: a second use is a replay
+    "auth_nonces",
+    metadata,
+    Column("nonce", String(100), primary_key=True),  # base64 of at most 64 bytes
+    Column("username", String(100), nullable=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_auth_nonces_seen", auth_nonces.c.seen_at)

@@ -8,6 +8,7 @@ production; only the scheduling thread is left out, to keep the tests determinis
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from zeep.transports import Transport
 
 from connector.config import DeliverySettings
 from connector.delivery import DeliveryWorker
-from connector.directory import Directory, SystemEntry, SystemKind
+from connector.directory import Directory
 from connector.httpserver import BackgroundServer
 from connector.partners.clients import PartnerClients, Timeouts
 from connector.partners.wsdl import DOCMGMT_WSDL_PATH, ONESTOP_WSDL_PATH
@@ -41,7 +42,7 @@ from simulators import (
 from simulators.cli import SAMPLE_DIRECTORY
 from simulators.docmgmt import accounts_from_directory
 from simulators.onestop import Sent, guide_dossier, guide_files
-from tests.soap.conftest import LiveConnector, start_connector
+from tests.soap.conftest import AGENCY, ONESTOP, LiveConnector, start_connector
 
 AGENCY_ID = guide.AGENCY.organ_id  # 000.00.31.H31, Sở Tư pháp
 FILES = guide_files()
@@ -126,7 +127,7 @@ def stack(tmp_path: Path, partner_clients: PartnerClients) -> Iterator[Stack]:
             db_path=tmp_path / "docmgmt" / "docmgmt.db",
             organ_id=AGENCY_ID,
             keys_dir=live.keys_dir,
-            connector=ConnectorEndpoint.at(live.url),
+            connector=ConnectorEndpoint.at(live.url, AGENCY, live.password(AGENCY)),
             accounts=accounts_from_directory(SAMPLE_DIRECTORY, AGENCY_ID),
             clock=clock,
         )
@@ -136,17 +137,18 @@ def stack(tmp_path: Path, partner_clients: PartnerClients) -> Iterator[Stack]:
             db_path=tmp_path / "onestop" / "onestop.db",
             organization=guide.ONESTOP,
             keys_dir=live.keys_dir,
-            connector=ConnectorEndpoint.at(live.url),
+            connector=ConnectorEndpoint.at(live.url, ONESTOP, live.password(ONESTOP)),
         )
     )
     docmgmt_server = start_in_background(docmgmt)
     onestop_server = start_in_background(onestop)
     # Point the connector's push systems at the simulators' ports (the sample says 8092 / 8091).
-    live.runtime.store.import_directory(
+    store = live.runtime.store
+    store.import_directory(
         Directory(
             systems=[
-                SystemEntry("eoffice-stp", AGENCY_ID, SystemKind.DOCMGMT, f"{docmgmt_server.url}/soap"),
-                SystemEntry("igate-hungyen", guide.ONESTOP.organ_id, SystemKind.ONESTOP, f"{onestop_server.url}/soap"),
+                dataclasses.replace(store.system(AGENCY), endpoint=f"{docmgmt_server.url}/soap"),
+                dataclasses.replace(store.system(ONESTOP), endpoint=f"{onestop_server.url}/soap"),
             ]
         )
     )

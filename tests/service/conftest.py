@@ -9,7 +9,9 @@ from datetime import date, datetime
 
 import pytest
 
+from connector.auth import AuthMethod, Caller
 from connector.config import load_settings
+from connector.directory import parse_directory
 from connector.edxml import Package, StatusCode, build
 from connector.errors import ConnectorError, ErrorCode
 from connector.exchange import DocumentKind
@@ -20,12 +22,24 @@ from connector.requests import (
     SendDocumentRequest,
     UpdateStatusRequest,
 )
-from connector.runtime import Runtime, build_runtime
+from connector.runtime import SAMPLE_DIRECTORY, Runtime, build_runtime
 from connector.service import ExchangeService
 from signing import SigningOptions, sign_package
 from simulators import guide
 
 Signer = Callable[..., bytes]
+
+# The callers the SOAP layer would authenticate: systems of the sample directory.
+_SYSTEMS = {s.system_id: s for s in parse_directory(SAMPLE_DIRECTORY.read_text(encoding="utf-8"), "x.json").systems}
+
+
+def caller(system_id: str) -> Caller:
+    return Caller(_SYSTEMS[system_id], AuthMethod.PASSWORD_DIGEST)
+
+
+ONESTOP = caller("igate-hungyen")  # one-stop of 000.00.13.H31
+AGENCY = caller("eoffice-stp")  # document management of 000.00.31.H31, the guide's agency
+PULL_AGENCY = caller("eoffice-ubnd")  # document management of 000.00.00.H31 (pull)
 
 DOSSIER = DossierInfo(
     dossier_code=guide.DOSSIER_CODE,

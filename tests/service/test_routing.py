@@ -3,16 +3,18 @@ name what is missing from the directory."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 
+from connector.auth import Caller
 from connector.errors import ErrorCode
 from connector.exchange import DocumentKind
 from simulators import guide
-from tests.service.conftest import DOSSIER, refused, send_request
+from tests.service.conftest import DOSSIER, ONESTOP, refused, send_request
 
 
 def test_incoming_goes_to_the_agency_clerks_registration_queue(service, signed):
-    receipt = service.send_document(send_request(signed(guide.send_package()))).receipt
+    receipt = service.send_document(send_request(signed(guide.send_package())), ONESTOP).receipt
     assert (receipt.agency_id, receipt.queue, receipt.target_account) == (
         guide.AGENCY.organ_id,
         "registration",
@@ -21,20 +23,22 @@ def test_incoming_goes_to_the_agency_clerks_registration_queue(service, signed):
 
 
 def test_outgoing_goes_to_the_drafts_of_the_officer_with_the_senders_username(service, signed):
-    receipt = service.send_document(send_request(signed(guide.send_package()), DocumentKind.OUTGOING)).receipt
+    receipt = service.send_document(send_request(signed(guide.send_package()), DocumentKind.OUTGOING), ONESTOP).receipt
     assert (receipt.queue, receipt.target_account) == ("drafts", "cbtiepnhan")
 
 
 def test_an_unknown_sender_organisation_is_refused(service, signed):
     package = guide.send_package()
     package.sender.organ_id = "000.00.99.H31"  # the connector's own identity: trusted, not in the directory
-    error = refused(ErrorCode.UNKNOWN_ORGANIZATION, service.send_document, send_request(signed(package)))
+    # A system registered for an organisation the organisation directory lacks.
+    rogue = Caller(dataclasses.replace(ONESTOP.system, system_id="rogue", organ_id="000.00.99.H31"), ONESTOP.method)
+    error = refused(ErrorCode.UNKNOWN_ORGANIZATION, service.send_document, send_request(signed(package)), rogue)
     assert error.field == "package/MessageHeader/From/OrganId"
 
 
 def test_an_unknown_username_names_the_user_and_the_system(service, signed, runtime):
     request = send_request(signed(guide.send_package()), DocumentKind.OUTGOING, username="nobody")
-    error = refused(ErrorCode.UNKNOWN_ACCOUNT, service.send_document, request)
+    error = refused(ErrorCode.UNKNOWN_ACCOUNT, service.send_document, request, ONESTOP)
     assert "'nobody'" in error.message and "eoffice-stp" in error.message
     assert runtime.store.outbox_items() == []
 
@@ -42,7 +46,10 @@ def test_an_unknown_username_names_the_user_and_the_system(service, signed, runt
 def test_an_unknown_procedure_is_refused(service, signed):
     dossier = replace(DOSSIER, procedure_code="9.999999.000.00.00.H31")
     refused(
-        ErrorCode.UNKNOWN_PROCEDURE, service.send_document, send_request(signed(guide.send_package()), dossier=dossier)
+        ErrorCode.UNKNOWN_PROCEDURE,
+        service.send_document,
+        send_request(signed(guide.send_package()), dossier=dossier),
+        ONESTOP,
     )
 
 
@@ -52,5 +59,6 @@ def test_a_procedure_without_interconnection_is_refused_by_name(service, signed)
         ErrorCode.INTERCONNECTION_DISABLED,
         service.send_document,
         send_request(signed(guide.send_package()), dossier=dossier),
+        ONESTOP,
     )
     assert "dd_2022_02" in error.message

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from connector.auth import AuthMethod, Caller
 from connector.config import load_settings
-from connector.edxml import build, parse
+from connector.directory import SystemKind, parse_directory
+from connector.edxml import StatusCode, build, parse
 from connector.errors import ConnectorError, ErrorCode
 from connector.exchange import DocumentKind
 from connector.requests import DossierInfo, SendDocumentRequest, UpdateStatusRequest
@@ -72,12 +74,18 @@ def legacy_service(tmp_path, keys_dir):
     runtime.close()
 
 
+def caller(organ_id: str, kind: SystemKind) -> Caller:
+    """The fixture's system of that organisation and kind, as the SOAP layer would authenticate it."""
+    systems = parse_directory(FIXTURE.read_text(encoding="utf-8"), FIXTURE.name).systems
+    return Caller(next(s for s in systems if s.organ_id == organ_id and s.kind is kind), AuthMethod.PASSWORD_DIGEST)
+
+
 def send(service, data: bytes, sender: str):
     dossier = DossierInfo(
         f"VENDOR-{uuid.uuid4().hex[:8]}", PROCEDURE_OF_SENDER[sender], received_at=datetime(2025, 1, 1)
     )
     request = SendDocumentRequest(str(uuid.uuid4()), data, DocumentKind.INCOMING, "vanthu.g22", dossier)
-    return service.send_document(request)
+    return service.send_document(request, caller(sender, SystemKind.ONESTOP))
 
 
 def original(samples: Path, document_id: str) -> bytes:
@@ -102,7 +110,11 @@ def test_every_vendor_sample(legacy_service, samples, name):
         assert (caught.value.code, refusal[1] in caught.value.message) == (refusal[0], True), caught.value.message
         return
     if operation == "status":
-        receipt = legacy_service.update_status(UpdateStatusRequest(str(uuid.uuid4()), data))
+        status = parse(data)
+        kind = SystemKind.ONESTOP if status.status_code is StatusCode.TAKEN_BACK else SystemKind.DOCMGMT
+        receipt = legacy_service.update_status(
+            UpdateStatusRequest(str(uuid.uuid4()), data), caller(status.sender.organ_id, kind)
+        )
     else:
         receipt = send(legacy_service, data, parse(data).sender.organ_id)
     assert receipt.receipt.exchange_id

@@ -1,19 +1,28 @@
-"""A real connector on 127.0.0.1 (waitress, SQLite in a temp dir, development keys) and a zeep
-client for it."""
+"""A real connector on 127.0.0.1 (waitress, SQLite in a temp dir, development keys) and zeep
+clients for it, each authenticated as a system of the sample directory (UsernameToken
+PasswordDigest, with a password generated and set through the credentials admin)."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
+import os
+import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
 import zeep
 from zeep.transports import Transport
+from zeep.wsse.username import UsernameToken
 
+from connector.auth.admin import CredentialAdmin, generate_password
+from connector.auth.wsse import WSSE, WSU, PasswordType
 from connector.config import load_settings
 from connector.edxml import Package, build
 from connector.httpserver import BackgroundServer
@@ -21,23 +30,62 @@ from connector.runtime import Runtime, build_runtime
 from connector.soap.app import ConnectorApp
 from signing import sign_package
 
+# The sample directory's systems (connector/samples/directory.json).
+ONESTOP = "igate-hungyen"  # one-stop of 000.00.13.H31
+AGENCY = "eoffice-stp"  # document management of 000.00.31.H31, the guide's agency (push)
+PULL_AGENCY = "eoffice-ubnd"  # document management of 000.00.00.H31 (pull)
+
 
 @dataclass
 class LiveConnector:
     url: str
-    runtime: Runtime
+    runtime: Runtime | None  # None: a connector in another process (set passwords yourself)
     keys_dir: Path
+    passwords: dict[str, str] = field(default_factory=dict, repr=False)
+    _setting: threading.Lock = field(default_factory=threading.Lock, repr=False)  # clients made in threads
 
     def sign(self, package: Package, organ_id: str | None = None) -> bytes:
         identity = self.runtime.dev_keys.identity(organ_id or package.sender.organ_id)
         return sign_package(build(package), identity)
 
-    def client(self) -> zeep.Client:
+    def password(self, system_id: str) -> str:
+        """The system's password, generated and set (encrypted) on first use."""
+        with self._setting:
+            if system_id not in self.passwords:
+                password = generate_password()
+                CredentialAdmin(self.runtime.store, self.runtime.authenticator.box).set_password(system_id, password)
+                self.passwords[system_id] = password
+            return self.passwords[system_id]
+
+    def client(self, system_id: str | None = ONESTOP, password: str | None = None, digest: bool = True) -> zeep.Client:
+        """A zeep client that authenticates as ``system_id`` (None: anonymous), as integrators do."""
         session = requests.Session()
         session.trust_env = False  # REQUESTS_CA_BUNDLE etc. must not leak into tests
         transport = Transport(session=session, timeout=10, operation_timeout=30)
         settings = zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True)
-        return zeep.Client(f"{self.url}/soap?wsdl", transport=transport, settings=settings)
+        token = None
+        if system_id is not None:
+            token = UsernameToken(system_id, password or self.password(system_id), use_digest=digest)
+        return zeep.Client(f"{self.url}/soap?wsdl", transport=transport, settings=settings, wsse=token)
+
+    def security_header(
+        self,
+        system_id: str = ONESTOP,
+        nonce: bytes | None = None,
+        created: str | None = None,
+        password: str | None = None,
+    ) -> str:
+        """A ``wsse:Security`` header (PasswordDigest) as text, for hand-written envelopes."""
+        nonce = nonce or os.urandom(16)
+        created = created or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        secret = password or self.password(system_id)
+        digest = base64.b64encode(hashlib.sha1(nonce + created.encode() + secret.encode()).digest()).decode()
+        return (
+            f'<w:Security xmlns:w="{WSSE}" xmlns:u="{WSU}"><w:UsernameToken><w:Username>{system_id}</w:Username>'
+            f'<w:Password Type="{PasswordType.DIGEST.value}">{digest}</w:Password>'
+            f"<w:Nonce>{base64.b64encode(nonce).decode()}</w:Nonce><u:Created>{created}</u:Created>"
+            "</w:UsernameToken></w:Security>"
+        )
 
 
 def start_connector(

@@ -97,12 +97,13 @@ def test_index_page_points_a_person_to_the_wsdl_and_docs(connector):
 
 
 def test_a_hand_written_soap_11_envelope_is_accepted(connector):
-    """As a legacy .NET or Java client would post it: prefixes of its own, SOAPAction header."""
+    """As a legacy .NET or Java client would post it: prefixes of its own, SOAPAction header,
+    a WS-Security UsernameToken (PasswordDigest) of its own making."""
     package = base64.b64encode(connector.sign(guide.send_package())).decode()
     message_id = new_id()
     envelope = f"""<?xml version="1.0" encoding="utf-8"?>
 <s:Envelope xmlns:s="{SOAP_ENV}">
-  <s:Header/>
+  <s:Header>{connector.security_header()}</s:Header>
   <s:Body>
     <sendDocument xmlns="urn:vn:lienthong:connector:1">
       <messageId>{message_id}</messageId>
@@ -118,7 +119,7 @@ def test_a_hand_written_soap_11_envelope_is_accepted(connector):
     </sendDocument>
   </s:Body>
 </s:Envelope>"""
-    response = post(connector, envelope.encode())
+    response = post(connector, envelope.encode(), system_id=None)
     assert response.status_code == 200, response.text
     body = etree.fromstring(response.content)
     ns = {"c": "urn:vn:lienthong:connector:1"}

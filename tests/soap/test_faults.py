@@ -6,6 +6,7 @@ after each fault the exchange store holds no trace of the request."""
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 import requests
@@ -17,7 +18,7 @@ from connector.errors import ErrorCode
 from connector.soap.service import ConnectorFault, ConnectorService
 from signing import SigningOptions, sign_package
 from simulators import guide
-from tests.soap.conftest import new_id, start_connector
+from tests.soap.conftest import ONESTOP, PULL_AGENCY, new_id, start_connector
 from tests.soap.test_guide_cases import DOSSIER, publish, send, status
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -49,7 +50,16 @@ def send_raw(connector, package: bytes, **fields) -> requests.Response:
     return post(connector, envelope.encode())
 
 
-def post(connector, body: bytes) -> requests.Response:
+def post(connector, body: bytes, system_id: str | None = ONESTOP) -> requests.Response:
+    """POST the bytes; a SOAP envelope start tag gets a wsse:Security header for ``system_id`` first."""
+    if system_id is not None:
+        header = connector.security_header(system_id).encode()
+        body = re.sub(
+            rb"(<(\w+):Envelope\b[^>]*(?<!/)>)",
+            lambda m: m[1] + b"<%s:Header>%s</%s:Header>" % (m[2], header, m[2]),
+            body,
+            count=1,
+        )
     return requests.post(
         f"{connector.url}/soap",
         data=body,
@@ -146,7 +156,7 @@ def test_tampered_package(connector):
 
 
 def test_unknown_username_names_user_and_system(connector):
-    fault = raises_fault(ErrorCode.UNKNOWN_ACCOUNT, send, connector, connector.client(), "OUTGOING", username="nobody")
+    fault = raises_fault(ErrorCode.UNKNOWN_ACCOUNT, send, connector, "OUTGOING", username="nobody")
     assert "'nobody'" in fault.message and "eoffice-stp" in fault.message
     assert_nothing_stored(connector)
 
@@ -175,9 +185,9 @@ def test_same_message_id_with_other_content(connector):
 
 def test_a_finished_exchange_never_returns_to_arrived(connector):
     client = connector.client()
-    send(connector, client, "INCOMING")
-    publish(connector, client)
-    fault = raises_fault(ErrorCode.ILLEGAL_TRANSITION, status, connector, client, StatusCode.ARRIVED)
+    send(connector, "INCOMING")
+    publish(connector)
+    fault = raises_fault(ErrorCode.ILLEGAL_TRANSITION, status, connector, StatusCode.ARRIVED)
     assert "finished" in fault.message
     assert [e.state for e in client.service.getStatus(dossierCode=guide.DOSSIER_CODE).timeline.TimelineEvent] == [
         "accepted",
@@ -186,9 +196,9 @@ def test_a_finished_exchange_never_returns_to_arrived(connector):
 
 
 def test_pull_faults(connector):
-    client = connector.client()
-    raises_fault(ErrorCode.UNAUTHORIZED, client.service.listPending, systemId="not-registered")
-    raises_fault(ErrorCode.UNKNOWN_ITEM, client.service.fetchPending, systemId="eoffice-ubnd", itemId=424242)
+    client = connector.client(PULL_AGENCY)
+    raises_fault(ErrorCode.FORBIDDEN, client.service.listPending, systemId="not-registered")
+    raises_fault(ErrorCode.UNKNOWN_ITEM, client.service.fetchPending, systemId=PULL_AGENCY, itemId=424242)
 
 
 def test_unexpected_errors_become_server_internal():
@@ -252,11 +262,11 @@ def test_a_package_that_is_not_base64(connector):
 
 
 def test_a_header_that_must_be_understood_is_refused(connector):
-    wsse = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+    """wsse:Security is understood (tests/security); any other mustUnderstand header is refused."""
     body = (
         f'<s:Envelope xmlns:s="{SOAP_ENV}" xmlns:c="urn:vn:lienthong:connector:1"><s:Header>'
-        f'<w:Security xmlns:w="{wsse}" s:mustUnderstand="1"/></s:Header>'
+        '<r:Routing xmlns:r="urn:example:routing" s:mustUnderstand="1"/></s:Header>'
         "<s:Body><c:getStatus><c:dossierCode>x</c:dossierCode></c:getStatus></s:Body></s:Envelope>"
     )
     code, message = fault_of(post(connector, body.encode()))
-    assert code == ErrorCode.MUST_UNDERSTAND.value and "Security" in message
+    assert code == ErrorCode.MUST_UNDERSTAND.value and "Routing" in message

@@ -9,7 +9,7 @@ from connector.edxml import StatusCode
 from connector.receipts import RECEIPT_PROFILE
 from signing import VerificationPolicy, verify_xml
 from simulators import guide
-from tests.soap.conftest import new_id
+from tests.soap.conftest import AGENCY, ONESTOP, new_id
 
 DOSSIER = {
     "dossierCode": guide.DOSSIER_CODE,
@@ -23,21 +23,23 @@ DOSSIER = {
 }
 
 
-def send(connector, client, kind: str, username: str = "cbtiepnhan"):
+def send(connector, kind: str, username: str = "cbtiepnhan"):
+    """sendDocument from the one-stop system; status and publish below come from the side entitled."""
     package = connector.sign(guide.send_package())
-    return client.service.sendDocument(
+    return connector.client(ONESTOP).service.sendDocument(
         messageId=new_id(), package=package, kind=kind, senderUsername=username, dossier=DOSSIER
     )
 
 
-def status(connector, client, code: StatusCode):
+def status(connector, code: StatusCode):
     package = connector.sign(guide.status_package(code))
-    return client.service.updateStatus(messageId=new_id(), package=package)
+    system = ONESTOP if code is StatusCode.TAKEN_BACK else AGENCY
+    return connector.client(system).service.updateStatus(messageId=new_id(), package=package)
 
 
-def publish(connector, client):
+def publish(connector):
     package = connector.sign(guide.result_package())
-    return client.service.publishResult(
+    return connector.client(AGENCY).service.publishResult(
         messageId=new_id(),
         package=package,
         onestopNumber=guide.ONESTOP_DOSSIER_NUMBER,
@@ -53,7 +55,7 @@ def publish(connector, client):
 
 def test_incoming_lands_in_the_clerks_registration_queue_and_completes(connector):
     client = connector.client()
-    receipt = send(connector, client, "INCOMING")
+    receipt = send(connector, "INCOMING")
     assert receipt.state == "accepted"
     assert receipt.routing.agencyId == guide.AGENCY.organ_id
     assert receipt.routing.queue == "registration"
@@ -61,8 +63,8 @@ def test_incoming_lands_in_the_clerks_registration_queue_and_completes(connector
     assert receipt.documentId == guide.send_package().document_id
 
     for code in (StatusCode.ARRIVED, StatusCode.ACCEPTED, StatusCode.ASSIGNED, StatusCode.IN_PROGRESS):
-        status(connector, client, code)
-    published = publish(connector, client)
+        status(connector, code)
+    published = publish(connector)
     assert published.state == "finished"
 
     exchange = client.service.getStatus(dossierCode=guide.DOSSIER_CODE)
@@ -84,23 +86,21 @@ def test_incoming_lands_in_the_clerks_registration_queue_and_completes(connector
 
 def test_outgoing_goes_to_the_officers_drafts(connector):
     client = connector.client()
-    receipt = send(connector, client, "OUTGOING")
+    receipt = send(connector, "OUTGOING")
     assert receipt.routing.queue == "drafts"
     assert receipt.routing.targetAccount == "cbtiepnhan"  # the same username in both systems
-    assert publish(connector, client).state == "finished"
+    assert publish(connector).state == "finished"
     by_message = client.service.getStatus(messageId=receipt.messageId)
     assert by_message.kind == "OUTGOING" and by_message.state == "finished"
 
 
 def test_username_mapping_removes_the_renaming_chore(connector):
-    client = connector.client()
-    receipt = send(connector, client, "OUTGOING", username="tiepnhan.motcua")
+    receipt = send(connector, "OUTGOING", username="tiepnhan.motcua")
     assert receipt.routing.targetAccount == "cbtiepnhan"
 
 
 def test_receipts_are_signed_by_the_connector(connector):
-    client = connector.client()
-    receipt = send(connector, client, "INCOMING")
+    receipt = send(connector, "INCOMING")
     policy = VerificationPolicy.from_paths(trust=[connector.keys_dir / "ca.pem"])
     verified = verify_xml(receipt.signedReceipt, policy, RECEIPT_PROFILE)
     assert verified.signer_organ_id == "000.00.99.H31"
@@ -120,9 +120,9 @@ def test_the_same_message_twice_returns_the_original_receipt(connector):
 
 def test_a_result_published_after_status_06_is_still_recorded(connector):
     client = connector.client()
-    send(connector, client, "INCOMING")
-    assert status(connector, client, StatusCode.FINISHED).state == "finished"
-    assert publish(connector, client).state == "finished"
+    send(connector, "INCOMING")
+    assert status(connector, StatusCode.FINISHED).state == "finished"
+    assert publish(connector).state == "finished"
     assert client.service.getStatus(dossierCode=guide.DOSSIER_CODE).result.numberSymbol == "22/CV_LT_MOTCUA"
 
 
@@ -131,11 +131,11 @@ def test_concurrent_retries_of_one_message_all_get_the_original_receipt(connecto
     from concurrent.futures import ThreadPoolExecutor
 
     client = connector.client()
-    send(connector, client, "INCOMING")
+    send(connector, "INCOMING")
     package, message_id = connector.sign(guide.status_package(StatusCode.ARRIVED)), new_id()
 
     def update(_: int) -> bytes:
-        return connector.client().service.updateStatus(messageId=message_id, package=package).signedReceipt
+        return connector.client(AGENCY).service.updateStatus(messageId=message_id, package=package).signedReceipt
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         receipts = list(pool.map(update, range(8)))

@@ -10,7 +10,7 @@ from connector.delivery import DeliveryWorker
 from connector.edxml import Organization
 from connector.partners.clients import PartnerClients, Timeouts
 from simulators import guide
-from tests.soap.conftest import new_id
+from tests.soap.conftest import AGENCY, ONESTOP, PULL_AGENCY, new_id
 from tests.soap.test_guide_cases import DOSSIER
 
 UBND = Organization("000.00.00.H31", "UBND tỉnh Hưng Yên")  # eoffice-ubnd is a pull system in the sample
@@ -29,8 +29,8 @@ def send_to_pull_system(connector, client):
 
 
 def test_list_fetch_acknowledge(connector):
-    client = connector.client()
-    receipt = send_to_pull_system(connector, client)
+    receipt = send_to_pull_system(connector, connector.client(ONESTOP))
+    client = connector.client(PULL_AGENCY)
     assert receipt.routing.targetAccount == "vanthu.ubnd"
 
     # The push worker leaves pull items alone.
@@ -45,8 +45,8 @@ def test_list_fetch_acknowledge(connector):
     assert fetched.package == connector.runtime.store.package_bytes(receipt.packageDigest)
     assert fetched.item.state == "fetched"
 
-    # It is listed for its own system only (caller authentication comes with the next issue).
-    assert not client.service.listPending(systemId="eoffice-stp")
+    # It is listed for its own system only (the other agency's own list has nothing).
+    assert not connector.client(AGENCY).service.listPending(systemId=AGENCY)
 
     failed = client.service.acknowledge(systemId="eoffice-ubnd", itemId=item.itemId, outcome="FAIL", reason="disk full")
     assert failed.state == "pending"  # back in the list

@@ -148,9 +148,9 @@ def test_guide_case_over_http_on_postgresql(tmp_path, postgres_url):
     live, server = start_connector(tmp_path / "pg", database_url=postgres_url)
     try:
         client = live.client()
-        send(live, client, "INCOMING")
-        status(live, client, guide.StatusCode.ARRIVED)
-        assert publish(live, client).state == "finished"
+        send(live, "INCOMING")
+        status(live, guide.StatusCode.ARRIVED)
+        assert publish(live).state == "finished"
         assert client.service.getStatus(dossierCode=guide.DOSSIER_CODE).state == "finished"
     finally:
         server.stop()
@@ -159,13 +159,14 @@ def test_guide_case_over_http_on_postgresql(tmp_path, postgres_url):
 
 def test_store_unavailable_is_a_server_fault(tmp_path, postgres_url):
     live, server = start_connector(tmp_path / "pg", database_url=postgres_url)
+    live.password("igate-hungyen")  # credentials are set while the store is up
     name = postgres_url.rsplit("/", 1)[1]
     admin = psycopg.connect(ADMIN_URL, autocommit=True)
     try:
         admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
         admin.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
         with pytest.raises(zeep.exceptions.Fault) as caught:
-            send(live, live.client(), "INCOMING")
+            send(live, "INCOMING")
         assert caught.value.code.split(":")[-1] == ErrorCode.STORE_UNAVAILABLE.value
     finally:
         admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')

@@ -1,0 +1,177 @@
+"""Every SOAP call proves which registered system makes it, or is refused with
+``Client.Unauthenticated``.
+
+Accepted: a WS-Security UsernameToken (PasswordDigest with a fresh Nonce and a Created time inside
+the window; PasswordText over TLS only), HTTP Basic over TLS only, and a client certificate the
+TLS proxy verified and the operator mapped to the system. When several are presented, each must
+verify and all must name the same system. The caller never learns whether a username exists:
+an unknown username and a wrong password get the same answer (the security log has the reason).
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from lxml import etree
+
+from connector.auth.caller import AuthMethod, Caller
+from connector.auth.events import security_event
+from connector.auth.ratelimit import FailureLimiter
+from connector.auth.secretbox import SecretBox, SecretKeyError
+from connector.auth.transport import TransportFacts
+from connector.auth.wsse import PasswordType, TokenError, UsernameToken, read_username_token
+from connector.clock import utcnow
+from connector.config import AuthSettings
+from connector.errors import ConnectorError, ErrorCode
+from connector.store import CredentialStore, Store
+
+log = logging.getLogger(__name__)
+BAD_PASSWORD = "the username or password is wrong"
+
+
+class AuthFailure(Exception):
+    """Why an attempt failed: ``public`` goes to the caller, ``reason`` only to the security log."""
+
+    def __init__(self, public: str, reason: str, counts: bool = True) -> None:
+        super().__init__(reason)
+        self.public = public
+        self.reason = reason
+        self.counts = counts  # a guess worth rate-limiting (not, say, a request with no credentials)
+
+
+class Authenticator:
+    def __init__(
+        self,
+        store: Store,
+        box: SecretBox,
+        settings: AuthSettings,
+        clock: Callable[[], datetime] = utcnow,
+        limiter: FailureLimiter | None = None,
+    ) -> None:
+        self.store = store
+        self.credentials = CredentialStore(store)
+        self.box = box
+        self.settings = settings
+        self.clock = clock
+        self.limiter = limiter or FailureLimiter(settings.max_failures, settings.failure_window)
+
+    def authenticate(self, security_headers: Sequence[etree._Element], facts: TransportFacts) -> Caller:
+        if facts.untrusted_proxy_headers:
+            security_event("auth.proxy_headers_ignored", address=facts.client_address)
+        token: UsernameToken | None = None
+        usernames: list[str] = []
+        try:
+            if len(security_headers) > 1:
+                raise AuthFailure("send one wsse:Security header", "several Security headers")
+            if security_headers:
+                try:
+                    token = read_username_token(security_headers[0])
+                except TokenError as exc:
+                    raise AuthFailure(f"WS-Security: {exc}", str(exc)) from None
+                usernames.append(token.username)
+            if facts.basic_malformed:
+                raise AuthFailure("the Authorization header is not HTTP Basic credentials", "malformed Authorization")
+            if facts.basic:
+                usernames.append(facts.basic[0])
+            blocked = self.limiter.blocked([f"address:{facts.client_address}", *(f"username:{u}" for u in usernames)])
+            if blocked:
+                raise AuthFailure(
+                    "too many failed attempts; try again later", f"rate limited ({blocked})", counts=False
+                )
+            caller = self._verify(token, facts)
+        except AuthFailure as failure:
+            if failure.counts:
+                self.limiter.failed([f"address:{facts.client_address}", *(f"username:{u}" for u in usernames)])
+            security_event(
+                "auth.failed",
+                username=",".join(usernames) or None,
+                address=facts.client_address,
+                tls=facts.tls,
+                reason=failure.reason,
+            )
+            raise ConnectorError(
+                ErrorCode.UNAUTHENTICATED, f"authentication failed: {failure.public}", "Header"
+            ) from None
+        security_event(
+            "auth.ok", logging.DEBUG, system=caller.system_id, method=caller.method.value, address=facts.client_address
+        )
+        return caller
+
+    def _verify(self, token: UsernameToken | None, facts: TransportFacts) -> Caller:
+        proofs: list[tuple[str, AuthMethod]] = []
+        if token is not None:
+            proofs.append(self._token(token, facts))
+        if facts.basic is not None:
+            if not facts.tls:
+                raise AuthFailure("HTTP Basic is accepted over TLS only", "Basic over plain HTTP")
+            username, password = facts.basic
+            self._password(username, password)
+            proofs.append((username, AuthMethod.BASIC))
+        if facts.certificate_sha256 is not None:
+            proofs.append((self._certificate(facts.certificate_sha256), AuthMethod.CERTIFICATE))
+        if not proofs:
+            raise AuthFailure(
+                "no credentials: send a WS-Security UsernameToken (PasswordDigest), or HTTP Basic or a client "
+                "certificate over TLS",
+                "no credentials",
+                counts=False,
+            )
+        names = {system_id for system_id, _ in proofs}
+        if len(names) > 1:
+            raise AuthFailure("the credentials name different systems", f"credentials for {sorted(names)}")
+        system = self.store.system(proofs[0][0])
+        if system is None:  # credentials outlived the directory entry
+            raise AuthFailure(BAD_PASSWORD, f"system {proofs[0][0]!r} is not in the directory")
+        return Caller(system, proofs[0][1])
+
+    def _token(self, token: UsernameToken, facts: TransportFacts) -> tuple[str, AuthMethod]:
+        if token.password_type is PasswordType.TEXT:
+            if not facts.tls:
+                raise AuthFailure(
+                    "PasswordText is accepted over TLS only; use PasswordDigest", "PasswordText over plain HTTP"
+                )
+            self._password(token.username, token.password)
+            return token.username, AuthMethod.PASSWORD_TEXT
+        assert token.created is not None and token.nonce is not None  # read_username_token checked
+        now = self.clock()
+        window = timedelta(seconds=self.settings.created_window)
+        if not now - window <= token.created <= now + window:
+            raise AuthFailure(
+                f"Created must be within {self.settings.created_window:.0f} seconds of the server's "
+                f"time ({now:%Y-%m-%dT%H:%M:%SZ})",
+                "Created outside the window",
+            )
+        secret = self._secret(token.username)
+        if secret is None or not token.digest_matches(secret):
+            raise AuthFailure(BAD_PASSWORD, "unknown username" if secret is None else "wrong digest")
+        nonce = base64.b64encode(token.nonce).decode("ascii")
+        if not self.credentials.use_nonce(nonce, token.username, now, now - 2 * window):
+            raise AuthFailure("the Nonce was used before (a replay)", "nonce replay")
+        return token.username, AuthMethod.PASSWORD_DIGEST
+
+    def _password(self, username: str, password: str) -> None:
+        secret = self._secret(username)
+        if secret is None or not hmac.compare_digest(secret.encode(), password.encode()):
+            raise AuthFailure(BAD_PASSWORD, "unknown username" if secret is None else "wrong password")
+
+    def _secret(self, username: str) -> str | None:
+        sealed = self.credentials.sealed_password(username)
+        if sealed is None:
+            return None
+        try:
+            return self.box.open(sealed)
+        except SecretKeyError as exc:  # the operator's problem, not the caller's
+            log.error("%s", exc)
+            raise ConnectorError(ErrorCode.INTERNAL, "internal error; nothing was stored") from None
+
+    def _certificate(self, sha256: str) -> str:
+        mapping = self.credentials.system_for_certificate(sha256)
+        if mapping is None:
+            raise AuthFailure("the client certificate is not mapped to a system", f"unmapped certificate {sha256}")
+        if mapping.not_after < self.clock():
+            raise AuthFailure("the client certificate has expired", f"expired certificate {sha256}")
+        return mapping.system_id

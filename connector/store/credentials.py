@@ -1,0 +1,86 @@
+"""The credentials side of the store: sealed passwords, client-certificate mappings and the
+UsernameToken nonces seen recently (shared by every process using the database)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select
+
+from connector.store import tables as t
+from connector.store.records import StoreConflict
+from connector.store.store import Store, _aware
+
+
+@dataclass(frozen=True)
+class CertificateMapping:
+    sha256: str
+    system_id: str
+    subject: str
+    not_after: datetime
+    added_at: datetime
+
+
+@dataclass(frozen=True)
+class CredentialSummary:
+    """What ``credentials list`` shows: never a secret."""
+
+    system_id: str
+    password_set_at: datetime | None
+    certificates: list[CertificateMapping]
+
+
+class CredentialStore:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def set_password(self, system_id: str, sealed: bytes, now: datetime) -> None:
+        with self._store._tx() as conn:
+            self._store._upsert(
+                conn, t.credentials, [{"system_id": system_id, "sealed_password": sealed, "updated_at": now}]
+            )
+
+    def sealed_password(self, system_id: str) -> bytes | None:
+        row = self._store._one(t.credentials, t.credentials.c.system_id, system_id)
+        return bytes(row.sealed_password) if row else None
+
+    def map_certificate(self, mapping: CertificateMapping) -> None:
+        with self._store._tx() as conn:
+            self._store._upsert(conn, t.client_certificates, [mapping.__dict__])
+
+    def system_for_certificate(self, sha256: str) -> CertificateMapping | None:
+        row = self._store._one(t.client_certificates, t.client_certificates.c.sha256, sha256)
+        return _mapping(row) if row else None
+
+    def revoke(self, system_id: str) -> int:
+        """Remove the system's password and certificate mappings; returns how many were removed."""
+        with self._store._tx() as conn:
+            removed = conn.execute(delete(t.credentials).where(t.credentials.c.system_id == system_id)).rowcount
+            removed += conn.execute(
+                delete(t.client_certificates).where(t.client_certificates.c.system_id == system_id)
+            ).rowcount
+        return removed
+
+    def summaries(self) -> list[CredentialSummary]:
+        with self._store._read() as conn:
+            passwords = {r.system_id: _aware(r.updated_at) for r in conn.execute(select(t.credentials))}
+            certificates = [_mapping(r) for r in conn.execute(select(t.client_certificates))]
+        systems = sorted(set(passwords) | {c.system_id for c in certificates})
+        return [CredentialSummary(s, passwords.get(s), [c for c in certificates if c.system_id == s]) for s in systems]
+
+    def use_nonce(self, nonce: str, username: str, now: datetime, forget_before: datetime) -> bool:
+        """Record a nonce; False if it was seen already (a replay). Nonces older than
+        ``forget_before`` are dropped: their Created time is outside the window anyway."""
+        try:
+            with self._store._tx() as conn:
+                conn.execute(delete(t.auth_nonces).where(t.auth_nonces.c.seen_at < forget_before))
+                conn.execute(insert(t.auth_nonces).values(nonce=nonce, username=username, seen_at=now))
+        except StoreConflict:
+            return False
+        return True
+
+
+def _mapping(row: object) -> CertificateMapping:
+    m = row._mapping  # type: ignore[attr-defined]
+    return CertificateMapping(m["sha256"], m["system_id"], m["subject"], _aware(m["not_after"]), _aware(m["added_at"]))
