@@ -9,11 +9,12 @@ from typing import Any
 from lxml import etree
 
 from connector.edxml import EdxmlError, ParseLimits, parse_xml
-from connector.errors import ErrorCode
+from connector.errors import ConnectorError, ErrorCode
+from connector.soap import envelope_rules as rules
 from connector.soap.service import ConnectorFault
 from connector.soap.spyne_compat import Fault, Soap11
 
-SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP_ENV = rules.SOAP_ENV
 
 
 class HardenedSoap11(Soap11):
@@ -28,9 +29,12 @@ class HardenedSoap11(Soap11):
             raise ConnectorFault(ErrorCode.SCHEMA_INVALID, "SOAP requests must be HTTP POST", "http")
         data = b"".join(chunk if isinstance(chunk, bytes) else chunk.encode("utf-8") for chunk in ctx.in_string)
         try:
+            rules.check_encoding(data, ctx.transport.req_env.get("CONTENT_TYPE") if hasattr(ctx.transport, "req_env") else None)
             tree = parse_xml(data, self.limits)
         except EdxmlError as exc:
             raise ConnectorFault(exc.code, f"SOAP envelope: {exc.message}", "envelope") from None
+        except ConnectorError as exc:
+            raise ConnectorFault(exc.code, exc.message, exc.field) from None
         ctx.in_document = (tree.getroot(), {})
 
     def decompose_incoming_envelope(self, ctx: Any, message: Any = None) -> None:
@@ -47,6 +51,11 @@ class HardenedSoap11(Soap11):
                 ErrorCode.SCHEMA_INVALID, f"the envelope must have one Body, not {len(bodies)}", "Body"
             )
         body = bodies[0]
+        try:
+            rules.check_structure(envelope, body)
+            understood = [header for header in envelope.findall(f"{{{SOAP_ENV}}}Header/*") if rules.must_understand(header)]
+        except ConnectorError as exc:
+            raise ConnectorFault(exc.code, exc.message, exc.field) from None
         requests = [child for child in body if isinstance(child.tag, str)]
         stray = (body.text or "").strip() or any((child.tail or "").strip() for child in body)
         if len(requests) != 1 or stray:
@@ -57,9 +66,8 @@ class HardenedSoap11(Soap11):
             raise ConnectorFault(ErrorCode.SCHEMA_INVALID, "a Fault is not a request", "Body")
         # SOAP 1.1 §4.2.3: a header the receiver must understand but does not is a fault, never
         # silently ignored (spyne would ignore it – and a WS-Security header would mean nothing).
-        for header in envelope.findall(f"{{{SOAP_ENV}}}Header/*"):
-            if header.get(f"{{{SOAP_ENV}}}mustUnderstand") in ("1", "true"):
-                raise ConnectorFault(ErrorCode.MUST_UNDERSTAND, f"header {header.tag} is not understood here", "Header")
+        for header in understood:
+            raise ConnectorFault(ErrorCode.MUST_UNDERSTAND, f"header {header.tag} is not understood here", "Header")
         super().decompose_incoming_envelope(ctx, message if message is not None else self.REQUEST)
 
     def deserialize(self, ctx: Any, message: Any) -> None:
@@ -73,6 +81,13 @@ class HardenedSoap11(Soap11):
             raise ConnectorFault(ErrorCode.SCHEMA_INVALID, f"{fault.faultstring}", "Body") from None
         except (ValueError, TypeError, AttributeError, OverflowError) as exc:
             raise ConnectorFault(ErrorCode.SCHEMA_INVALID, f"a value cannot be read: {exc}", "Body") from None
+
+    def byte_array_from_element(self, ctx: Any, cls: Any, element: etree._Element) -> tuple[bytes]:
+        """base64Binary fields decoded strictly (spyne's decoder drops what is not base64)."""
+        try:
+            return (rules.strict_base64(element),)
+        except ConnectorError as exc:
+            raise ConnectorFault(exc.code, exc.message, exc.field) from None
 
     def validate_document(self, payload: etree._Element) -> None:
         if self.body_schema is None or payload is None:

@@ -57,6 +57,9 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
+MAX_ITEM_ID = 2**31 - 1  # outbox.item_id is a 32-bit INTEGER on PostgreSQL
+
+
 class _LostRace(Exception):
     """Another writer moved the exchange first; roll the transaction back."""
 
@@ -445,6 +448,8 @@ class Store:
             )
 
     def outbox_item(self, item_id: int) -> OutboxItem | None:
+        if not 0 < item_id <= MAX_ITEM_ID:  # no such row, and the database would refuse the number
+            return None
         with self._read() as conn:
             row = conn.execute(select(t.outbox).where(t.outbox.c.item_id == item_id)).first()
         return _row(OutboxItem, row) if row else None
