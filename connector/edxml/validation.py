@@ -86,15 +86,22 @@ def _explain(tree, limits: ParseLimits, clock: Callable[[], float] = time.monoto
         path = path_of(element) if element is not None and hasattr(element, "getparent") else error.path
         found.append(Issue(ErrorCode.SCHEMA_INVALID, error.reason or str(error.message), path, line))
         if len(found) >= limits.max_explained_errors or clock() > deadline:
-            found.append(Issue(ErrorCode.SCHEMA_INVALID, f"schema errors after the first {len(found)} were not examined",
-                               severity=Severity.WARNING))
+            found.append(
+                Issue(
+                    ErrorCode.SCHEMA_INVALID,
+                    f"schema errors after the first {len(found)} were not examined",
+                    severity=Severity.WARNING,
+                )
+            )
             return found
     return found or _lxml_issues(limits)  # lxml and xmlschema disagree: lxml's words rather than nothing
 
 
 def _lxml_issues(limits: ParseLimits) -> list[Issue]:
     log = schema.lxml_schema().error_log
-    return [Issue(ErrorCode.SCHEMA_INVALID, e.message, e.path, e.line) for e in list(log)[: limits.max_explained_errors]]
+    return [
+        Issue(ErrorCode.SCHEMA_INVALID, e.message, e.path, e.line) for e in list(log)[: limits.max_explained_errors]
+    ]
 
 
 def _more_elements_than(root: etree._Element, limit: int) -> bool:

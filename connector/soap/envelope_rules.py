@@ -34,7 +34,9 @@ def check_encoding(data: bytes, content_type: str | None) -> None:
     for source, name in (_declared_encoding(data), ("the Content-Type charset", charset and charset.group(1))):
         if name is not None and name.lower() not in _ALLOWED:
             raise ConnectorError(
-                ErrorCode.UNSUPPORTED_ENCODING, f"the envelope is {name} according to {source}; send UTF-8 or UTF-16", "envelope"
+                ErrorCode.UNSUPPORTED_ENCODING,
+                f"the envelope is {name} according to {source}; send UTF-8 or UTF-16",
+                "envelope",
             )
 
 
@@ -51,7 +53,11 @@ def _declared_encoding(data: bytes) -> tuple[str, str | None]:
 
 def check_structure(envelope: etree._Element, body: etree._Element) -> None:
     if _PROCESSING_INSTRUCTIONS(envelope):
-        raise ConnectorError(ErrorCode.SCHEMA_INVALID, "a SOAP message must not contain processing instructions (SOAP 1.1 §3)", "envelope")
+        raise ConnectorError(
+            ErrorCode.SCHEMA_INVALID,
+            "a SOAP message must not contain processing instructions (SOAP 1.1 §3)",
+            "envelope",
+        )
     if any(True for _ in body.iter(etree.Comment)):
         raise ConnectorError(ErrorCode.SCHEMA_INVALID, "comments are not accepted inside the Body", "Body")
 
@@ -63,7 +69,9 @@ def must_understand(header: etree._Element) -> bool:
         return False
     value = value.strip()
     if value not in ("0", "1", "true", "false"):
-        raise ConnectorError(ErrorCode.SCHEMA_INVALID, f"mustUnderstand={value!r} is not a boolean (use \"1\" or \"0\")", "Header")
+        raise ConnectorError(
+            ErrorCode.SCHEMA_INVALID, f'mustUnderstand={value!r} is not a boolean (use "1" or "0")', "Header"
+        )
     return value in ("1", "true")
 
 

@@ -29,7 +29,9 @@ class HardenedSoap11(Soap11):
             raise ConnectorFault(ErrorCode.SCHEMA_INVALID, "SOAP requests must be HTTP POST", "http")
         data = b"".join(chunk if isinstance(chunk, bytes) else chunk.encode("utf-8") for chunk in ctx.in_string)
         try:
-            rules.check_encoding(data, ctx.transport.req_env.get("CONTENT_TYPE") if hasattr(ctx.transport, "req_env") else None)
+            rules.check_encoding(
+                data, ctx.transport.req_env.get("CONTENT_TYPE") if hasattr(ctx.transport, "req_env") else None
+            )
             tree = parse_xml(data, self.limits)
         except EdxmlError as exc:
             raise ConnectorFault(exc.code, f"SOAP envelope: {exc.message}", "envelope") from None
@@ -53,7 +55,9 @@ class HardenedSoap11(Soap11):
         body = bodies[0]
         try:
             rules.check_structure(envelope, body)
-            understood = [header for header in envelope.findall(f"{{{SOAP_ENV}}}Header/*") if rules.must_understand(header)]
+            understood = [
+                header for header in envelope.findall(f"{{{SOAP_ENV}}}Header/*") if rules.must_understand(header)
+            ]
         except ConnectorError as exc:
             raise ConnectorFault(exc.code, exc.message, exc.field) from None
         requests = [child for child in body if isinstance(child.tag, str)]
