@@ -32,5 +32,6 @@ def test_every_fault_code_is_triggered_by_some_test():
 
     sources = [ROOT / "tests" / "soap" / "test_faults.py", ROOT / "tests" / "store" / "test_store.py"]
     sources += sorted((ROOT / "tests" / "service").glob("test_*.py"))
+    sources += sorted((ROOT / "tests" / "security").glob("test_*.py"))
     used = {name for path in sources for name in re.findall(r"ErrorCode\.([A-Z_]+)", path.read_text(encoding="utf-8"))}
     assert used == {code.name for code in ErrorCode}

@@ -1,0 +1,108 @@
+"""Shared helpers of the hostile-input suite's parser, SOAP, package, signature and resource
+families: raw envelopes posted to a real connector (waitress with the production limits, SQLite
+or PostgreSQL, development keys), the fault read back, and every table counted before and after.
+
+Fixtures defined here are imported by the test modules that use them.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import requests
+from lxml import etree
+from sqlalchemy import func, select
+
+from connector.errors import ErrorCode
+from connector.store import tables
+from simulators import guide
+from tests.soap.conftest import LiveConnector, start_connector
+
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+TNS = "urn:vn:lienthong:connector:1"
+PULL_SYSTEM = "eoffice-ubnd"  # a pull-mode system of the guide's sample directory
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory) -> Iterator[LiveConnector]:
+    """One connector per module: every case must leave it as it found it (checked by ``refused``)."""
+    connector, server = start_connector(tmp_path_factory.mktemp("limits") / "data")
+    yield connector
+    server.stop()
+    connector.runtime.close()
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def envelope(body: str, header: str = "", declaration: str = '<?xml version="1.0" encoding="utf-8"?>') -> str:
+    head = f"<soap:Header>{header}</soap:Header>" if header else ""
+    return (
+        f'{declaration}<soap:Envelope xmlns:soap="{SOAP_ENV}" xmlns:c="{TNS}">{head}'
+        f"<soap:Body>{body}</soap:Body></soap:Envelope>"
+    )
+
+
+def list_pending(system_id: str = PULL_SYSTEM) -> str:
+    return f"<c:listPending><c:systemId>{system_id}</c:systemId></c:listPending>"
+
+
+def send_document(package_text: str, message_id: str | None = None, kind: str = "INCOMING") -> str:
+    """A sendDocument body; ``package_text`` is the base64 text exactly as it is to be sent."""
+    return (
+        f"<c:sendDocument><c:messageId>{message_id or new_id()}</c:messageId><c:package>{package_text}</c:package>"
+        f"<c:kind>{kind}</c:kind><c:senderUsername>cbtiepnhan</c:senderUsername><c:dossier>"
+        f"<c:dossierCode>{guide.DOSSIER_CODE}</c:dossierCode><c:procedureCode>{guide.PROCEDURE_CODE}</c:procedureCode>"
+        f"<c:onestopNumber>{guide.ONESTOP_DOSSIER_NUMBER}</c:onestopNumber></c:dossier></c:sendDocument>"
+    )
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def post(url: str, body: bytes | str, content_type: str = "text/xml; charset=utf-8", **kwargs) -> requests.Response:
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    with requests.Session() as session:
+        session.trust_env = False
+        return session.post(
+            f"{url}/soap", data=data, timeout=60, headers={"Content-Type": content_type, "SOAPAction": '""'}, **kwargs
+        )
+
+
+@dataclass(frozen=True)
+class Fault:
+    code: str
+    message: str
+
+
+def fault_of(response: requests.Response) -> Fault:
+    """The SOAP fault of a response, checking that it is one (HTTP 500, text/xml, a Fault)."""
+    assert response.status_code == 500, (response.status_code, response.text[:300])
+    assert response.headers["Content-Type"].startswith("text/xml"), response.headers["Content-Type"]
+    fault = etree.fromstring(response.content).find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault")
+    assert fault is not None, response.text[:300]
+    return Fault(fault.findtext("faultcode").split(":")[-1], fault.findtext("faultstring"))
+
+
+def row_counts(live: LiveConnector) -> dict[str, int]:
+    """Rows in every table of the store: a refused request must change none."""
+    with live.runtime.store.engine.connect() as conn:
+        return {
+            t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in tables.metadata.sorted_tables
+        }
+
+
+def refused(live: LiveConnector, body: bytes | str, code: ErrorCode, **kwargs) -> Fault:
+    """Post ``body``; assert the documented fault ``code`` and that no row changed anywhere."""
+    before = row_counts(live)
+    fault = fault_of(post(live.url, body, **kwargs))
+    assert fault.code == code.value, fault
+    assert row_counts(live) == before
+    return fault
