@@ -99,7 +99,7 @@ CASES = {
     ),
     "messageId twice": (
         envelope(
-            f"<c:updateStatus><c:messageId>a</c:messageId><c:messageId>b</c:messageId><c:package>PGEvPg==</c:package></c:updateStatus>"
+            "<c:updateStatus><c:messageId>a</c:messageId><c:messageId>b</c:messageId><c:package>PGEvPg==</c:package></c:updateStatus>"
         ),
         ErrorCode.SCHEMA_INVALID,
     ),
