@@ -57,16 +57,37 @@ def deeply_nested() -> bytes:
 
 
 SIGNED = {
-    "ZIP entry is a symbolic link": (with_attachment_text(b64(zip_entry(content=b"/etc/passwd", file_type=stat.S_IFLNK))), ErrorCode.ATTACHMENT_INVALID),
-    "ZIP entry is a character device": (with_attachment_text(b64(zip_entry(file_type=stat.S_IFCHR))), ErrorCode.ATTACHMENT_INVALID),
-    "ZIP entry is a block device": (with_attachment_text(b64(zip_entry(file_type=stat.S_IFBLK))), ErrorCode.ATTACHMENT_INVALID),
+    "ZIP entry is a symbolic link": (
+        with_attachment_text(b64(zip_entry(content=b"/etc/passwd", file_type=stat.S_IFLNK))),
+        ErrorCode.ATTACHMENT_INVALID,
+    ),
+    "ZIP entry is a character device": (
+        with_attachment_text(b64(zip_entry(file_type=stat.S_IFCHR))),
+        ErrorCode.ATTACHMENT_INVALID,
+    ),
+    "ZIP entry is a block device": (
+        with_attachment_text(b64(zip_entry(file_type=stat.S_IFBLK))),
+        ErrorCode.ATTACHMENT_INVALID,
+    ),
     "ZIP entry is a FIFO": (with_attachment_text(b64(zip_entry(file_type=stat.S_IFIFO))), ErrorCode.ATTACHMENT_INVALID),
-    "ZIP entry is a socket": (with_attachment_text(b64(zip_entry(file_type=stat.S_IFSOCK))), ErrorCode.ATTACHMENT_INVALID),
+    "ZIP entry is a socket": (
+        with_attachment_text(b64(zip_entry(file_type=stat.S_IFSOCK))),
+        ErrorCode.ATTACHMENT_INVALID,
+    ),
     "ZIP with two files": (with_attachment_text(b64(two_files())), ErrorCode.ATTACHMENT_INVALID),
-    "ZIP entry climbing out (../)": (with_attachment_text(b64(zip_entry("../../evil.pdf"))), ErrorCode.ATTACHMENT_INVALID),
-    "ZIP entry with an absolute path": (with_attachment_text(b64(zip_entry("/etc/cron.d/x"))), ErrorCode.ATTACHMENT_INVALID),
+    "ZIP entry climbing out (../)": (
+        with_attachment_text(b64(zip_entry("../../evil.pdf"))),
+        ErrorCode.ATTACHMENT_INVALID,
+    ),
+    "ZIP entry with an absolute path": (
+        with_attachment_text(b64(zip_entry("/etc/cron.d/x"))),
+        ErrorCode.ATTACHMENT_INVALID,
+    ),
     "ZIP entry with a drive letter": (with_attachment_text(b64(zip_entry("C:evil.pdf"))), ErrorCode.ATTACHMENT_INVALID),
-    "ZIP entry with a control character": (with_attachment_text(b64(zip_entry("a\x07.pdf"))), ErrorCode.ATTACHMENT_INVALID),
+    "ZIP entry with a control character": (
+        with_attachment_text(b64(zip_entry("a\x07.pdf"))),
+        ErrorCode.ATTACHMENT_INVALID,
+    ),
     "ZIP bomb": (with_attachment_text(b64(zip_entry(content=bytes(8 * 1024 * 1024)))), ErrorCode.ATTACHMENT_INVALID),
     "broken ZIP": (with_attachment_text("UEsDBBQAAAAIAA=="), ErrorCode.ATTACHMENT_INVALID),
     "attachment base64 with '!'": (with_attachment_text("JVBERi0x!!!!"), ErrorCode.ATTACHMENT_INVALID),
