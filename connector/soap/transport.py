@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 from typing import Any
 
 import waitress
@@ -25,6 +27,8 @@ from waitress.utilities import RequestEntityTooLarge
 from connector.config import Settings
 from connector.errors import ErrorCode
 from connector.soap.faults import fault_envelope
+
+_DRAIN_BYTES = 16 * 1024 * 1024
 
 
 class SoapTooLargeTask(ErrorTask):
@@ -48,6 +52,23 @@ class SoapTooLargeTask(ErrorTask):
 class SoapChannel(HTTPChannel):
     error_task_class = SoapTooLargeTask
 
+    def send_continue(self) -> None:
+        # A body refused from its headers is not invited ("Expect: 100-continue").
+        if self.request is None or not isinstance(self.request.error, RequestEntityTooLarge):
+            super().send_continue()
+
+    def handle_close(self) -> None:
+        # A lingering close, as Apache and nginx do: closing a socket with unread input sends a
+        # reset, which can destroy the fault before the client reads it. Say "no more" first
+        # and take in (bounded, without waiting) what the client already sent.
+        with contextlib.suppress(OSError):
+            self.socket.shutdown(socket.SHUT_WR)
+            self.socket.setblocking(False)
+            drained = 0
+            while drained < _DRAIN_BYTES and (chunk := self.socket.recv(65536)):
+                drained += len(chunk)
+        super().handle_close()
+
 
 def server_options(settings: Settings, threads: int) -> dict[str, Any]:
     """waitress adjustments for the connector (see the module docstring)."""
@@ -55,6 +76,7 @@ def server_options(settings: Settings, threads: int) -> dict[str, Any]:
         "threads": threads,
         "connection_limit": settings.connection_limit,
         "channel_timeout": settings.channel_timeout,
+        "cleanup_interval": max(1, min(30, int(settings.channel_timeout / 2))),  # how often silent ones are looked for
         "max_request_body_size": settings.max_request_bytes + 1,
         "asyncore_use_poll": True,
         "ident": "edxml-connector",
