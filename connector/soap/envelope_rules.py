@@ -13,7 +13,7 @@ import re
 
 from lxml import etree
 
-from connector.edxml.b64 import Base64Error, strict_b64decode
+from connector.edxml import Base64Error, strict_b64decode
 from connector.errors import ConnectorError, ErrorCode
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"

@@ -29,9 +29,7 @@ class HardenedSoap11(Soap11):
             raise ConnectorFault(ErrorCode.SCHEMA_INVALID, "SOAP requests must be HTTP POST", "http")
         data = b"".join(chunk if isinstance(chunk, bytes) else chunk.encode("utf-8") for chunk in ctx.in_string)
         try:
-            rules.check_encoding(
-                data, ctx.transport.req_env.get("CONTENT_TYPE") if hasattr(ctx.transport, "req_env") else None
-            )
+            rules.check_encoding(data, getattr(ctx.transport, "req_env", {}).get("CONTENT_TYPE"))
             tree = parse_xml(data, self.limits)
         except EdxmlError as exc:
             raise ConnectorFault(exc.code, f"SOAP envelope: {exc.message}", "envelope") from None
@@ -70,8 +68,10 @@ class HardenedSoap11(Soap11):
             raise ConnectorFault(ErrorCode.SCHEMA_INVALID, "a Fault is not a request", "Body")
         # SOAP 1.1 §4.2.3: a header the receiver must understand but does not is a fault, never
         # silently ignored (spyne would ignore it – and a WS-Security header would mean nothing).
-        for header in understood:
-            raise ConnectorFault(ErrorCode.MUST_UNDERSTAND, f"header {header.tag} is not understood here", "Header")
+        if understood:
+            raise ConnectorFault(
+                ErrorCode.MUST_UNDERSTAND, f"header {understood[0].tag} is not understood here", "Header"
+            )
         super().decompose_incoming_envelope(ctx, message if message is not None else self.REQUEST)
 
     def deserialize(self, ctx: Any, message: Any) -> None:
