@@ -216,8 +216,8 @@ def test_600_forged_requests_with_distinct_junk_certificates_grow_memory_by_less
         return envelope(send_document(b64(with_key_info_certificates(signed, texts, replace=True))))
 
     codes = []
-    # pytest keeps every log record of the test (spyne logs each refusal with its traceback); that
-    # is the harness's memory, not the server's, so records are not made during the measurement.
+    # pytest keeps every log record of the test (one per request); that is the harness's memory,
+    # not the server's, so records are not made during the measurement.
     logging.disable(logging.CRITICAL)
     try:
         for i in range(50):  # warm-up: allocator pools, lazy imports, connection pool
