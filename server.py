@@ -15,12 +15,11 @@ import sys
 import threading
 from pathlib import Path
 
-import waitress
-
 from connector.config import ConfigError, Settings, load_settings
 from connector.errors import ConnectorError
 from connector.logs import configure_logging
 from connector.runtime import build_runtime, build_worker
+from connector.soap import transport
 from connector.soap.app import ConnectorApp
 from connector.store import MigrationError
 from signing import KeyMaterialError
@@ -73,18 +72,8 @@ def _interrupt(signum: int, frame: object) -> None:
 def serve(settings: Settings, threads: int) -> int:
     runtime = build_runtime(settings)
     app = ConnectorApp(runtime)
-    server = waitress.create_server(
-        app,
-        host=settings.host,
-        port=settings.port,
-        threads=threads,
-        ident="edxml-connector",
-        # The app answers oversized requests with a Client.TooLarge fault; waitress's own limit
-        # (a plain-text 413) must sit well above it.
-        max_request_body_size=max(4 * settings.max_request_bytes, 1 << 30),
-        # The app alone decides whose proxy headers to believe (connector.auth.transport).
-        clear_untrusted_proxy_headers=False,
-    )  # binds now: a taken port fails before the worker starts
+    # Binds now: a taken port fails before the worker starts.
+    server = transport.create_server(app, settings.host, settings.port, **transport.server_options(settings, threads))
     worker = build_worker(runtime).start() if settings.delivery.enabled else None
     print(
         f"connector listening on http://{settings.host}:{settings.port}/soap  (WSDL: {app.public_url}/soap?wsdl)",

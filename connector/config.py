@@ -84,6 +84,15 @@ class Settings:
     """A 50 MB file is ~67 MB as a package (zip + base64)..."""
     max_request_bytes: int = 100 * MiB
     """...and ~90 MB as a SOAP request (base64 again)."""
+    large_request_bytes: int = 8 * MiB
+    """Requests above this size count against ``max_large_requests`` (the memory budget)."""
+    max_large_requests: int = 2
+    """Large requests processed at once; the others get ``Server.Busy`` at once (retryable)."""
+    connection_limit: int = 1000
+    """Open connections the server accepts at once (waitress's default of 100 lets 100 clients
+    that send half a request stall everyone else)."""
+    channel_timeout: float = 30.0
+    """Seconds after which a silent connection (such as one that sent half a request) is closed."""
     keys_dir: Path | None = None
     """Default: ``data_dir/keys`` (development keys made on first run)."""
     identity_key: Path | None = None

@@ -22,6 +22,7 @@ class ErrorCode(enum.StrEnum):
     TOO_LARGE = "Client.TooLarge"
     MALFORMED_XML = "Client.MalformedXml"
     FORBIDDEN_XML = "Client.ForbiddenXml"
+    UNSUPPORTED_ENCODING = "Client.UnsupportedEncoding"
     SCHEMA_INVALID = "Client.SchemaInvalid"
     MUST_UNDERSTAND = "MustUnderstand"  # SOAP 1.1's own code
     # --- the edXML package ---
@@ -47,6 +48,7 @@ class ErrorCode(enum.StrEnum):
     FORBIDDEN = "Client.Forbidden"
     # --- ours ---
     STORE_UNAVAILABLE = "Server.StoreUnavailable"
+    BUSY = "Server.Busy"
     INTERNAL = "Server.Internal"
 
     @property
@@ -66,6 +68,11 @@ FAULTS: dict[ErrorCode, FaultSpec] = {
     ErrorCode.FORBIDDEN_XML: FaultSpec(
         "The XML carries a DOCTYPE, entity declarations or nesting deeper than allowed.",
         "Remove the DTD/entities; such input is never accepted.",
+    ),
+    ErrorCode.UNSUPPORTED_ENCODING: FaultSpec(
+        "The SOAP envelope is in an encoding other than UTF-8 or UTF-16 (XML declaration, byte order "
+        "mark or the Content-Type charset).",
+        "Send the envelope as UTF-8 (or UTF-16); Vietnamese text needs no other encoding.",
     ),
     ErrorCode.SCHEMA_INVALID: FaultSpec(
         "The SOAP body or the package breaks its XSD (the message names the element and line).",
@@ -153,6 +160,11 @@ FAULTS: dict[ErrorCode, FaultSpec] = {
     ErrorCode.STORE_UNAVAILABLE: FaultSpec(
         "The exchange store could not be reached or the transaction failed; nothing was stored.",
         "Retry later with the same message id.",
+    ),
+    ErrorCode.BUSY: FaultSpec(
+        "The connector is already processing as many large requests as its memory budget allows "
+        "(answered at once; nothing was read into memory or stored).",
+        "Retry the same request later (with backoff), with the same message id.",
     ),
     ErrorCode.INTERNAL: FaultSpec(
         "An unexpected error; nothing was stored. The log has the details.",

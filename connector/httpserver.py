@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import waitress
+from connector.soap.transport import create_server
 
 
 class BackgroundServer:
@@ -18,17 +18,17 @@ class BackgroundServer:
         port: int = 0,
         threads: int = 4,
         max_request_body_size: int = 1 << 30,
+        **options: Any,
     ) -> None:
-        self._server = waitress.create_server(
-            app,
-            host=host,
-            port=port,
-            threads=threads,
-            ident="edxml-connector",
-            max_request_body_size=max_request_body_size,
+        """``options``: more waitress adjustments (the connector's come from ``transport.server_options``)."""
+        options = {
+            "threads": threads,
+            "ident": "edxml-connector",
+            "max_request_body_size": max_request_body_size,
             # The app alone decides whose proxy headers to believe (connector.auth.transport).
-            clear_untrusted_proxy_headers=False,
-        )
+            "clear_untrusted_proxy_headers": False,
+        } | options
+        self._server = create_server(app, host, port, **options)
         self.host = host
         self.port = self._server.effective_port
         self._stop = threading.Event()

@@ -103,8 +103,8 @@ def accept_package(
     digest: str | None = None,
 ) -> AcceptedPackage:
     """The package stages. ``digest``: the SHA-256 of ``data`` when the caller has it already."""
-    if not data:  # spyne decodes text that is not base64 to nothing
-        raise ConnectorError(ErrorCode.SCHEMA_INVALID, "package is empty or not base64", "package")
+    if not data:
+        raise ConnectorError(ErrorCode.SCHEMA_INVALID, "package is empty", "package")
     if len(data) > limits.max_bytes:
         raise ConnectorError(
             ErrorCode.TOO_LARGE, f"package is {len(data):,} bytes; the limit is {limits.max_bytes:,}", "package"

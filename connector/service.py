@@ -524,7 +524,14 @@ class ExchangeService:
         the same message (a client's retry racing itself) gets the original receipt."""
         try:
             moved = self.store.advance(
-                exchange.exchange_id, exchange.state, event, accepted.blob(), message, outbox, result
+                exchange.exchange_id,
+                exchange.state,
+                event,
+                accepted.blob(),
+                message,
+                outbox,
+                result,
+                exchange.updated_at,
             )
         except StoreConflict:
             moved = False
@@ -536,6 +543,23 @@ class ExchangeService:
         raise ConnectorError(
             ErrorCode.ILLEGAL_TRANSITION,
             "the exchange changed state while this request was processed; read it with getStatus and retry",
+            "messageId",
+        )
+
+    def _repeated(self, begun: _Begun, exchange: StoredExchange, code: StatusCode) -> SignedReceipt | None:
+        """The very same status package again is a resend, not news: one state change, one event
+        and one relay per package. Its own retry (same message id) gets the original receipt, even
+        when it raced the original past the preamble; under another message id it is refused."""
+        events = self.store.timeline(exchange.exchange_id)
+        if not any(e.status_code == code.value and e.package_digest == begun.package_digest for e in events):
+            return None
+        replay = self._replay(begun.message_id, begun.request_digest)
+        if replay:
+            return replay
+        raise ConnectorError(
+            ErrorCode.DUPLICATE_MESSAGE,
+            f"this status package ({code.value}) was already applied to exchange {exchange.exchange_id!r} "
+            "under another message id",
             "messageId",
         )
 
@@ -575,6 +599,9 @@ class ExchangeService:
                     f"{role}'s {entitled_kind.value} system at {entitled}, not from {caller.system_id}",
                     "package/MessageHeader/StatusCode",
                 )
+            repeated = self._repeated(begun, exchange, status.status_code)
+            if repeated:
+                return repeated
             try:
                 transition = next_state(exchange.state, status.status_code)
             except IllegalTransition as exc:

@@ -10,6 +10,7 @@ from pathlib import Path
 from cryptography import x509
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 
+from .cache import BoundedCache
 from .certs import normalize_fingerprint
 from .keys import load_certificates_pem, load_crls
 
@@ -76,8 +77,14 @@ class VerificationPolicy:
     """Require the package's sender OrganId to be an organisation the signer speaks for."""
     max_bytes: int = DEFAULT_MAX_BYTES
     """Size cap checked before parsing (the parser allows huge text nodes)."""
-    chain_cache: dict = field(default_factory=dict, init=False, compare=False, repr=False)
-    """Certificate paths already built under this policy (see ``trust._build_chain``)."""
+    max_certificates: int = 8
+    """X509Certificate elements accepted in KeyInfo (real chains carry 1-4); more is refused with
+    TOO_MANY_CERTIFICATES before any certificate is decoded."""
+    chain_cache_size: int = 256
+    """Certificate paths remembered (least recently used go first)."""
+    chain_cache: BoundedCache = field(init=False, compare=False, repr=False)
+    """Certificate paths already built under this policy, keyed by the exact chain as sent
+    (see ``trust._build_chain``)."""
 
     def __post_init__(self) -> None:
         if self.at is not None and self.at.tzinfo is None:
@@ -91,6 +98,9 @@ class VerificationPolicy:
         object.__setattr__(self, "crls", tuple(self.crls))
         object.__setattr__(self, "org_cert_map", _normalize_map(self.org_cert_map))
         object.__setattr__(self, "pinned_signers", _normalize_map(self.pinned_signers))
+        if self.max_certificates < 1 or self.chain_cache_size < 0:
+            raise ValueError("max_certificates must be at least 1 and chain_cache_size not negative")
+        object.__setattr__(self, "chain_cache", BoundedCache(self.chain_cache_size))
 
     @property
     def effective_signature_methods(self) -> frozenset[SignatureMethod]:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store, VerificationError
 
 from .certs import is_ca, key_usage_of, subject_text
@@ -75,16 +76,15 @@ def _build_chain(
     """The path from the signer to a trust anchor. A path once built is reused while ``at`` lies
     inside every certificate's validity (building one costs more than the RSA check itself);
     revocation is checked on every call, by the caller."""
-    key = (leaf, tuple(intermediates))
+    # The exact certificates as sent, in order: a path built for one chain never answers for
+    # another that merely shares the leaf.
+    key = tuple(cert.public_bytes(Encoding.DER) for cert in (leaf, *intermediates))
     cached = policy.chain_cache.get(key)
     if cached is not None and cached[1] <= at <= cached[2]:
         return cached[0]
     chain = _verify_path(leaf, intermediates, policy, at)
-    policy.chain_cache[key] = (
-        chain,
-        max(cert.not_valid_before_utc for cert in chain),
-        min(cert.not_valid_after_utc for cert in chain),
-    )
+    valid_from = max(cert.not_valid_before_utc for cert in chain)
+    policy.chain_cache.put(key, (chain, valid_from, min(cert.not_valid_after_utc for cert in chain)))
     return chain
 
 

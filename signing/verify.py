@@ -204,10 +204,15 @@ def _check_signed_info(signature: etree._Element, policy: VerificationPolicy) ->
     return _SignedInfoFacts(c14n, method, digest, len(references), document_refs[0], xades)
 
 
-def _certificates(signature: etree._Element) -> list[x509.Certificate]:
+def _certificates(signature: etree._Element, policy: VerificationPolicy) -> list[x509.Certificate]:
     elements = signature.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", _DS)
     if not elements:
         raise _fail(Reason.MALFORMED_SIGNATURE, "KeyInfo carries no X509Data/X509Certificate")
+    if len(elements) > policy.max_certificates:  # counted before any certificate is decoded
+        raise _fail(
+            Reason.TOO_MANY_CERTIFICATES,
+            f"KeyInfo carries {len(elements)} certificates; at most {policy.max_certificates} are accepted",
+        )
     certs = []
     for element in elements:
         try:
@@ -354,7 +359,7 @@ def verify_xml(
             covered=message,
         )
     facts = _check_signed_info(signature, policy)
-    signer: ValidatedSigner = validate_signer(_certificates(signature), policy)
+    signer: ValidatedSigner = validate_signer(_certificates(signature, policy), policy)
     _check_key_type(signer.leaf, facts.method)
     signed_data, signed_root, signing_time = _crypto_verify(xml_bytes, signer.leaf, facts, policy, profile)
     if signed_root.tag != profile.root:

@@ -3,6 +3,7 @@
 Everything callers need is exported here; the submodules are the package's own business.
 """
 
+from connector.edxml.b64 import Base64Error, strict_b64decode
 from connector.edxml.builder import build
 from connector.edxml.issues import EdxmlError, Issue, Severity
 from connector.edxml.model import (
@@ -37,6 +38,8 @@ from connector.edxml.spec import SpecError, package_from_spec, to_plain
 from connector.edxml.validation import ValidationReport, validate, validate_tree
 
 __all__ = [
+    "Base64Error",
+    "strict_b64decode",
     "DATE_FORMAT",
     "DSIG_NAMESPACE",
     "NAMESPACE",

@@ -9,15 +9,16 @@ bytes into a buffer of the declared size. At most the ZIP bytes and the file are
 from __future__ import annotations
 
 import base64
-import binascii
 import io
 import re
+import stat
 import struct
 import zipfile
 import zlib
 
 from lxml import etree
 
+from connector.edxml.b64 import Base64Error, strict_b64decode
 from connector.edxml.issues import EdxmlError
 from connector.edxml.model import AttachmentEncoding
 from connector.edxml.paths import path_of
@@ -26,7 +27,6 @@ from connector.errors import ErrorCode
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _LOCAL_HEADER = struct.Struct("<4s5H3I2H")  # signature … name length, extra length
-_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/=\s]")
 # A fixed timestamp makes built packages byte-for-byte reproducible.
 _ZIP_DATE = (2016, 1, 1, 0, 0, 0)
 
@@ -79,17 +79,9 @@ def decode(element: etree._Element, name: str, limits: ParseLimits) -> tuple[byt
     text = element.text or ""
     element.text = None
     try:
-        raw = binascii.a2b_base64(text, strict_mode=True)  # the common case: one line, no whitespace
-    except binascii.Error:
-        bad = _NOT_BASE64.search(text)
-        if bad:
-            raise fail(
-                f"ContentTransferEncoded is not base64 (character {bad.group()!r} at offset {bad.start()})"
-            ) from None
-        try:
-            raw = binascii.a2b_base64(text)  # wrapped lines: whitespace is allowed
-        except binascii.Error as exc:
-            raise fail(f"ContentTransferEncoded is not valid base64 ({exc})") from None
+        raw = strict_b64decode(text)
+    except Base64Error as exc:
+        raise fail(f"ContentTransferEncoded is not base64: {exc}") from None
     del text
     if raw[:4] != _ZIP_MAGIC:
         _check_size(len(raw), limits, fail)
@@ -102,6 +94,17 @@ def _check_size(size: int, limits: ParseLimits, fail: _Failure) -> None:
         raise fail(f"decoded size {size:,} bytes exceeds the limit of {limits.max_attachment_bytes:,}")
 
 
+def _special_file_reason(info: zipfile.ZipInfo) -> str | None:
+    """Unix writers keep the file type in the high bits of ``external_attr``: a symlink, device,
+    FIFO or socket is refused, whatever we would have done with its bytes (an extracting reader
+    downstream could follow the link)."""
+    file_type = stat.S_IFMT(info.external_attr >> 16)
+    if info.create_system == 3 and file_type not in (0, stat.S_IFREG):  # 3: Unix; 0: type not recorded
+        kind = "a symbolic link" if file_type == stat.S_IFLNK else "a device, FIFO or socket"
+        return f"is {kind}, not a regular file"
+    return None
+
+
 def _unzip(raw: bytes, limits: ParseLimits, fail: _Failure) -> bytes:
     # zipfile reads the central directory (sizes and CRC live there when the writer streamed,
     # as Java's ZipOutputStream does); the member is inflated here without zipfile's copy.
@@ -112,7 +115,7 @@ def _unzip(raw: bytes, limits: ParseLimits, fail: _Failure) -> bytes:
     if len(members) != 1:
         raise fail(f"the ZIP archive holds {len(members)} files; exactly one is expected")
     info = members[0]
-    reason = unsafe_name_reason(info.filename)
+    reason = unsafe_name_reason(info.filename) or _special_file_reason(info)
     if reason:
         raise fail(f"the file inside the ZIP archive, {info.filename!r}, {reason}")
     _check_size(info.file_size, limits, fail)

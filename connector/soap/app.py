@@ -29,24 +29,14 @@ from connector.errors import ConnectorError, ErrorCode
 from connector.health import readiness
 from connector.logs import ENVIRON_KEY, RequestContext, log_request, silence_spyne_fault_logging
 from connector.runtime import Runtime
+from connector.soap.admission import LargeRequestGate
 from connector.soap.contract import ROOT, build_application, served_wsdl
-from connector.soap.protocol import SOAP_ENV
+from connector.soap.faults import SOAP_ENV, fault_envelope
 from connector.soap.service import ConnectorService
 from connector.soap.spyne_compat import WsgiApplication
 
 StartResponse = Callable[..., Any]
 OPERATIONS = frozenset(ConnectorService.public_methods)  # bounded values for the metrics' operation label
-
-
-def fault_envelope(code: ErrorCode, message: str) -> bytes:
-    """A SOAP 1.1 fault for errors raised before spyne sees the request (e.g. the size cap)."""
-    envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap11env": SOAP_ENV})
-    fault = etree.SubElement(etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body"), f"{{{SOAP_ENV}}}Fault")
-    etree.SubElement(fault, "faultcode").text = f"soap11env:{code.value}"
-    etree.SubElement(fault, "faultstring").text = message
-    detail = etree.SubElement(fault, "detail")
-    etree.SubElement(detail, "code").text = code.value
-    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
 
 
 class ConnectorApp:
@@ -73,6 +63,7 @@ class ConnectorApp:
         )
         application.exchange_service = runtime.service  # read by the service methods via ctx.app
         self.soap = WsgiApplication(application, max_content_length=settings.max_request_bytes)
+        self.gate = LargeRequestGate(settings.large_request_bytes, settings.max_large_requests)
         self.wsdl = served_wsdl(application, f"{self.public_url}/soap")
         silence_spyne_fault_logging()  # the request line replaces spyne's fault logging
         self.expiry_reminder = ExpiryReminder(warned_at=utcnow())  # build_runtime warned at start
@@ -111,7 +102,16 @@ class ConnectorApp:
             message = f"request is {length:,} bytes; the limit is {self.max_request_bytes:,} bytes"
             body = fault_envelope(ErrorCode.TOO_LARGE, message)
         else:
-            status, headers, body = self._spyne(environ, request)
+            with self.gate.admit(length) as admitted:
+                if admitted:
+                    status, headers, body = self._spyne(environ, request)
+                else:  # the memory budget is spent: answered at once, nothing parsed
+                    status, headers = (
+                        "500 Internal Server Error",
+                        [("Content-Type", "text/xml; charset=utf-8"), ("Retry-After", "5")],
+                    )
+                    message = f"{self.gate.max_large_requests} large requests are being processed; retry later"
+                    body = fault_envelope(ErrorCode.BUSY, message)
         if status.startswith("500"):
             body, fault = with_request_id(body, request.request_id)
             request.fault = request.fault or fault or ErrorCode.INTERNAL.value

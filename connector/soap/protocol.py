@@ -12,10 +12,11 @@ from lxml import etree
 from connector.auth.wsse import SECURITY
 from connector.edxml import EdxmlError, ParseLimits, parse_xml
 from connector.errors import ConnectorError, ErrorCode
+from connector.soap import envelope_rules as rules
 from connector.soap.service import ConnectorFault
 from connector.soap.spyne_compat import Fault, Soap11
 
-SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP_ENV = rules.SOAP_ENV
 # (the envelope's wsse:Security headers, the WSGI environ) -> the caller, or a ConnectorError
 Authenticate = Callable[[list[etree._Element], dict[str, Any]], Any]
 
@@ -39,9 +40,12 @@ class HardenedSoap11(Soap11):
             raise ConnectorFault(ErrorCode.SCHEMA_INVALID, "SOAP requests must be HTTP POST", "http")
         data = b"".join(chunk if isinstance(chunk, bytes) else chunk.encode("utf-8") for chunk in ctx.in_string)
         try:
+            rules.check_encoding(data, getattr(ctx.transport, "req_env", {}).get("CONTENT_TYPE"))
             tree = parse_xml(data, self.limits)
         except EdxmlError as exc:
             raise ConnectorFault(exc.code, f"SOAP envelope: {exc.message}", "envelope") from None
+        except ConnectorError as exc:
+            raise ConnectorFault(exc.code, exc.message, exc.field) from None
         ctx.in_document = (tree.getroot(), {})
 
     def decompose_incoming_envelope(self, ctx: Any, message: Any = None) -> None:
@@ -65,6 +69,16 @@ class HardenedSoap11(Soap11):
                 ErrorCode.SCHEMA_INVALID, f"the envelope must have one Body, not {len(bodies)}", "Body"
             )
         body = bodies[0]
+        try:
+            rules.check_structure(envelope, body)
+            # wsse:Security is understood when authentication is on: it was processed above.
+            not_understood = [
+                header
+                for header in headers
+                if rules.must_understand(header) and not (header.tag == SECURITY and self.authenticate is not None)
+            ]
+        except ConnectorError as exc:
+            raise ConnectorFault(exc.code, exc.message, exc.field) from None
         requests = [child for child in body if isinstance(child.tag, str)]
         stray = (body.text or "").strip() or any((child.tail or "").strip() for child in body)
         if len(requests) != 1 or stray:
@@ -74,11 +88,11 @@ class HardenedSoap11(Soap11):
         if requests[0].tag == f"{{{SOAP_ENV}}}Fault":
             raise ConnectorFault(ErrorCode.SCHEMA_INVALID, "a Fault is not a request", "Body")
         # SOAP 1.1 §4.2.3: a header the receiver must understand but does not is a fault, never
-        # silently ignored (spyne would ignore it). wsse:Security is understood: it was processed above.
-        for header in headers:
-            understood = header.tag == SECURITY and self.authenticate is not None
-            if not understood and header.get(f"{{{SOAP_ENV}}}mustUnderstand") in ("1", "true"):
-                raise ConnectorFault(ErrorCode.MUST_UNDERSTAND, f"header {header.tag} is not understood here", "Header")
+        # silently ignored (spyne would ignore it – and a WS-Security header would mean nothing).
+        if not_understood:
+            raise ConnectorFault(
+                ErrorCode.MUST_UNDERSTAND, f"header {not_understood[0].tag} is not understood here", "Header"
+            )
         super().decompose_incoming_envelope(ctx, message if message is not None else self.REQUEST)
 
     def deserialize(self, ctx: Any, message: Any) -> None:
@@ -92,6 +106,13 @@ class HardenedSoap11(Soap11):
             raise ConnectorFault(ErrorCode.SCHEMA_INVALID, f"{fault.faultstring}", "Body") from None
         except (ValueError, TypeError, AttributeError, OverflowError) as exc:
             raise ConnectorFault(ErrorCode.SCHEMA_INVALID, f"a value cannot be read: {exc}", "Body") from None
+
+    def byte_array_from_element(self, ctx: Any, cls: Any, element: etree._Element) -> tuple[bytes]:
+        """base64Binary fields decoded strictly (spyne's decoder drops what is not base64)."""
+        try:
+            return (rules.strict_base64(element),)
+        except ConnectorError as exc:
+            raise ConnectorFault(exc.code, exc.message, exc.field) from None
 
     def validate_document(self, payload: etree._Element) -> None:
         if self.body_schema is None or payload is None:

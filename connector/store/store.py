@@ -57,6 +57,9 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
+MAX_ITEM_ID = 2**31 - 1  # outbox.item_id is a 32-bit INTEGER on PostgreSQL
+
+
 class _LostRace(Exception):
     """Another writer moved the exchange first; roll the transaction back."""
 
@@ -291,9 +294,12 @@ class Store:
         message: StoredMessage | None,
         outbox: Iterable[NewOutboxItem] = (),
         result: ResultInfo | None = None,
+        expected_updated_at: datetime | None = None,
     ) -> bool:
         """Record an event and move the exchange to ``new_event.state`` if it is still in
-        ``expected_state``. Returns False (and changes nothing) if another writer got there first."""
+        ``expected_state`` (and, when given, was last changed at ``expected_updated_at``: a change
+        that keeps the state, such as a repeated status, must not race itself either). Returns
+        False (and changes nothing) if another writer got there first."""
         changes: dict[str, Any] = {"state": new_event.state.value, "updated_at": new_event.at}
         if result is not None:
             changes |= {
@@ -309,11 +315,10 @@ class Store:
             with self._tx() as conn:
                 if package is not None:  # first: the exchange row may reference it
                     self._store_package(conn, package, new_event.at)
-                moved = conn.execute(
-                    update(t.exchanges)
-                    .where(t.exchanges.c.exchange_id == exchange_id, t.exchanges.c.state == expected_state.value)
-                    .values(**changes)
-                ).rowcount
+                unchanged = [t.exchanges.c.exchange_id == exchange_id, t.exchanges.c.state == expected_state.value]
+                if expected_updated_at is not None:
+                    unchanged.append(t.exchanges.c.updated_at == expected_updated_at)
+                moved = conn.execute(update(t.exchanges).where(*unchanged).values(**changes)).rowcount
                 if moved != 1:
                     raise _LostRace
                 self._record(conn, exchange_id, new_event, message, outbox)
@@ -442,6 +447,8 @@ class Store:
             )
 
     def outbox_item(self, item_id: int) -> OutboxItem | None:
+        if not 0 < item_id <= MAX_ITEM_ID:  # no such row, and the database would refuse the number
+            return None
         with self._read() as conn:
             row = conn.execute(select(t.outbox).where(t.outbox.c.item_id == item_id)).first()
         return _row(OutboxItem, row) if row else None

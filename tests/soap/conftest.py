@@ -28,6 +28,7 @@ from connector.edxml import Package, build
 from connector.httpserver import BackgroundServer
 from connector.runtime import Runtime, build_runtime
 from connector.soap.app import ConnectorApp
+from connector.soap.transport import server_options
 from signing import sign_package
 
 # The sample directory's systems (connector/samples/directory.json).
@@ -102,7 +103,10 @@ def start_connector(
     )
     runtime = build_runtime(settings)
     holder: dict[str, ConnectorApp] = {}
-    server = BackgroundServer(lambda environ, start: holder["app"](environ, start))
+    # The production server's limits (connections, idle timeout, size cap as a SOAP fault).
+    server = BackgroundServer(
+        lambda environ, start: holder["app"](environ, start), **server_options(settings, threads=4)
+    )
     # The WSDL address is pinned from configuration once the port is known, as an operator would.
     runtime.settings = dataclasses.replace(settings, public_url=server.url)
     holder["app"] = ConnectorApp(runtime)

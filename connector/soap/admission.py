@@ -1,0 +1,35 @@
+"""A memory budget for requests: at most N large ones are processed at once.
+
+Processing a request holds several copies of its body at its peak (envelope tree, base64 text,
+decoded package, the verifier's trees), so a handful of concurrent 90 MB requests can exhaust a
+server that handles thousands of small ones. Requests above ``large_request_bytes`` take one of
+``max_large_requests`` slots; when none is free the request is refused at once with the
+retryable ``Server.Busy`` fault instead of waiting (a waiting request still holds its body).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class LargeRequestGate:
+    def __init__(self, large_request_bytes: int, max_large_requests: int) -> None:
+        self.large_request_bytes = large_request_bytes
+        self.max_large_requests = max_large_requests
+        self._slots = threading.BoundedSemaphore(max_large_requests) if max_large_requests > 0 else None
+
+    @contextmanager
+    def admit(self, length: int) -> Iterator[bool]:
+        """Yields whether a request of ``length`` bytes may be processed now (never waits)."""
+        if length <= self.large_request_bytes or self._slots is None:
+            yield True
+            return
+        if not self._slots.acquire(blocking=False):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            self._slots.release()

@@ -1,0 +1,95 @@
+"""The HTTP server under the SOAP face: waitress, set up to hold under hostile clients.
+
+- **Slow and half-open connections.** waitress reads requests in its event loop and hands only
+  complete ones to worker threads, so a client that sends half a request holds a socket, not a
+  thread. What it does bound is the number of sockets (``connection_limit``, default 100: one
+  hundred such clients stall every newcomer) and how long an idle one is kept
+  (``channel_timeout``, default 120 s). Both come from ``Settings``; ``poll()`` replaces
+  ``select()``, which cannot watch more than 1024 sockets.
+- **The size cap before the body is read.** waitress refuses a ``Content-Length`` above the cap
+  as soon as the headers are in, and stops a chunked body the moment it passes the cap; the
+  connection is then closed without reading the rest. waitress would answer with a plain-text
+  413; ``SoapChannel`` answers with the documented ``Client.TooLarge`` SOAP fault instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from typing import Any
+
+import waitress
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer
+from waitress.task import ErrorTask
+from waitress.utilities import RequestEntityTooLarge
+
+from connector.config import Settings
+from connector.errors import ErrorCode
+from connector.soap.faults import fault_envelope
+
+_DRAIN_BYTES = 16 * 1024 * 1024
+
+
+class SoapTooLargeTask(ErrorTask):
+    """waitress's error response, except that an oversized body gets the SOAP fault."""
+
+    def execute(self) -> None:
+        if not isinstance(self.request.error, RequestEntityTooLarge):
+            super().execute()
+            return
+        limit = self.channel.server.adj.max_request_body_size - 1  # waitress refuses at >= its value
+        announced = self.request.content_length if not self.request.chunked else 0
+        size = f"request is {announced:,} bytes" if announced > limit else "request body is larger than the limit"
+        body = fault_envelope(ErrorCode.TOO_LARGE, f"{size}; the limit is {limit:,} bytes")
+        self.status = "500 Internal Server Error"  # SOAP 1.1 carries faults with HTTP 500
+        self.response_headers.extend([("Content-Type", "text/xml; charset=utf-8")])
+        self.set_close_on_finish()  # the rest of the body is never read
+        self.content_length = len(body)
+        self.write(body)
+
+
+class SoapChannel(HTTPChannel):
+    error_task_class = SoapTooLargeTask
+
+    def send_continue(self) -> None:
+        # A body refused from its headers is not invited ("Expect: 100-continue").
+        if self.request is None or not isinstance(self.request.error, RequestEntityTooLarge):
+            super().send_continue()
+
+    def handle_close(self) -> None:
+        # A lingering close, as Apache and nginx do: closing a socket with unread input sends a
+        # reset, which can destroy the fault before the client reads it. Say "no more" first
+        # and take in (bounded, without waiting) what the client already sent.
+        with contextlib.suppress(OSError):
+            self.socket.shutdown(socket.SHUT_WR)
+            self.socket.setblocking(False)
+            drained = 0
+            while drained < _DRAIN_BYTES and (chunk := self.socket.recv(65536)):
+                drained += len(chunk)
+        super().handle_close()
+
+
+def server_options(settings: Settings, threads: int) -> dict[str, Any]:
+    """waitress adjustments for the connector (see the module docstring)."""
+    return {
+        "threads": threads,
+        "connection_limit": settings.connection_limit,
+        "channel_timeout": settings.channel_timeout,
+        "cleanup_interval": max(1, min(30, int(settings.channel_timeout / 2))),  # how often silent ones are looked for
+        "max_request_body_size": settings.max_request_bytes + 1,
+        "asyncore_use_poll": True,
+        "ident": "edxml-connector",
+        # The app alone decides whose proxy headers to believe (connector.auth.transport).
+        "clear_untrusted_proxy_headers": False,
+    }
+
+
+def create_server(app: Any, host: str, port: int, **options: Any) -> Any:
+    """``waitress.create_server`` whose connections answer oversized bodies with the SOAP fault."""
+    server = waitress.create_server(app, host=host, port=port, **options)
+    listeners = [server, *getattr(server, "map", {}).values()]  # one per address when the host has several
+    for listener in listeners:
+        if isinstance(listener, BaseWSGIServer):
+            listener.channel_class = SoapChannel
+    return server
