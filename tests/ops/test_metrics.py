@@ -25,7 +25,7 @@ def test_requests_stages_signature_failures_and_the_outbox(tmp_path):
     try:
         client = live.client()
         before = scrape(live.url)
-        send(live, client, "INCOMING")
+        send(live, "INCOMING")
         signed = live.sign(guide.send_package())
         tampered = signed.replace(guide.DOSSIER_CODE.encode(), guide.DOSSIER_CODE[:-1].encode() + b"X")
         raises_fault(
@@ -61,7 +61,7 @@ def test_requests_stages_signature_failures_and_the_outbox(tmp_path):
 def test_delivery_attempts_and_authentication_failures(tmp_path):
     live, server = start_connector(tmp_path / "data")
     try:
-        send(live, live.client(), "INCOMING")
+        send(live, "INCOMING")
         nobody = f"http://127.0.0.1:{free_port()}/soap"  # a partner that is down
         live.runtime.store.import_directory(
             Directory(systems=[SystemEntry("eoffice-stp", guide.AGENCY.organ_id, SystemKind.DOCMGMT, nobody)])
