@@ -10,12 +10,11 @@ import logging
 from connector.certificates import ExpiryReminder, certificates
 from connector.directory import Directory, SystemEntry, SystemKind
 from connector.errors import ErrorCode
-from connector.metrics import record_authentication_failure
 from connector.runtime import build_worker
 from simulators import guide
 from tests.ops.conftest import identity_files, scrape, value
 from tests.partners.test_delivery_failures import free_port
-from tests.soap.conftest import new_id, start_connector
+from tests.soap.conftest import ONESTOP, new_id, start_connector
 from tests.soap.test_faults import raises_fault
 from tests.soap.test_guide_cases import DOSSIER, send
 
@@ -68,12 +67,16 @@ def test_delivery_attempts_and_authentication_failures(tmp_path):
         )
         before = scrape(live.url)
         assert build_worker(live.runtime).run_once() is not None
-        record_authentication_failure("bad-password")
+        for caller in (live.client(ONESTOP, password="not the password"), live.client(None)):
+            raises_fault(ErrorCode.UNAUTHENTICATED, caller.service.getStatus, dossierCode=guide.DOSSIER_CODE)
         after = scrape(live.url)
-        attempts = ("connector_delivery_attempts_total", (("outcome", "retry"), ("system_id", "eoffice-stp")))
-        assert after[attempts] - before.get(attempts, 0) == 1
-        auth = ("connector_authentication_failures_total", (("reason", "bad-password"),))
-        assert after[auth] - before.get(auth, 0) == 1
+
+        def grew(name: str, **labels: str) -> float:
+            return value(after, name, **labels) - value(before, name, **labels)
+
+        assert grew("connector_delivery_attempts_total", system_id="eoffice-stp", outcome="retry") == 1
+        assert grew("connector_authentication_failures_total", reason="bad-credentials") == 1
+        assert grew("connector_authentication_failures_total", reason="no-credentials") == 1
     finally:
         server.stop()
         live.runtime.close()
