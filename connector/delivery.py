@@ -21,7 +21,6 @@ from typing import Any
 from connector.clock import utcnow
 from connector.config import DeliverySettings
 from connector.directory import SystemKind
-from connector.metrics import record_attempt
 from connector.partners.clients import CallResult, Outcome, PartnerClients
 from connector.store import AttemptOutcome, OutboxItem, OutboxOperation, Store, StoredEvent
 
@@ -119,6 +118,9 @@ class DeliveryWorker:
         return self.clients.call(SystemKind(system.kind), system.endpoint, item.operation, arguments)
 
     def _record(self, item: OutboxItem, result: CallResult, duration_ms: int) -> None:
+        # Imported here: prometheus-client is for the processes that deliver, not every command line.
+        from connector.metrics import record_attempt
+
         now = self.clock()
         attempt = item.attempts + 1
         exchange = self.store.exchange(item.exchange_id)

@@ -76,8 +76,8 @@ def record_request(operation: str, fault: str | None, seconds: float, timings: S
 
 
 def record_authentication_failure(reason: str) -> None:
-    """For the authentication layer: one refused caller. ``reason`` is a short fixed code (e.g.
-    ``bad-password``, ``unknown-user``, ``replayed-nonce``), never the caller's input."""
+    """For the authentication layer: one refused caller. ``reason`` is a fixed code
+    (``connector.auth.authenticator.FailureKind``), never the caller's input."""
     AUTH_FAILURES.labels(reason).inc()
 
 

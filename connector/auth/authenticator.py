@@ -11,6 +11,7 @@ an unknown username and a wrong password get the same answer (the security log h
 from __future__ import annotations
 
 import base64
+import enum
 import hmac
 import logging
 from collections.abc import Callable, Sequence
@@ -33,13 +34,32 @@ log = logging.getLogger(__name__)
 BAD_PASSWORD = "the username or password is wrong"
 
 
-class AuthFailure(Exception):
-    """Why an attempt failed: ``public`` goes to the caller, ``reason`` only to the security log."""
+class FailureKind(enum.StrEnum):
+    """A failed attempt's kind: the ``reason`` label of ``connector_authentication_failures_total``
+    (a fixed vocabulary: the free-text reason, which may quote the caller, stays in the log)."""
 
-    def __init__(self, public: str, reason: str, counts: bool = True) -> None:
+    MALFORMED = "malformed"
+    RATE_LIMITED = "rate-limited"
+    NO_CREDENTIALS = "no-credentials"
+    INSECURE_TRANSPORT = "insecure-transport"
+    BAD_CREDENTIALS = "bad-credentials"
+    STALE_CREATED = "stale-created"
+    REPLAYED_NONCE = "replayed-nonce"
+    CONFLICTING_CREDENTIALS = "conflicting-credentials"
+    UNKNOWN_SYSTEM = "unknown-system"
+    UNKNOWN_CERTIFICATE = "unknown-certificate"
+    EXPIRED_CERTIFICATE = "expired-certificate"
+
+
+class AuthFailure(Exception):
+    """Why an attempt failed: ``public`` goes to the caller, ``reason`` only to the security log,
+    ``kind`` to the metrics."""
+
+    def __init__(self, public: str, reason: str, kind: FailureKind, counts: bool = True) -> None:
         super().__init__(reason)
         self.public = public
         self.reason = reason
+        self.kind = kind
         self.counts = counts  # a guess worth rate-limiting (not, say, a request with no credentials)
 
 
@@ -66,24 +86,35 @@ class Authenticator:
         usernames: list[str] = []
         try:
             if len(security_headers) > 1:
-                raise AuthFailure("send one wsse:Security header", "several Security headers")
+                raise AuthFailure("send one wsse:Security header", "several Security headers", FailureKind.MALFORMED)
             if security_headers:
                 try:
                     token = read_username_token(security_headers[0])
                 except TokenError as exc:
-                    raise AuthFailure(f"WS-Security: {exc}", str(exc)) from None
+                    raise AuthFailure(f"WS-Security: {exc}", str(exc), FailureKind.MALFORMED) from None
                 usernames.append(token.username)
             if facts.basic_malformed:
-                raise AuthFailure("the Authorization header is not HTTP Basic credentials", "malformed Authorization")
+                raise AuthFailure(
+                    "the Authorization header is not HTTP Basic credentials",
+                    "malformed Authorization",
+                    FailureKind.MALFORMED,
+                )
             if facts.basic:
                 usernames.append(facts.basic[0])
             blocked = self.limiter.blocked([f"address:{facts.client_address}", *(f"username:{u}" for u in usernames)])
             if blocked:
                 raise AuthFailure(
-                    "too many failed attempts; try again later", f"rate limited ({blocked})", counts=False
+                    "too many failed attempts; try again later",
+                    f"rate limited ({blocked})",
+                    FailureKind.RATE_LIMITED,
+                    counts=False,
                 )
             caller = self._verify(token, facts)
         except AuthFailure as failure:
+            # Imported here: prometheus-client is for the serving processes, not every command line.
+            from connector.metrics import record_authentication_failure
+
+            record_authentication_failure(failure.kind)
             if failure.counts:
                 self.limiter.failed([f"address:{facts.client_address}", *(f"username:{u}" for u in usernames)])
             security_event(
@@ -107,7 +138,9 @@ class Authenticator:
             proofs.append(self._token(token, facts))
         if facts.basic is not None:
             if not facts.tls:
-                raise AuthFailure("HTTP Basic is accepted over TLS only", "Basic over plain HTTP")
+                raise AuthFailure(
+                    "HTTP Basic is accepted over TLS only", "Basic over plain HTTP", FailureKind.INSECURE_TRANSPORT
+                )
             username, password = facts.basic
             self._password(username, password)
             proofs.append((username, AuthMethod.BASIC))
@@ -118,21 +151,30 @@ class Authenticator:
                 "no credentials: send a WS-Security UsernameToken (PasswordDigest), or HTTP Basic or a client "
                 "certificate over TLS",
                 "no credentials",
+                FailureKind.NO_CREDENTIALS,
                 counts=False,
             )
         names = {system_id for system_id, _ in proofs}
         if len(names) > 1:
-            raise AuthFailure("the credentials name different systems", f"credentials for {sorted(names)}")
+            raise AuthFailure(
+                "the credentials name different systems",
+                f"credentials for {sorted(names)}",
+                FailureKind.CONFLICTING_CREDENTIALS,
+            )
         system = self.store.system(proofs[0][0])
         if system is None:  # credentials outlived the directory entry
-            raise AuthFailure(BAD_PASSWORD, f"system {proofs[0][0]!r} is not in the directory")
+            raise AuthFailure(
+                BAD_PASSWORD, f"system {proofs[0][0]!r} is not in the directory", FailureKind.UNKNOWN_SYSTEM
+            )
         return Caller(system, proofs[0][1])
 
     def _token(self, token: UsernameToken, facts: TransportFacts) -> tuple[str, AuthMethod]:
         if token.password_type is PasswordType.TEXT:
             if not facts.tls:
                 raise AuthFailure(
-                    "PasswordText is accepted over TLS only; use PasswordDigest", "PasswordText over plain HTTP"
+                    "PasswordText is accepted over TLS only; use PasswordDigest",
+                    "PasswordText over plain HTTP",
+                    FailureKind.INSECURE_TRANSPORT,
                 )
             self._password(token.username, token.password)
             return token.username, AuthMethod.PASSWORD_TEXT
@@ -144,19 +186,24 @@ class Authenticator:
                 f"Created must be within {self.settings.created_window:.0f} seconds of the server's "
                 f"time ({now:%Y-%m-%dT%H:%M:%SZ})",
                 "Created outside the window",
+                FailureKind.STALE_CREATED,
             )
         secret = self._secret(token.username)
         if secret is None or not token.digest_matches(secret):
-            raise AuthFailure(BAD_PASSWORD, "unknown username" if secret is None else "wrong digest")
+            raise AuthFailure(
+                BAD_PASSWORD, "unknown username" if secret is None else "wrong digest", FailureKind.BAD_CREDENTIALS
+            )
         nonce = base64.b64encode(token.nonce).decode("ascii")
         if not self.credentials.use_nonce(nonce, token.username, now, now - 2 * window):
-            raise AuthFailure("the Nonce was used before (a replay)", "nonce replay")
+            raise AuthFailure("the Nonce was used before (a replay)", "nonce replay", FailureKind.REPLAYED_NONCE)
         return token.username, AuthMethod.PASSWORD_DIGEST
 
     def _password(self, username: str, password: str) -> None:
         secret = self._secret(username)
         if secret is None or not hmac.compare_digest(secret.encode(), password.encode()):
-            raise AuthFailure(BAD_PASSWORD, "unknown username" if secret is None else "wrong password")
+            raise AuthFailure(
+                BAD_PASSWORD, "unknown username" if secret is None else "wrong password", FailureKind.BAD_CREDENTIALS
+            )
 
     def _secret(self, username: str) -> str | None:
         sealed = self.credentials.sealed_password(username)
@@ -171,7 +218,13 @@ class Authenticator:
     def _certificate(self, sha256: str) -> str:
         mapping = self.credentials.system_for_certificate(sha256)
         if mapping is None:
-            raise AuthFailure("the client certificate is not mapped to a system", f"unmapped certificate {sha256}")
+            raise AuthFailure(
+                "the client certificate is not mapped to a system",
+                f"unmapped certificate {sha256}",
+                FailureKind.UNKNOWN_CERTIFICATE,
+            )
         if mapping.not_after < self.clock():
-            raise AuthFailure("the client certificate has expired", f"expired certificate {sha256}")
+            raise AuthFailure(
+                "the client certificate has expired", f"expired certificate {sha256}", FailureKind.EXPIRED_CERTIFICATE
+            )
         return mapping.system_id

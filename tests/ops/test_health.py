@@ -99,7 +99,7 @@ def test_an_outbox_backlog_over_the_limit_is_not_ready(tmp_path):
     live, server = start_connector(tmp_path / "data", outbox_backlog_limit=1)
     try:
         client = live.client()
-        send(live, client, "INCOMING")  # one deliverDocument waits: the sample has no endpoints
+        send(live, "INCOMING")  # one deliverDocument waits: the sample has no endpoints
         assert ready(live.url)[0] == 200
         package = live.sign(guide.send_package(guide.Dossier("Bo_Thu_Tuc-0002", "1948088", "Trần Thị B", "cbtiepnhan")))
         client.service.sendDocument(

@@ -78,13 +78,17 @@ def test_a_server_fault_is_one_error_line_with_its_traceback(tmp_path, caplog, m
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(live.runtime.service, "get_status", broken)
+    envelope = (
+        f'<s:Envelope xmlns:s="{SOAP_ENV}" xmlns:c="urn:vn:lienthong:connector:1">'
+        f"<s:Header>{live.security_header()}</s:Header>"
+        "<s:Body><c:getStatus><c:messageId>m-1</c:messageId></c:getStatus></s:Body></s:Envelope>"
+    )
     try:
         caplog.clear()  # only what the request itself logs
         with caplog.at_level(logging.DEBUG):
-            answer = live.client().transport.session.post(
+            answer = requests.post(
                 f"{live.url}/soap",
-                data=f'<s:Envelope xmlns:s="{SOAP_ENV}" xmlns:c="urn:vn:lienthong:connector:1"><s:Body>'
-                "<c:getStatus><c:messageId>m-1</c:messageId></c:getStatus></s:Body></s:Envelope>",
+                data=envelope.encode(),
                 headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"getStatus"'},
                 timeout=30,
             )

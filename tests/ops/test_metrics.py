@@ -10,12 +10,11 @@ import logging
 from connector.certificates import ExpiryReminder, certificates
 from connector.directory import Directory, SystemEntry, SystemKind
 from connector.errors import ErrorCode
-from connector.metrics import record_authentication_failure
 from connector.runtime import build_worker
 from simulators import guide
 from tests.ops.conftest import identity_files, scrape, value
 from tests.partners.test_delivery_failures import free_port
-from tests.soap.conftest import new_id, start_connector
+from tests.soap.conftest import ONESTOP, new_id, start_connector
 from tests.soap.test_faults import raises_fault
 from tests.soap.test_guide_cases import DOSSIER, send
 
@@ -25,7 +24,7 @@ def test_requests_stages_signature_failures_and_the_outbox(tmp_path):
     try:
         client = live.client()
         before = scrape(live.url)
-        send(live, client, "INCOMING")
+        send(live, "INCOMING")
         signed = live.sign(guide.send_package())
         tampered = signed.replace(guide.DOSSIER_CODE.encode(), guide.DOSSIER_CODE[:-1].encode() + b"X")
         raises_fault(
@@ -61,19 +60,23 @@ def test_requests_stages_signature_failures_and_the_outbox(tmp_path):
 def test_delivery_attempts_and_authentication_failures(tmp_path):
     live, server = start_connector(tmp_path / "data")
     try:
-        send(live, live.client(), "INCOMING")
+        send(live, "INCOMING")
         nobody = f"http://127.0.0.1:{free_port()}/soap"  # a partner that is down
         live.runtime.store.import_directory(
             Directory(systems=[SystemEntry("eoffice-stp", guide.AGENCY.organ_id, SystemKind.DOCMGMT, nobody)])
         )
         before = scrape(live.url)
         assert build_worker(live.runtime).run_once() is not None
-        record_authentication_failure("bad-password")
+        for caller in (live.client(ONESTOP, password="not the password"), live.client(None)):
+            raises_fault(ErrorCode.UNAUTHENTICATED, caller.service.getStatus, dossierCode=guide.DOSSIER_CODE)
         after = scrape(live.url)
-        attempts = ("connector_delivery_attempts_total", (("outcome", "retry"), ("system_id", "eoffice-stp")))
-        assert after[attempts] - before.get(attempts, 0) == 1
-        auth = ("connector_authentication_failures_total", (("reason", "bad-password"),))
-        assert after[auth] - before.get(auth, 0) == 1
+
+        def grew(name: str, **labels: str) -> float:
+            return value(after, name, **labels) - value(before, name, **labels)
+
+        assert grew("connector_delivery_attempts_total", system_id="eoffice-stp", outcome="retry") == 1
+        assert grew("connector_authentication_failures_total", reason="bad-credentials") == 1
+        assert grew("connector_authentication_failures_total", reason="no-credentials") == 1
     finally:
         server.stop()
         live.runtime.close()

@@ -10,14 +10,15 @@ import signal
 import subprocess
 import sys
 
+from connector.auth.admin import generate_password
 from connector.edxml import build
 from signing import load_dev_keys, sign_package
 from simulators import guide
 from tests.ops.conftest import scrape, value
 from tests.partners.test_delivery_failures import free_port
-from tests.soap.conftest import LiveConnector, new_id
+from tests.soap.conftest import ONESTOP, LiveConnector, new_id
 from tests.soap.test_guide_cases import DOSSIER
-from tests.test_processes import ROOT, wait_until
+from tests.test_processes import ROOT, set_password, wait_until
 
 
 def test_a_separate_worker_process_is_counted_by_the_servers_metrics(tmp_path):
@@ -54,8 +55,10 @@ def test_a_separate_worker_process_is_counted_by_the_servers_metrics(tmp_path):
             stdout=logs[1],
             stderr=subprocess.STDOUT,
         )
+        password = generate_password()
+        set_password(config, ONESTOP, password)
         identity = load_dev_keys(data / "keys").identity(guide.ONESTOP.organ_id)
-        client = LiveConnector(url, None, data / "keys").client()  # type: ignore[arg-type]
+        client = LiveConnector(url, None, data / "keys").client(ONESTOP, password)
         package = sign_package(build(guide.send_package()), identity)
         client.service.sendDocument(
             messageId=new_id(), package=package, kind="INCOMING", senderUsername="cbtiepnhan", dossier=DOSSIER
