@@ -17,6 +17,7 @@ from pathlib import Path
 
 import waitress
 
+from connector import memory
 from connector.config import ConfigError, Settings, load_settings
 from connector.errors import ConnectorError
 from connector.logs import configure_logging
@@ -71,10 +72,11 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def serve(settings: Settings, threads: int) -> int:
+    memory.limit_arenas(settings.malloc_arena_max)  # before any server or worker thread starts
     runtime = build_runtime(settings)
     app = ConnectorApp(runtime)
     server = waitress.create_server(
-        app,
+        memory.TrimAfterLargeRequests(app, settings.trim_after_bytes),
         host=settings.host,
         port=settings.port,
         threads=threads,
