@@ -15,6 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
+from connector import memory
 from connector.config import ConfigError, Settings, load_settings
 from connector.errors import ConnectorError
 from connector.logs import configure_logging
@@ -70,10 +71,16 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def serve(settings: Settings, threads: int) -> int:
+    memory.limit_arenas(settings.malloc_arena_max)  # before any server or worker thread starts
     runtime = build_runtime(settings)
     app = ConnectorApp(runtime)
     # Binds now: a taken port fails before the worker starts.
-    server = transport.create_server(app, settings.host, settings.port, **transport.server_options(settings, threads))
+    server = transport.create_server(
+        memory.TrimAfterLargeRequests(app, settings.trim_after_bytes),
+        settings.host,
+        settings.port,
+        **transport.server_options(settings, threads),
+    )
     worker = build_worker(runtime).start() if settings.delivery.enabled else None
     print(
         f"connector listening on http://{settings.host}:{settings.port}/soap  (WSDL: {app.public_url}/soap?wsdl)",

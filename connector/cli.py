@@ -7,10 +7,12 @@ Exit codes: 0 ok, 1 the input is invalid, 2 usage or I/O problem.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from connector.cli_credentials import add_credentials_commands
@@ -35,7 +37,7 @@ from connector.edxml import (
 from connector.errors import FAULTS, ConnectorError
 from connector.logs import configure_logging
 from connector.runtime import build_runtime, build_worker, open_existing_store, open_store
-from connector.store import MigrationError, OutboxState, Store
+from connector.store import BreakerState, MigrationError, OutboxState, Store
 
 
 def _read(path: str) -> bytes:
@@ -268,6 +270,58 @@ def _outbox_retry(args: argparse.Namespace) -> int:
     return 0
 
 
+def _age(since: datetime | None, now: datetime) -> str:
+    if since is None:
+        return "-"
+    seconds = int((now - since).total_seconds())
+    sign, seconds = ("in ", -seconds) if seconds < 0 else ("", seconds)
+    hours, rest = divmod(seconds, 3600)
+    text = f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s" if rest >= 60 else f"{rest}s"
+    return sign + text + ("" if sign else " ago")
+
+
+def _outbox_stats(args: argparse.Namespace) -> int:
+    store = _store(args)
+    now = utcnow()
+    stats, queues = store.outbox_stats(now), store.partner_queues()
+    if args.json:
+        plain = {
+            "at": now.isoformat(),
+            "stats": [dataclasses.asdict(s) for s in stats],
+            "partners": [dataclasses.asdict(q) for q in queues.values()],
+        }
+        print(json.dumps(plain, ensure_ascii=False, indent=2, default=str))
+        return 0
+    if not stats:
+        print("the outbox is empty")
+    else:
+        print(f"{'partner':18} {'state':10} {'count':>7} {'oldest':>12} {'next attempt':>12} {'in flight':>9}")
+    for s in stats:
+        print(
+            f"{s.system_id:18} {s.state:10} {s.count:7} {_age(s.oldest_created_at, now):>12} "
+            f"{_age(s.next_attempt_at, now) if s.next_attempt_at else '-':>12} {s.in_flight:9}"
+        )
+    for q in queues.values():
+        if q.paused:
+            print(
+                f"{q.system_id}: PAUSED {_age(q.paused_at, now)}" + (f" ({q.pause_reason})" if q.pause_reason else "")
+            )
+        if q.breaker is BreakerState.OPEN:
+            print(f"{q.system_id}: breaker OPEN since {q.breaker_since:%Y-%m-%d %H:%M:%S} UTC ({q.last_error or '-'})")
+    return 0
+
+
+def _outbox_pause(args: argparse.Namespace) -> int:
+    store = _store(args, write=True)
+    if store.system(args.system_id) is None:
+        raise CliError(f"no system {args.system_id!r} in the directory", EXIT_INVALID)
+    pause = args.action == "pause"
+    changed = store.set_paused(args.system_id, pause, utcnow(), args.reason if pause else None)
+    done = "paused: nothing is sent to it until resumed" if pause else "resumed: its due items go out now"
+    print(f"{args.system_id} {done}" if changed else f"{args.system_id} was already {'paused' if pause else 'running'}")
+    return 0
+
+
 def _exchange_show(args: argparse.Namespace) -> int:
     store = _store(args)
     found = [store.exchange(args.key)] if store.exchange(args.key) else store.exchanges_for_dossier(args.key)
@@ -314,6 +368,18 @@ def _add_delivery(commands: argparse._SubParsersAction) -> None:
     listing.add_argument("--json", action="store_true")
     add_settings_options(listing)
     listing.set_defaults(run=_outbox_list)
+    stats = sub.add_parser("stats", help="per partner and state: counts, oldest item, next attempt, in flight")
+    stats.add_argument("--json", action="store_true")
+    add_settings_options(stats)
+    stats.set_defaults(run=_outbox_stats)
+    pause = sub.add_parser("pause", help="stop delivering to a partner system (a planned maintenance window)")
+    pause.add_argument("system_id", metavar="SYSTEM_ID")
+    pause.add_argument("--reason", help="shown by outbox stats")
+    resume = sub.add_parser("resume", help="deliver to a paused partner system again")
+    resume.add_argument("system_id", metavar="SYSTEM_ID")
+    for command in (pause, resume):
+        add_settings_options(command)
+        command.set_defaults(run=_outbox_pause)
     retry = sub.add_parser("retry", help="send a dead letter again")
     retry.add_argument("item_id", type=int, metavar="ID")
     add_settings_options(retry)

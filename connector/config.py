@@ -22,24 +22,52 @@ LOG_FORMATS = ("text", "json")
 
 
 @dataclass(frozen=True)
-class DeliverySettings:
-    """The outbox worker: push delivery to partner systems (``[delivery]`` in the TOML file)."""
+class PartnerPolicy:
+    """How the outbox worker treats one partner system. ``[delivery]`` sets these for every
+    partner; ``[delivery.partners.SYSTEM_ID]`` overrides any of them for one system."""
+
+    concurrency: int = 4
+    """Items in flight at once for this partner (each exchange's items still go out in order)."""
+    backoff_base: float = 1.0
+    """Seconds before the second attempt; each failure doubles the wait up to ``backoff_max``."""
+    backoff_max: float = 600.0
+    """The ceiling: once reached, an item is retried this often (with jitter) until the horizon."""
+    retry_horizon: float = 48 * 3600.0
+    """Seconds after an item was queued when a failed attempt dead-letters it instead of retrying.
+    Only this, or a Client fault from the partner, makes a dead letter."""
+    breaker_threshold: int = 5
+    """Consecutive failed calls that open the partner's circuit breaker."""
+    probe_interval: float = 30.0
+    """While the breaker is open: seconds between the single probe calls."""
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1 or self.breaker_threshold < 1:
+            raise ConfigError("delivery: concurrency and breaker_threshold must be at least 1")
+        if min(self.backoff_base, self.backoff_max, self.retry_horizon, self.probe_interval) < 0:
+            raise ConfigError("delivery: backoff, horizon and probe interval must not be negative")
+
+
+@dataclass(frozen=True)
+class DeliverySettings(PartnerPolicy):
+    """The outbox worker (push delivery to partner systems); the ``PartnerPolicy`` fields are the
+    defaults for every partner."""
 
     enabled: bool = True
-    """Run a worker thread inside the server (``python -m connector worker`` runs one alone)."""
+    """Run the worker inside the server (else run ``python -m connector worker``)."""
     poll_interval: float = 0.5
-    """Seconds between looks at the outbox when nothing was due."""
+    """Seconds between looks at an idle partner queue."""
     connect_timeout: float = 5.0
     """Seconds to connect to a partner."""
     read_timeout: float = 30.0
     """Seconds to wait for a partner's answer (zeep's ``operation_timeout``)."""
-    max_attempts: int = 8
-    """Attempts before an item is dead-lettered."""
-    backoff_base: float = 1.0
-    """Seconds; attempt n waits base * 2**(n-1), capped at ``backoff_max``, with jitter."""
-    backoff_max: float = 300.0
     lease_seconds: float = 120.0
-    """A claimed item returns to the queue after this long if its worker died."""
+    """A claimed item returns to the queue this long after its claim if its worker died."""
+    partners: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per partner system: ``PartnerPolicy`` fields that differ from the defaults."""
+
+    def policy(self, system_id: str) -> PartnerPolicy:
+        defaults = {f.name: getattr(self, f.name) for f in dataclasses.fields(PartnerPolicy)}
+        return PartnerPolicy(**defaults | self.partners.get(system_id, {}))
 
 
 @dataclass(frozen=True)
@@ -93,6 +121,10 @@ class Settings:
     that send half a request stall everyone else)."""
     channel_timeout: float = 30.0
     """Seconds after which a silent connection (such as one that sent half a request) is closed."""
+    malloc_arena_max: int = 2
+    """glibc malloc arenas for the server process (0: glibc's default of 8 per core); connector/memory.py."""
+    trim_after_bytes: int = 1 * MiB
+    """After a request body at least this large, return free heap memory to the kernel (0: never)."""
     keys_dir: Path | None = None
     """Default: ``data_dir/keys`` (development keys made on first run)."""
     identity_key: Path | None = None
@@ -197,6 +229,21 @@ _SECTIONS: dict[str, type] = {"delivery": DeliverySettings, "auth": AuthSettings
 
 
 def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
+    return cls(**_convert(cls, values, prefix))
+
+
+def _partners(value: Any) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ConfigError(
+            "setting 'delivery.partners' must be tables named by system id: [delivery.partners.SYSTEM_ID]"
+        )
+    overrides = {sid: _convert(PartnerPolicy, v, f"delivery.partners.{sid}.") for sid, v in value.items()}
+    for changes in overrides.values():
+        PartnerPolicy(**changes)  # checks the values
+    return overrides
+
+
+def _convert(cls: type, values: dict[str, Any], prefix: str) -> dict[str, Any]:
     known = {f.name: f for f in dataclasses.fields(cls)}
     unknown = set(values) - set(known)
     if unknown:
@@ -207,6 +254,8 @@ def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
         if name in _SECTIONS:
             section = _SECTIONS[name]
             kwargs[name] = value if isinstance(value, section) else _build(section, value, f"{name}.")
+        elif name == "partners":
+            kwargs[name] = _partners(value)
         elif name in ("trust", "crls"):
             kwargs[name] = tuple(Path(v) for v in value)
         elif name in ("organ_id_exceptions", "trusted_proxies"):
@@ -226,4 +275,4 @@ def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
                 raise ConfigError(f"setting {prefix}{name!r} must be a number, not {value!r}") from None
         else:
             kwargs[name] = value
-    return cls(**kwargs)
+    return kwargs

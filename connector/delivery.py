@@ -1,10 +1,14 @@
-"""The outbox worker: push delivery to partner systems, with retries and dead letters.
+"""The outbox worker: push delivery to partner systems, one lane per partner.
 
-A worker claims one due item at a time under a lease (so a crashed worker's item comes back),
-calls the partner with the item's message id – the same on every attempt, so the partner can
-de-duplicate – and records the attempt. Transport errors, timeouts and Server faults retry
-with exponential backoff and jitter up to ``max_attempts``; a Client fault dead-letters at once
-with the partner's reason. Runs as a thread of the server or as ``python -m connector worker``.
+Each push partner gets a ``PartnerLane``: up to ``concurrency`` threads that claim that partner's
+due items under a lease (so a crashed worker's item comes back), call the partner with the
+item's message id – the same on every attempt, so the partner can de-duplicate – and record the
+attempt. A slow partner only ever occupies its own lane's threads. Transport errors, timeouts
+and Server faults retry on the schedule of ``connector/retry.py`` until the partner's horizon; a
+Client fault dead-letters at once with the partner's reason. A circuit breaker per partner
+(``connector/breaker.py``) stops the calls while the partner is down and sends one probe per
+interval; its transitions are logged, counted and noted in the affected exchanges' timelines.
+Runs as threads of the server or as ``python -m connector worker``.
 """
 
 from __future__ import annotations
@@ -14,24 +18,20 @@ import logging
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from connector.breaker import CircuitBreaker, Permit
 from connector.clock import utcnow
-from connector.config import DeliverySettings
+from connector.config import DeliverySettings, PartnerPolicy
 from connector.directory import SystemKind
 from connector.partners.clients import CallResult, Outcome, PartnerClients
-from connector.store import AttemptOutcome, OutboxItem, OutboxOperation, Store, StoredEvent
+from connector.retry import past_horizon, retry_delay
+from connector.store import AttemptOutcome, BreakerState, OutboxItem, OutboxOperation, Store, StoredEvent
 
 log = logging.getLogger(__name__)
-
-
-def backoff(attempt: int, settings: DeliverySettings, rng: random.Random) -> float:
-    """Seconds before attempt ``attempt + 1``: base·2^(attempt-1), capped, with full jitter in
-    its upper half so that retries from many items do not arrive together."""
-    ceiling = min(settings.backoff_max, settings.backoff_base * 2 ** max(attempt - 1, 0))
-    return ceiling * (0.5 + rng.random() / 2)
 
 
 def delivery_arguments(item: OutboxItem, package: bytes | None) -> dict[str, Any]:
@@ -77,7 +77,134 @@ def delivery_arguments(item: OutboxItem, package: bytes | None) -> dict[str, Any
     raise ValueError(f"unknown outbox operation {item.operation!r}")
 
 
+def waiting_note(system_id: str, since: datetime, error: str | None) -> str:
+    return f"waiting for partner {system_id} since {since:%Y-%m-%d %H:%M:%S} UTC ({error or 'no answer'})"
+
+
+class PartnerLane:
+    """One partner's queue: its policy, its breaker, and the delivery of its items."""
+
+    def __init__(self, worker: DeliveryWorker, system_id: str, policy: PartnerPolicy) -> None:
+        self.worker = worker
+        self.system_id = system_id
+        self.policy = policy
+        persisted = worker.store.partner_queue(system_id)  # a restarted worker keeps an open breaker open
+        self.breaker = CircuitBreaker(
+            policy.breaker_threshold, policy.probe_interval, persisted.breaker, persisted.breaker_since
+        )
+        self._noted_up_to = 0  # the last item whose exchange was told "waiting for partner"
+        self._last_error = persisted.last_error
+
+    def run_once(self) -> OutboxItem | None:
+        """Deliver one due item of this partner, if the breaker and the queue allow it."""
+        w = self.worker
+        permit = self.breaker.permit(w.clock())
+        if permit is None:
+            return None
+        try:
+            item = w.store.claim_due(self.system_id, w.clock(), w.settings.lease_seconds)
+            if item is None:
+                return None
+            started = time.monotonic()
+            result = w.call(item)
+            duration_ms = int((time.monotonic() - started) * 1000)
+            self._record(item, result, duration_ms, permit)
+            return item
+        finally:
+            self.breaker.unused(permit)  # a probe that found nothing (or failed in the store) is given back
+
+    def _record(self, item: OutboxItem, result: CallResult, duration_ms: int, permit: Permit) -> None:
+        # Imported here: prometheus-client is for the processes that deliver, not every command line.
+        from connector.metrics import record_attempt
+
+        store, now = self.worker.store, self.worker.clock()
+        attempt = item.attempts + 1
+        if result.outcome is Outcome.DELIVERED:
+            store.finish_attempt(
+                item.item_id, AttemptOutcome.DELIVERED, now, partner_reference=result.reference, duration_ms=duration_ms
+            )
+            record_attempt(item.system_id, AttemptOutcome.DELIVERED)
+            note = f"{item.operation} delivered to {item.system_id} (reference {result.reference}, attempt {attempt})"
+            log.info("outbox %s: %s", item.item_id, note)
+        elif result.outcome is Outcome.REJECTED or past_horizon(item.created_at, now, self.policy):
+            store.finish_attempt(item.item_id, AttemptOutcome.DEAD, now, error=result.error, duration_ms=duration_ms)
+            record_attempt(item.system_id, AttemptOutcome.DEAD)
+            why = (
+                "rejected"
+                if result.outcome is Outcome.REJECTED
+                else f"gave up after {attempt} attempts over {(now - item.created_at) / timedelta(hours=1):.1f} h"
+            )
+            note = f"{item.operation} to {item.system_id} dead-lettered ({why}): {result.error}"
+            log.warning("outbox %s: %s", item.item_id, note)
+        else:
+            delay = retry_delay(attempt, self.policy, self.worker.rng)
+            store.finish_attempt(
+                item.item_id,
+                AttemptOutcome.RETRY,
+                now,
+                error=result.error,
+                next_attempt_at=now + timedelta(seconds=delay),
+                duration_ms=duration_ms,
+            )
+            record_attempt(item.system_id, AttemptOutcome.RETRY)
+            log.info("outbox %s: attempt %s failed (%s); retry in %.1fs", item.item_id, attempt, result.error, delay)
+            note = None
+        if note is not None:
+            exchange = store.exchange(item.exchange_id)
+            if exchange is not None:
+                store.add_transport_event(
+                    item.exchange_id, StoredEvent(now, exchange.state, "connector", None, item.package_digest, note)
+                )
+        self._breaker(now, result, permit)
+
+    def _breaker(self, now: datetime, result: CallResult, permit: Permit) -> None:
+        from connector.metrics import record_breaker
+
+        answered = result.outcome is not Outcome.RETRY
+        if not answered:
+            self._last_error = result.error
+        changed = self.breaker.record(now, answered, permit)
+        store = self.worker.store
+        if changed is BreakerState.OPEN:
+            log.warning(
+                "partner %s: breaker open after %s failed calls (%s); one probe every %gs",
+                self.system_id,
+                self.policy.breaker_threshold,
+                result.error,
+                self.policy.probe_interval,
+            )
+            store.set_breaker(self.system_id, BreakerState.OPEN, now, result.error)
+            self._noted_up_to = 0
+        elif changed is BreakerState.CLOSED:
+            log.warning("partner %s: answers again; breaker closed, its queue is due now", self.system_id)
+            store.set_breaker(self.system_id, BreakerState.CLOSED, now)
+        if changed is not None:
+            self.worker.transitions[(self.system_id, changed)] += 1
+            record_breaker(self.system_id, changed)
+        if self.breaker.state is BreakerState.OPEN and not answered:
+            # Every exchange waiting for the partner says so, including those queued since the last probe.
+            since = self.breaker.since or now
+            self._noted_up_to = store.note_waiting(
+                self.system_id, waiting_note(self.system_id, since, self._last_error), now, self._noted_up_to
+            )
+
+    def loop(self, stop: threading.Event) -> None:
+        """One of the lane's threads: deliver while there is work, look again after a poll interval."""
+        while not stop.is_set():
+            self.worker.beat()
+            try:
+                busy = self.run_once() is not None
+            except Exception:  # the lane must outlive a bad item or a store hiccup
+                log.exception("delivery to %s failed", self.system_id)
+                busy = False
+            if not busy:
+                stop.wait(self.worker.settings.poll_interval)
+
+
 class DeliveryWorker:
+    """Delivers every push partner's queue: ``run_once`` one item at a time (tests), or ``start``
+    one lane of threads per partner (the server, ``python -m connector worker``)."""
+
     def __init__(
         self,
         store: Store,
@@ -91,22 +218,28 @@ class DeliveryWorker:
         self.settings = settings
         self.clock = clock
         self.rng = rng or random.Random()
+        self.lanes: dict[str, PartnerLane] = {}
+        self.transitions: Counter[tuple[str, BreakerState]] = Counter()  # breaker transitions, for metrics
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._beat = time.monotonic()  # the loop's last turn (readiness: alive, not stalled)
+        self._threads: list[threading.Thread] = []
+        self._beats: dict[str, float] = {}  # thread name -> its loop's last turn
+        self._supervisor: threading.Thread | None = None
+
+    def lane(self, system_id: str) -> PartnerLane:
+        if system_id not in self.lanes:
+            self.lanes[system_id] = PartnerLane(self, system_id, self.settings.policy(system_id))
+        return self.lanes[system_id]
 
     def run_once(self) -> OutboxItem | None:
-        """Deliver one due item, if any; return it (as claimed) or None when nothing was due."""
-        item = self.store.claim_due(self.clock(), self.settings.lease_seconds)
-        if item is None:
-            return None
-        started = time.monotonic()
-        result = self._call(item)
-        duration_ms = int((time.monotonic() - started) * 1000)
-        self._record(item, result, duration_ms)
-        return item
+        """Deliver one due item of any partner, if any; return it (as claimed) or None when
+        nothing was due. Tests drive the worker with this, one item at a time."""
+        for system_id in self.store.push_systems():
+            item = self.lane(system_id).run_once()
+            if item is not None:
+                return item
+        return None
 
-    def _call(self, item: OutboxItem) -> CallResult:
+    def call(self, item: OutboxItem) -> CallResult:
         system = self.store.system(item.system_id)
         if system is None or not system.endpoint:
             return CallResult(Outcome.RETRY, error=f"system {item.system_id!r} has no endpoint in the directory")
@@ -117,72 +250,52 @@ class DeliveryWorker:
             return CallResult(Outcome.REJECTED, error=f"outbox item cannot be turned into a call: {exc}")
         return self.clients.call(SystemKind(system.kind), system.endpoint, item.operation, arguments)
 
-    def _record(self, item: OutboxItem, result: CallResult, duration_ms: int) -> None:
-        # Imported here: prometheus-client is for the processes that deliver, not every command line.
-        from connector.metrics import record_attempt
-
-        now = self.clock()
-        attempt = item.attempts + 1
-        exchange = self.store.exchange(item.exchange_id)
-        state = exchange.state if exchange else None
-        if result.outcome is Outcome.DELIVERED:
-            self.store.finish_attempt(
-                item.item_id, AttemptOutcome.DELIVERED, now, partner_reference=result.reference, duration_ms=duration_ms
-            )
-            record_attempt(item.system_id, AttemptOutcome.DELIVERED)
-            note = f"{item.operation} delivered to {item.system_id} (reference {result.reference}, attempt {attempt})"
-            log.info("outbox %s: %s", item.item_id, note)
-        elif result.outcome is Outcome.REJECTED or attempt >= self.settings.max_attempts:
-            self.store.finish_attempt(
-                item.item_id, AttemptOutcome.DEAD, now, error=result.error, duration_ms=duration_ms
-            )
-            record_attempt(item.system_id, AttemptOutcome.DEAD)
-            why = "rejected" if result.outcome is Outcome.REJECTED else f"gave up after {attempt} attempts"
-            note = f"{item.operation} to {item.system_id} dead-lettered ({why}): {result.error}"
-            log.warning("outbox %s: %s", item.item_id, note)
-        else:
-            delay = backoff(attempt, self.settings, self.rng)
-            self.store.finish_attempt(
-                item.item_id,
-                AttemptOutcome.RETRY,
-                now,
-                error=result.error,
-                next_attempt_at=now + timedelta(seconds=delay),
-                duration_ms=duration_ms,
-            )
-            record_attempt(item.system_id, AttemptOutcome.RETRY)
-            log.info("outbox %s: attempt %s failed (%s); retry in %.1fs", item.item_id, attempt, result.error, delay)
-            return
-        if state is not None:
-            self.store.add_transport_event(
-                item.exchange_id, StoredEvent(now, state, "connector", None, item.package_digest, note)
-            )
-
     def run(self) -> None:
+        """Serve every push partner with its own threads until ``stop()``; partners added to the
+        directory get theirs within a few polls."""
         while not self._stop.is_set():
-            self._beat = time.monotonic()
+            self.beat()
             try:
-                busy = self.run_once() is not None
-            except Exception:  # the worker must outlive a bad item or a store hiccup
-                log.exception("delivery worker error")
-                busy = False
-            if not busy:
-                self._stop.wait(self.settings.poll_interval)
+                for system_id in self.store.push_systems():
+                    if system_id not in self.lanes:
+                        self._start_lane(self.lane(system_id))
+            except Exception:  # e.g. the store is briefly unreachable; try again at the next poll
+                log.exception("delivery worker: cannot read the directory")
+            self._stop.wait(max(self.settings.poll_interval, 1.0))
+
+    def _start_lane(self, lane: PartnerLane) -> None:
+        for n in range(lane.policy.concurrency):
+            thread = threading.Thread(
+                target=lane.loop, args=(self._stop,), name=f"deliver-{lane.system_id}-{n}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+        log.info("delivering to %s with %s threads", lane.system_id, lane.policy.concurrency)
 
     def start(self) -> DeliveryWorker:
-        self._thread = threading.Thread(target=self.run, name="delivery-worker", daemon=True)
-        self._thread.start()
+        self._supervisor = threading.Thread(target=self.run, name="delivery-worker", daemon=True)
+        self._supervisor.start()
         return self
+
+    def beat(self) -> None:
+        """The calling thread's loop turned (readiness: alive, not stalled)."""
+        self._beats[threading.current_thread().name] = time.monotonic()
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._supervisor is not None and self._supervisor.is_alive()
 
     def alive(self, stalled_after: float) -> bool:
-        """The thread runs and its loop turned within ``stalled_after`` seconds."""
-        return self.running and time.monotonic() - self._beat < stalled_after
+        """The threads run and each one's loop turned within ``stalled_after`` seconds (a call to
+        a partner takes at most its connect and read timeouts)."""
+        now = time.monotonic()
+        threads = [t for t in (self._supervisor, *self._threads) if t is not None]
+        return self.running and all(
+            t.is_alive() and now - self._beats.get(t.name, now) < stalled_after for t in threads
+        )
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.settings.read_timeout + 5)
+        deadline = time.monotonic() + self.settings.read_timeout + 5
+        for thread in [t for t in (self._supervisor, *self._threads) if t is not None]:
+            thread.join(timeout=max(deadline - time.monotonic(), 0.1))

@@ -25,7 +25,7 @@ from prometheus_client.registry import Collector
 
 from connector.certificates import CertificateStatus
 from connector.pipeline import StageTimings
-from connector.store import OPEN_STATES, OutboxStats
+from connector.store import OPEN_STATES, BreakerState, OutboxStats
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -64,6 +64,12 @@ DELIVERIES = Counter(
     ["system_id", "outcome"],
     registry=EVENTS,
 )
+BREAKER_TRANSITIONS = Counter(
+    "connector_breaker_transitions",
+    "A partner's circuit breaker opening (partner down) or closing (it answers again)",
+    ["system_id", "state"],
+    registry=EVENTS,
+)
 
 
 def record_request(operation: str, fault: str | None, seconds: float, timings: StageTimings) -> None:
@@ -79,6 +85,11 @@ def record_authentication_failure(reason: str) -> None:
     """For the authentication layer: one refused caller. ``reason`` is a fixed code
     (``connector.auth.authenticator.FailureKind``), never the caller's input."""
     AUTH_FAILURES.labels(reason).inc()
+
+
+def record_breaker(system_id: str, state: str) -> None:
+    """A partner's circuit breaker changed: ``open`` (partner down) or ``closed`` (answers again)."""
+    BREAKER_TRANSITIONS.labels(system_id, state).inc()
 
 
 def record_attempt(system_id: str, outcome: str) -> None:
@@ -117,11 +128,19 @@ class StateCollector(Collector):
             "Age of the oldest undelivered item per partner",
             labels=["system_id"],
         )
+        paused = GaugeMetricFamily(
+            "connector_outbox_paused", "1 while an operator has paused the partner", labels=["system_id"]
+        )
+        breaker = GaugeMetricFamily(
+            "connector_breaker_open", "1 while the partner's circuit breaker is open", labels=["system_id"]
+        )
         ages: dict[str, float] = {}
         leased: dict[str, int] = {}
+        queues: dict[str, OutboxStats] = {}
         for s in self.stats:
             items.add_metric([s.system_id, s.state], s.count)
             leased[s.system_id] = leased.get(s.system_id, 0) + s.in_flight
+            queues[s.system_id] = s
             if s.state in OPEN_STATES:
                 age = max((self.now - s.oldest_created_at).total_seconds(), 0.0)
                 ages[s.system_id] = max(ages.get(s.system_id, 0.0), age)
@@ -129,7 +148,10 @@ class StateCollector(Collector):
             in_flight.add_metric([system_id], count)
         for system_id, age in ages.items():
             oldest.add_metric([system_id], age)
-        yield from (items, in_flight, oldest)
+        for system_id, s in queues.items():
+            paused.add_metric([system_id], int(s.paused))
+            breaker.add_metric([system_id], int(s.breaker is BreakerState.OPEN))
+        yield from (items, in_flight, oldest, paused, breaker)
         days = GaugeMetricFamily(
             "connector_certificate_expiry_days",
             "Days until a certificate expires (negative: expired)",

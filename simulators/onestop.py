@@ -174,7 +174,9 @@ class OnestopSimulator:
         self.db.close()
 
     def wsgi_app(self, address: str) -> SoapEndpoint:
-        return SoapEndpoint(build_onestop_application(self, ENVELOPE_PARSE_LIMITS), address, self.screens)
+        return SoapEndpoint(
+            build_onestop_application(self, ENVELOPE_PARSE_LIMITS), address, self.screens, actions=self.act
+        )
 
     # ---- actions ----------------------------------------------------------------------------
     def receive(self, dossier: Dossier) -> DossierView:
@@ -284,6 +286,27 @@ class OnestopSimulator:
             self._entry(conn, code, now, StatusCode.TAKEN_BACK.value, "taken_back", reason)
         self.link.flush()
         return self.link.call(message_id)
+
+    def act(self, action: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """The counter's buttons for another process (``POST /actions/receive|send|take_back``): ``send``
+        receives the guide's dossier under the given ``code`` and ``onestop_number`` and sends its
+        file (``file_padding`` bytes larger, for load tests) as ``kind`` from ``username``."""
+        if action == "send":
+            dossier = dataclasses.replace(guide_dossier(), code=fields["code"], onestop_number=fields["onestop_number"])
+            username = fields.get("username", "cbtiepnhan")
+            pdf = guide.dossier_pdf(
+                guide.Dossier(dossier.code, dossier.onestop_number, dossier.applicant, username),
+                int(fields.get("file_padding", 0)),
+            )
+            files = [DossierFile("DM_1669450153.pdf", pdf, description="Thành phần hồ sơ")]
+            sent = self.send_dossier(dossier, fields.get("kind", "INCOMING"), username, files)
+            return {"message_id": sent.message_id, "document_id": sent.document_id} | _outcome(sent.call)
+        if action == "receive":
+            dossier = dataclasses.replace(guide_dossier(), code=fields["code"], onestop_number=fields["onestop_number"])
+            return {"code": self.receive(dossier).code}
+        if action == "take_back":
+            return {"message_id": (call := self.take_back(fields["code"])).message_id} | _outcome(call)
+        raise ActionRefused(f"no action {action!r}: receive, send or take_back")
 
     def retry(self) -> list[ConnectorCall]:
         return self.link.flush()
@@ -466,6 +489,10 @@ class OnestopSimulator:
             (code, at.isoformat(), status_code, state, note),
         )
         return int(cursor.lastrowid or 0)
+
+
+def _outcome(call: ConnectorCall) -> dict[str, Any]:
+    return {"outcome": call.outcome.value, "state": call.state, "error": call.error}
 
 
 def guide_dossier(n: int = 3) -> Dossier:

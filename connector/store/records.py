@@ -161,13 +161,37 @@ class OutboxItem:
     updated_at: datetime
 
 
+class BreakerState(enum.StrEnum):
+    """A partner's circuit breaker (``connector/breaker.py``)."""
+
+    CLOSED = "closed"  # deliver normally
+    OPEN = "open"  # the partner is down: one probe per interval, nothing else
+
+
+@dataclass(frozen=True)
+class PartnerQueue:
+    """A partner's queue as operators and workers see it: paused, and what the breaker says."""
+
+    system_id: str
+    paused: bool = False
+    paused_at: datetime | None = None
+    pause_reason: str | None = None
+    breaker: BreakerState = BreakerState.CLOSED
+    breaker_since: datetime | None = None  # when it last changed
+    breaker_openings: int = 0  # how often it opened, ever
+    last_error: str | None = None  # the failure that opened it
+
+
 @dataclass(frozen=True)
 class OutboxStats:
-    """One partner's outbox items in one state (for metrics and readiness)."""
+    """One partner and state: the figures of ``outbox stats`` and of ``/metrics``."""
 
     system_id: str
     state: OutboxState
     count: int
-    oldest_created_at: datetime
-    next_attempt_at: datetime  # the earliest
-    in_flight: int  # claimed by a worker right now (lease not yet run out)
+    oldest_created_at: datetime | None
+    next_attempt_at: datetime | None  # the earliest not in flight; None for delivered and dead items
+    in_flight: int  # claimed by a worker and not finished yet
+    paused: bool = False
+    breaker: BreakerState = BreakerState.CLOSED
+    breaker_since: datetime | None = None

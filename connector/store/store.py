@@ -9,10 +9,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, case, create_engine, event, exists, func, insert, select, text, update
+from sqlalchemy import Connection, create_engine, event, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -30,17 +30,21 @@ from connector.directory import (
 from connector.errors import ConnectorError, ErrorCode
 from connector.exchange import DocumentKind, ExchangeState
 from connector.store import migrate
+from connector.store import outbox as ob
 from connector.store import tables as t
+from connector.store.outbox import aware as _aware
 from connector.store.records import (
     OPEN_STATES,
     STATE_AFTER,
     AttemptOutcome,
+    BreakerState,
     NewOutboxItem,
     OutboxItem,
     OutboxOperation,
     OutboxState,
     OutboxStats,
     PackageBlob,
+    PartnerQueue,
     ResultInfo,
     StoreConflict,
     StoredAttachment,
@@ -50,11 +54,6 @@ from connector.store.records import (
 )
 
 _OPEN = [s.value for s in OPEN_STATES]
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 MAX_ITEM_ID = 2**31 - 1  # outbox.item_id is a 32-bit INTEGER on PostgreSQL
@@ -93,7 +92,9 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine: Engine = create_engine(url, **_engine_options(url))
-        if self.engine.dialect.name == "sqlite":
+        self._postgresql = self.engine.dialect.name == "postgresql"
+        self._dialect = postgresql if self._postgresql else sqlite
+        if not self._postgresql:
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
     def create_schema(self) -> None:
@@ -246,6 +247,7 @@ class Store:
         )
 
     def _add_outbox(self, conn: Connection, exchange_id: str, items: Iterable[NewOutboxItem], now: datetime) -> None:
+        # An item queued behind one that is waiting to be retried waits with it (outbox.py says why).
         rows = [
             dataclasses.asdict(i)
             | {
@@ -254,7 +256,7 @@ class Store:
                 "exchange_id": exchange_id,
                 "state": OutboxState.PENDING.value,
                 "attempts": 0,
-                "next_attempt_at": now,
+                "next_attempt_at": ob.retry_time_of_open_items(conn, exchange_id, i.system_id, now) or now,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -382,38 +384,14 @@ class Store:
             return [StoredAttachment(r.content_id, r.name, r.content_type, r.sha256, r.data) for r in rows]
 
     # ---- outbox -----------------------------------------------------------------------
-    def claim_due(self, now: datetime, lease_seconds: float) -> OutboxItem | None:
-        """Take the oldest due push item for one attempt. The lease makes an item whose worker
-        died due again; the state check in the UPDATE keeps two workers from taking one item."""
-        earlier = t.outbox.alias("earlier")
-        due = (
-            (t.outbox.c.state == OutboxState.PENDING.value)
-            & (t.outbox.c.mode == DeliveryMode.PUSH.value)
-            & (t.outbox.c.next_attempt_at <= now)
-            & ((t.outbox.c.lease_until.is_(None)) | (t.outbox.c.lease_until < now))
-            # In order per exchange and partner: a status must not overtake the document it is about.
-            & ~exists().where(
-                (earlier.c.exchange_id == t.outbox.c.exchange_id)
-                & (earlier.c.system_id == t.outbox.c.system_id)
-                & (earlier.c.item_id < t.outbox.c.item_id)
-                & earlier.c.state.in_(_OPEN)
-            )
-        )
+    def claim_due(self, system_id: str, now: datetime, lease_seconds: float) -> OutboxItem | None:
+        """Take ``system_id``'s next due push item for one attempt, under a lease: the item is out
+        of the due range until the lease ends, and comes back by itself if its worker dies. One
+        statement whose cost does not grow with the backlog (``connector/store/outbox.py``)."""
+        lease = now + timedelta(seconds=lease_seconds)
         with self._tx() as conn:
-            candidate = conn.execute(
-                select(t.outbox.c.item_id).where(due).order_by(t.outbox.c.item_id).limit(1)
-            ).scalar()
-            if candidate is None:
-                return None
-            lease = now + timedelta(seconds=lease_seconds)
-            taken = conn.execute(
-                update(t.outbox)
-                .where(due & (t.outbox.c.item_id == candidate))
-                .values(lease_until=lease, updated_at=now)
-            ).rowcount
-            if taken != 1:
-                return None
-            return _row(OutboxItem, conn.execute(select(t.outbox).where(t.outbox.c.item_id == candidate)).one())
+            row = conn.execute(ob.claim_statement(system_id, now, lease, self._postgresql)).first()
+        return _row(OutboxItem, row) if row else None
 
     def finish_attempt(
         self,
@@ -425,7 +403,8 @@ class Store:
         partner_reference: str | None = None,
         duration_ms: int | None = None,
     ) -> None:
-        """Record the attempt, move the item to the state its outcome leads to, release the lease."""
+        """Record the attempt, move the item to the state its outcome leads to, release the lease;
+        a retry takes the later items of its exchange and partner along to its next attempt."""
         values: dict[str, Any] = {
             "state": STATE_AFTER[outcome].value,
             "lease_until": None,
@@ -445,6 +424,55 @@ class Store:
                     item_id=item_id, at=at, outcome=outcome.value, error=error, duration_ms=duration_ms
                 )
             )
+            if outcome is AttemptOutcome.RETRY and next_attempt_at is not None:
+                ob.push_followers(conn, item_id, next_attempt_at)
+
+    def release(self, item_id: int, now: datetime) -> None:
+        """Hand a claimed item back untried: due again at ``now``."""
+        with self._tx() as conn:
+            conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.item_id == item_id, t.outbox.c.state == OutboxState.PENDING.value)
+                .values(lease_until=None, next_attempt_at=now, updated_at=now)
+            )
+
+    def push_systems(self) -> list[str]:
+        """The partner systems the worker calls (mode push), in a stable order."""
+        with self._read() as conn:
+            query = select(t.systems.c.system_id).where(t.systems.c.mode == DeliveryMode.PUSH.value)
+            return list(conn.execute(query.order_by(t.systems.c.system_id)).scalars())
+
+    def outbox_stats(self, now: datetime) -> list[OutboxStats]:
+        """Per partner and state: count, oldest item, next attempt, in flight, pause and breaker."""
+        with self._read() as conn:
+            return ob.stats(conn, now)
+
+    def partner_queues(self) -> dict[str, PartnerQueue]:
+        with self._read() as conn:
+            return ob.queues(conn)
+
+    def partner_queue(self, system_id: str) -> PartnerQueue:
+        return self.partner_queues().get(system_id, PartnerQueue(system_id))
+
+    def set_paused(self, system_id: str, paused: bool, now: datetime, reason: str | None = None) -> bool:
+        """Pause or resume a partner's queue; returns False when it already was."""
+        with self._tx() as conn:
+            ob.ensure_queue(conn, system_id, now, self._dialect)
+            return ob.set_paused(conn, system_id, paused, reason, now)
+
+    def set_breaker(self, system_id: str, state: BreakerState, now: datetime, error: str | None = None) -> None:
+        """Record a breaker transition; after it closes, the partner's items are all due at once."""
+        with self._tx() as conn:
+            ob.ensure_queue(conn, system_id, now, self._dialect)
+            ob.set_breaker(conn, system_id, state, error, now)
+            if state is BreakerState.CLOSED:
+                ob.reschedule_now(conn, system_id, now)
+
+    def note_waiting(self, system_id: str, note: str, now: datetime, after_item_id: int = 0) -> int:
+        """The timeline note of every exchange with items for ``system_id`` queued after
+        ``after_item_id``; returns the last item id noted, for the next call."""
+        with self._tx() as conn:
+            return ob.note_waiting(conn, system_id, note, now, after_item_id)
 
     def outbox_item(self, item_id: int) -> OutboxItem | None:
         if not 0 < item_id <= MAX_ITEM_ID:  # no such row, and the database would refuse the number
@@ -465,21 +493,6 @@ class Store:
             query = query.where(t.outbox.c.system_id == system_id)
         with self._read() as conn:
             return [_row(OutboxItem, r) for r in conn.execute(query)]
-
-    def outbox_stats(self, now: datetime) -> list[OutboxStats]:
-        """Counts per partner and state, with the oldest item and the earliest next attempt."""
-        o = t.outbox.c
-        leased = func.sum(case((o.lease_until > now, 1), else_=0))
-        query = (
-            select(o.system_id, o.state, func.count(), func.min(o.created_at), func.min(o.next_attempt_at), leased)
-            .group_by(o.system_id, o.state)
-            .order_by(o.system_id, o.state)
-        )
-        with self._read() as conn:
-            return [
-                OutboxStats(system, OutboxState(state), count, _aware(oldest), _aware(due), int(in_flight or 0))
-                for system, state, count, oldest, due, in_flight in conn.execute(query)
-            ]
 
     def attempts(self, item_id: int) -> list[dict[str, Any]]:
         with self._read() as conn:

@@ -169,7 +169,24 @@ outbox = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
-Index("ix_outbox_due", outbox.c.state, outbox.c.next_attempt_at)
+# The claim walks this index in order and stops at the first claimable row (connector/store/outbox.py).
+Index("ix_outbox_claim", outbox.c.system_id, outbox.c.state, outbox.c.next_attempt_at, outbox.c.item_id)
+# "Is an earlier item of this exchange and partner still open?", answered from the index alone.
+Index("ix_outbox_exchange", outbox.c.exchange_id, outbox.c.system_id, outbox.c.item_id, outbox.c.state)
+
+partner_queues = Table(  # per partner system: paused by an operator, the circuit breaker's state
+    "partner_queues",
+    metadata,
+    Column("system_id", String(100), primary_key=True),
+    Column("paused", Boolean, nullable=False, default=False),
+    Column("paused_at", DateTime(timezone=True)),
+    Column("pause_reason", Text),
+    Column("breaker", String(16), nullable=False, default="closed"),  # closed | open
+    Column("breaker_since", DateTime(timezone=True)),
+    Column("breaker_openings", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
 
 attempts = Table(
     "attempts",
@@ -208,3 +225,4 @@ auth_nonces = Table(  # UsernameToken nonces seen within the Created window: a s
     Column("seen_at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_auth_nonces_seen", auth_nonces.c.seen_at)
+Index("ix_attempts_item", attempts.c.item_id)

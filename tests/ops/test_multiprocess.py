@@ -32,7 +32,9 @@ def test_a_separate_worker_process_is_counted_by_the_servers_metrics(tmp_path):
     config = tmp_path / "connector.toml"
     config.write_text(
         f'data_dir = "{data}"\nport = {port}\ndirectory_file = "{tmp_path / "directory.json"}"\n'
-        "[delivery]\nenabled = false\npoll_interval = 0.05\nmax_attempts = 2\nbackoff_base = 0.05\nbackoff_max = 0.1\n",
+        # The first attempt fails at once; the second, 1.5–3 s later, is past the 1.5 s horizon: dead.
+        "[delivery]\nenabled = false\npoll_interval = 0.05\nretry_horizon = 1.5\n"
+        "backoff_base = 3.0\nbackoff_max = 3.0\n",
         encoding="utf-8",
     )
     env = os.environ | {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}

@@ -65,7 +65,7 @@ def test_partner_down_then_up_is_delivered_exactly_once(stack, partner_clients):
     point_docmgmt_at(stack, f"http://127.0.0.1:{port}/soap")
     stack.send("INCOMING")
     clock = Clock()
-    w = worker(stack, partner_clients, clock, backoff_base=10, max_attempts=5)
+    w = worker(stack, partner_clients, clock, backoff_base=10)
 
     drain(w)
     item = document_item(stack)
@@ -95,7 +95,7 @@ def test_a_client_fault_dead_letters_at_once_with_the_partners_reason(stack, par
     stack.connector.runtime.store.import_directory(Directory(accounts=[Account("ghost", AGENCY_ID)]))
     stack.send("OUTGOING", username="ghost")
     clock = Clock()
-    w = worker(stack, partner_clients, clock, max_attempts=8)
+    w = worker(stack, partner_clients, clock)
 
     drain(w)
     item = document_item(stack)
@@ -116,7 +116,7 @@ def test_a_hanging_partner_times_out_and_the_item_retries(stack):
         clients = PartnerClients(Timeouts(connect=1.0, read=0.5))
         stack.send("INCOMING")
         clock = Clock()
-        w = worker(stack, clients, clock, backoff_base=1, max_attempts=3)
+        w = worker(stack, clients, clock, backoff_base=1, retry_horizon=15)
         w.run_once()
         item = document_item(stack)
         assert (item.state, item.attempts) == ("pending", 1)
@@ -126,7 +126,7 @@ def test_a_hanging_partner_times_out_and_the_item_retries(stack):
         clock.advance(10)
         w.run_once()
     item = document_item(stack)
-    assert (item.state, item.attempts) == ("dead", 3)  # gave up after max_attempts
+    assert (item.state, item.attempts) == ("dead", 3)  # the first failure past the horizon gives up
 
 
 def test_a_dead_letter_retried_from_the_cli_is_delivered(stack, partner_clients):
@@ -134,7 +134,7 @@ def test_a_dead_letter_retried_from_the_cli_is_delivered(stack, partner_clients)
     point_docmgmt_at(stack, f"http://127.0.0.1:{port}/soap")
     stack.send("INCOMING")
     clock = Clock()
-    w = worker(stack, partner_clients, clock, max_attempts=1)
+    w = worker(stack, partner_clients, clock, retry_horizon=0)
     drain(w)
     item = document_item(stack)
     assert item.state == "dead"

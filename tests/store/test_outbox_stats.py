@@ -26,7 +26,7 @@ def test_counts_oldest_and_in_flight_per_partner_and_state(store):
     create(store, "m-2", "doc-2")
     create(store, "m-3", "doc-3")
     now = utcnow()
-    claimed = store.claim_due(now, 60)  # m-1 under a lease
+    claimed = store.claim_due("eoffice-stp", now, 60)  # m-1 under a lease
     assert claimed is not None
     store.finish_attempt(store.outbox_items()[2].item_id, AttemptOutcome.DEAD, now, error="refused")
 

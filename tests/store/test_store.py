@@ -134,14 +134,14 @@ def test_advance_is_a_compare_and_set(store):
 def test_outbox_lease_hands_an_item_to_one_worker_at_a_time(store):
     create(store, "m1", "doc-1")
     now = utcnow()
-    first = store.claim_due(now, lease_seconds=60)
-    assert first is not None and store.claim_due(now, lease_seconds=60) is None
+    first = store.claim_due("eoffice-stp", now, lease_seconds=60)
+    assert first is not None and store.claim_due("eoffice-stp", now, lease_seconds=60) is None
     # the worker died: after the lease the item is due again
-    again = store.claim_due(now + timedelta(seconds=61), lease_seconds=60)
+    again = store.claim_due("eoffice-stp", now + timedelta(seconds=61), lease_seconds=60)
     assert again is not None and again.item_id == first.item_id
     store.finish_attempt(again.item_id, AttemptOutcome.DELIVERED, now, partner_reference="REG-1")
     assert store.outbox_item(again.item_id).state == "delivered"
-    assert store.claim_due(now + timedelta(hours=1), 60) is None
+    assert store.claim_due("eoffice-stp", now + timedelta(hours=1), 60) is None
 
 
 def test_guide_case_over_http_on_postgresql(tmp_path, postgres_url):
@@ -186,16 +186,16 @@ def test_outbox_items_of_one_exchange_and_partner_go_out_in_order(store):
         None,
         [NewOutboxItem("m9:deliverStatus", "eoffice-stp", DeliveryMode.PUSH, OutboxOperation.DELIVER_STATUS, "{}")],
     )
-    first = store.claim_due(now, 60)
+    first = store.claim_due("eoffice-stp", now, 60)
     assert first.operation == "deliverDocument"
     store.finish_attempt(
         first.item_id, AttemptOutcome.RETRY, now, error="down", next_attempt_at=now + timedelta(minutes=5)
     )
-    assert store.claim_due(now + timedelta(minutes=1), 60) is None  # the status waits for its document
-    second = store.claim_due(now + timedelta(minutes=6), 60)
+    assert store.claim_due("eoffice-stp", now + timedelta(minutes=1), 60) is None  # the status waits for its document
+    second = store.claim_due("eoffice-stp", now + timedelta(minutes=6), 60)
     assert second.operation == "deliverDocument"
     store.finish_attempt(second.item_id, AttemptOutcome.DELIVERED, now)
-    assert store.claim_due(now + timedelta(minutes=6), 60).operation == "deliverStatus"
+    assert store.claim_due("eoffice-stp", now + timedelta(minutes=6), 60).operation == "deliverStatus"
 
 
 def test_the_longest_message_id_fits_on_both_backends(store):
