@@ -89,6 +89,15 @@ class Settings:
     directory_file: Path | None = None
     """Imported at start-up when the directory is empty; default: the guide's sample directory."""
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    tsa_url: str | None = None
+    """RFC 3161 time-stamping authority for the evidence chain's signed heads; None: signed only."""
+    tsa_timeout: float = 10.0
+    """Seconds to wait for the time-stamping authority."""
+    evidence_sign_interval: float = 3600.0
+    """Seconds between signatures of the evidence chain's head while the server runs (when it
+    moved); 0: only on demand (``evidence sign``, an export, the admin console)."""
+    admin_session_minutes: float = 30.0
+    """An admin console session ends this long after its login."""
 
     @property
     def effective_public_url(self) -> str:

@@ -14,6 +14,7 @@ from connector.config import Settings
 from connector.delivery import DeliveryWorker
 from connector.directory import parse_directory
 from connector.edxml import ParseLimits, ValidationSettings
+from connector.notary import HeadNotary, NotarySettings
 from connector.partners.clients import PartnerClients, Timeouts
 from connector.service import ExchangeService, ServiceConfig
 from connector.store import Store
@@ -38,6 +39,10 @@ class Runtime:
     store: Store
     service: ExchangeService
     dev_keys: DevKeyLayout | None  # None when real trust anchors and identity are configured
+    notary: HeadNotary
+    """Signs the evidence chain's head."""
+    trust: tuple[Path, ...]
+    """The trust anchors' files (what an evidence bundle ships and an auditor checks against)."""
 
     def close(self) -> None:
         self.store.close()
@@ -80,10 +85,10 @@ def build_runtime(settings: Settings) -> Runtime:
         max_bytes=settings.max_package_bytes,
     )
     limits = ParseLimits(max_bytes=settings.max_package_bytes)
-    config = ServiceConfig(
-        policy, connector_identity(settings, dev_keys), ValidationSettings(settings.organ_id_exceptions), limits
-    )
-    return Runtime(settings, store, ExchangeService(store, config), dev_keys)
+    identity = connector_identity(settings, dev_keys)
+    config = ServiceConfig(policy, identity, ValidationSettings(settings.organ_id_exceptions), limits)
+    notary = HeadNotary(store, identity, NotarySettings(settings.tsa_url, settings.tsa_timeout))
+    return Runtime(settings, store, ExchangeService(store, config), dev_keys, notary, tuple(anchors))
 
 
 def connector_identity(settings: Settings, dev_keys: DevKeyLayout | None) -> SigningIdentity:

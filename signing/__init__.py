@@ -3,14 +3,45 @@
 See docs/signing.md. The public API is re-exported here.
 """
 
+from .bundle_format import (
+    EVIDENCE_NS,
+    HEAD_PROFILE,
+    MANIFEST_PROFILE,
+    RECEIPT_NS,
+    RECEIPT_PROFILE,
+    BundleLayout,
+    Head,
+    ManifestEntry,
+    manifest_entries,
+    manifest_xml,
+)
+from .chain import GENESIS, ORIGIN, ChainLink, canonical_json, first_break, link_hash, sha256_hex
 from .errors import KeyMaterialError, Reason, SignatureVerificationError, SigningError
 from .keys import CONNECTOR_ORG, DevKeyLayout, OrgSpec, SigningIdentity, init_dev_keys, load_password, read_org_cert_map
 from .policy import DEFAULT_MAX_BYTES, VerificationPolicy
 from .profile import EDXML_PROFILE, DocumentProfile, enveloped_at_root
 from .sign import SigningOptions, sign_package, sign_xml
+from .timestamp import TimestampError, request_timestamp, verify_timestamp
 from .verify import VerifiedPackage, verify_package, verify_xml
 
 __all__ = [
+    "EVIDENCE_NS",
+    "HEAD_PROFILE",
+    "MANIFEST_PROFILE",
+    "RECEIPT_NS",
+    "RECEIPT_PROFILE",
+    "BundleLayout",
+    "Head",
+    "ManifestEntry",
+    "manifest_entries",
+    "manifest_xml",
+    "GENESIS",
+    "ORIGIN",
+    "ChainLink",
+    "canonical_json",
+    "first_break",
+    "link_hash",
+    "sha256_hex",
     "CONNECTOR_ORG",
     "DEFAULT_MAX_BYTES",
     "EDXML_PROFILE",
@@ -23,14 +54,17 @@ __all__ = [
     "SigningError",
     "SigningIdentity",
     "SigningOptions",
+    "TimestampError",
     "VerificationPolicy",
     "VerifiedPackage",
     "enveloped_at_root",
     "init_dev_keys",
     "load_password",
     "read_org_cert_map",
+    "request_timestamp",
     "sign_package",
     "sign_xml",
     "verify_package",
+    "verify_timestamp",
     "verify_xml",
 ]

@@ -4,15 +4,22 @@ Import from here, not from the submodules: ``records`` (what callers build and r
 ``store`` (the gateway that turns them into rows) are the package's own layout.
 """
 
+from connector.store.evidence import ChainVerdict
 from connector.store.records import (
     OPEN_STATES,
+    AdminSession,
     AttemptOutcome,
+    EvidenceKind,
+    EvidenceRecord,
     NewOutboxItem,
+    Operator,
+    OperatorRole,
     OutboxItem,
     OutboxOperation,
     OutboxState,
     PackageBlob,
     ResultInfo,
+    SignedHead,
     StoreConflict,
     StoredAttachment,
     StoredEvent,
@@ -23,13 +30,20 @@ from connector.store.store import Store
 
 __all__ = [
     "OPEN_STATES",
+    "AdminSession",
     "AttemptOutcome",
+    "ChainVerdict",
+    "EvidenceKind",
+    "EvidenceRecord",
     "NewOutboxItem",
+    "Operator",
+    "OperatorRole",
     "OutboxItem",
     "OutboxOperation",
     "OutboxState",
     "PackageBlob",
     "ResultInfo",
+    "SignedHead",
     "Store",
     "StoreConflict",
     "StoredAttachment",

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, event, exists, func, insert, select, update
+from sqlalchemy import Connection, create_engine, event, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -29,11 +29,14 @@ from connector.directory import (
 )
 from connector.errors import ConnectorError, ErrorCode
 from connector.exchange import DocumentKind, ExchangeState
+from connector.store import evidence as ev_log
 from connector.store import tables as t
+from connector.store.operators import OperatorStore
 from connector.store.records import (
     OPEN_STATES,
     STATE_AFTER,
     AttemptOutcome,
+    EvidenceKind,
     NewOutboxItem,
     OutboxItem,
     OutboxOperation,
@@ -90,10 +93,16 @@ class Store:
         self.engine: Engine = create_engine(url, **_engine_options(url))
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.evidence = ev_log.EvidenceLog(self._read, self._tx)
+        """The evidence log's reading side and signed heads; records are appended by the writes below."""
+        self.operators = OperatorStore(self._read, self._tx)
+        """Admin console accounts and sessions."""
 
     def create_schema(self) -> None:
         try:
             t.metadata.create_all(self.engine)
+            with self.engine.begin() as conn:
+                ev_log.ensure_head(conn)
         except OperationalError as exc:
             raise ConnectorError(ErrorCode.STORE_UNAVAILABLE, f"the exchange store failed: {exc.orig}") from exc
 
@@ -263,6 +272,7 @@ class Store:
             self._store_package(conn, package, exchange.created_at)
             conn.execute(insert(t.exchanges).values(**values))
             self._record(conn, exchange.exchange_id, first_event, message, outbox)
+            ev_log.append_change(conn, exchange.exchange_id, first_event, None, _sized(package), _receipt(message))
 
     def advance(
         self,
@@ -299,6 +309,9 @@ class Store:
                 if moved != 1:
                     raise _LostRace
                 self._record(conn, exchange_id, new_event, message, outbox)
+                ev_log.append_change(
+                    conn, exchange_id, new_event, expected_state.value, _sized(package), _receipt(message)
+                )
         except _LostRace:
             return False
         return True
@@ -319,6 +332,7 @@ class Store:
     def add_transport_event(self, exchange_id: str, ev: StoredEvent) -> None:
         with self._tx() as conn:
             self._add_event(conn, exchange_id, ev)
+            ev_log.append_change(conn, exchange_id, ev, ev.state.value, None, None)
 
     def exchange(self, exchange_id: str) -> StoredExchange | None:
         row = self._one(t.exchanges, t.exchanges.c.exchange_id, exchange_id)
@@ -337,6 +351,31 @@ class Store:
                 .order_by(t.exchanges.c.created_at.desc())
             )
             return [_row(StoredExchange, r) for r in rows]
+
+    def search_exchanges(
+        self,
+        text: str = "",
+        state: ExchangeState | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 200,
+    ) -> list[StoredExchange]:
+        """Newest first; ``text`` matches dossier code or number, DocumentId, message id or an
+        organisation (sender or agency) as a substring; ``since``/``until`` bound ``created_at``."""
+        x = t.exchanges.c
+        query = select(t.exchanges).order_by(x.created_at.desc()).limit(limit)
+        if text:
+            pattern = f"%{text.replace('%', '').replace('_', '')}%"
+            columns = (x.dossier_code, x.onestop_number, x.document_id, x.exchange_id, x.source_organ, x.agency_organ)
+            query = query.where(or_(*(c.ilike(pattern) for c in columns)))
+        if state is not None:
+            query = query.where(x.state == state.value)
+        if since is not None:
+            query = query.where(x.created_at >= since)
+        if until is not None:
+            query = query.where(x.created_at < until)
+        with self._read() as conn:
+            return [_row(StoredExchange, r) for r in conn.execute(query)]
 
     def timeline(self, exchange_id: str) -> list[StoredEvent]:
         with self._read() as conn:
@@ -422,6 +461,7 @@ class Store:
                     item_id=item_id, at=at, outcome=outcome.value, error=error, duration_ms=duration_ms
                 )
             )
+            ev_log.append_delivery(conn, item_id, at, outcome.value, error)
 
     def outbox_item(self, item_id: int) -> OutboxItem | None:
         with self._read() as conn:
@@ -444,17 +484,21 @@ class Store:
             )
             return [dict(r._mapping) for r in rows]
 
-    def retry(self, item_id: int, now: datetime) -> bool:
-        """A dead letter back to the queue, due at once."""
+    def retry(self, item_id: int, now: datetime, actor: str = "operator (command line)") -> bool:
+        """A dead letter back to the queue, due at once; the evidence log names who asked."""
         with self._tx() as conn:
-            return (
-                conn.execute(
-                    update(t.outbox)
-                    .where(t.outbox.c.item_id == item_id, t.outbox.c.state == OutboxState.DEAD.value)
-                    .values(state=OutboxState.PENDING.value, next_attempt_at=now, lease_until=None, updated_at=now)
-                ).rowcount
-                == 1
-            )
+            moved = conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.item_id == item_id, t.outbox.c.state == OutboxState.DEAD.value)
+                .values(state=OutboxState.PENDING.value, next_attempt_at=now, lease_until=None, updated_at=now)
+            ).rowcount
+            if moved == 1:
+                exchange_id = conn.execute(
+                    select(t.outbox.c.exchange_id).where(t.outbox.c.item_id == item_id)
+                ).scalar_one()
+                data = {"action": "retry", "item_id": item_id}
+                ev_log.append(conn, EvidenceKind.OPERATOR, now, actor, data, exchange_id)
+            return moved == 1
 
     # ---- pull -------------------------------------------------------------------------
     def mark_fetched(self, item_id: int, now: datetime) -> None:
@@ -500,12 +544,24 @@ class Store:
                         error=reason,
                     )
                 )
+                ev_log.append_delivery(
+                    conn, item_id, now, (AttemptOutcome.DELIVERED if delivered else AttemptOutcome.RETRY).value, reason
+                )
                 if event is not None:
                     exchange_id = conn.execute(
                         select(t.outbox.c.exchange_id).where(t.outbox.c.item_id == item_id)
                     ).scalar_one()
                     self._add_event(conn, exchange_id, event)
+                    ev_log.append_change(conn, exchange_id, event, event.state.value, None, None)
             return moved == 1
+
+
+def _sized(package: PackageBlob | None) -> tuple[str, int] | None:
+    return (package.digest, len(package.data)) if package is not None else None
+
+
+def _receipt(message: StoredMessage | None) -> tuple[str, str, bytes] | None:
+    return (message.message_id, message.operation, message.receipt) if message is not None else None
 
 
 def _system(row: Any) -> SystemEntry:
