@@ -8,9 +8,7 @@ certificates and CRLs, and a manifest of all of it signed by the connector.
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from signing import (
     manifest_xml,
     sha256_hex,
     sign_xml,
+    write_zip,
 )
 
 L = BundleLayout
@@ -124,12 +123,8 @@ def _manifest(subject: str, files: dict[str, bytes], identity: SigningIdentity) 
 
 
 def _zip(files: dict[str, bytes], manifest: bytes) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(zipfile.ZipInfo(L.MIMETYPE, L.ZIP_DATE), L.MEDIA_TYPE, zipfile.ZIP_STORED)
-        for name, data in [(L.MANIFEST, manifest), *sorted(files.items())]:
-            archive.writestr(zipfile.ZipInfo(name, L.ZIP_DATE), data, zipfile.ZIP_DEFLATED)
-    return buffer.getvalue()
+    members = [(L.MIMETYPE, L.MEDIA_TYPE.encode("ascii")), (L.MANIFEST, manifest), *sorted(files.items())]
+    return write_zip(members)
 
 
 def bundle_sources(runtime: Runtime) -> BundleSources:

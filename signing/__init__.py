@@ -3,6 +3,7 @@
 See docs/signing.md. The public API is re-exported here.
 """
 
+from .bundle import BundleVerdict, Check, verify_bundle
 from .bundle_format import (
     EVIDENCE_NS,
     HEAD_PROFILE,
@@ -14,6 +15,7 @@ from .bundle_format import (
     ManifestEntry,
     manifest_entries,
     manifest_xml,
+    write_zip,
 )
 from .chain import GENESIS, ORIGIN, ChainLink, canonical_json, first_break, link_hash, sha256_hex
 from .errors import KeyMaterialError, Reason, SignatureVerificationError, SigningError
@@ -31,10 +33,13 @@ __all__ = [
     "RECEIPT_NS",
     "RECEIPT_PROFILE",
     "BundleLayout",
+    "BundleVerdict",
+    "Check",
     "Head",
     "ManifestEntry",
     "manifest_entries",
     "manifest_xml",
+    "write_zip",
     "GENESIS",
     "ORIGIN",
     "ChainLink",
@@ -64,6 +69,7 @@ __all__ = [
     "request_timestamp",
     "sign_package",
     "sign_xml",
+    "verify_bundle",
     "verify_package",
     "verify_timestamp",
     "verify_xml",

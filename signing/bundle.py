@@ -18,7 +18,15 @@ from typing import Any
 
 from cryptography import x509
 
-from .bundle_format import HEAD_PROFILE, MANIFEST_PROFILE, RECEIPT_PROFILE, BundleLayout, Head, manifest_entries
+from .bundle_format import (
+    HEAD_PROFILE,
+    MANIFEST_PROFILE,
+    RECEIPT_PROFILE,
+    BundleLayout,
+    Head,
+    manifest_entries,
+    write_zip,
+)
 from .chain import ChainLink, first_break, sha256_hex
 from .errors import SignatureVerificationError
 from .policy import VerificationPolicy
@@ -85,27 +93,19 @@ class _Bundle:
         except zipfile.BadZipFile as exc:
             verdict.add("bundle", False, f"not a readable zip: {exc}")
             return
-        names = [info.filename for info in archive.infolist()]
-        if len(set(names)) != len(names):
+        members = []
+        for info in archive.infolist():
+            try:
+                members.append((info.filename, archive.read(info)))
+            except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as exc:
+                verdict.add(info.filename, False, f"cannot be read from the zip: {exc}")
+        self.files = dict(members)
+        if len(self.files) != len(members):
             verdict.add("bundle", False, "a member name appears twice")
-        if archive.comment:
-            verdict.add("bundle", False, "the zip has a comment; bundles have none")
-        for index, info in enumerate(archive.infolist()):
-            self._read(archive, index, info)
-
-    def _read(self, archive: zipfile.ZipFile, index: int, info: zipfile.ZipInfo) -> None:
-        name = info.filename
-        try:
-            data = archive.read(info)
-        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as exc:
-            self.verdict.add(name, False, f"cannot be read from the zip: {exc}")
-            return
-        odd = info.date_time != L.ZIP_DATE or info.extra or info.comment
-        if odd:
-            self.verdict.add(name, False, "zip entry has a date, extra field or comment other than the bundle's")
-        if index == 0 and (name != L.MIMETYPE or data != L.MEDIA_TYPE.encode()):
-            self.verdict.add(name, False, f"the first member must be {L.MIMETYPE} = {L.MEDIA_TYPE}")
-        self.files[name] = data
+        if members and members[0] != (L.MIMETYPE, L.MEDIA_TYPE.encode("ascii")):
+            verdict.add(members[0][0], False, f"the first member must be {L.MIMETYPE} = {L.MEDIA_TYPE}")
+        if len(members) == len(archive.infolist()) and write_zip(members) != data:
+            verdict.add("bundle", False, "the zip's headers differ from the canonical layout (docs/evidence.md)")
 
     def under(self, prefix: str) -> dict[str, bytes]:
         return {n: d for n, d in self.files.items() if n.startswith(prefix)}

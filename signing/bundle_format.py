@@ -7,6 +7,8 @@ offline. Both take names and formats from here, so the format is defined once.
 from __future__ import annotations
 
 import datetime as dt
+import io
+import zipfile
 from dataclasses import dataclass
 
 from lxml import etree
@@ -79,6 +81,20 @@ class ManifestEntry:
     name: str
     sha256: str
     size: int
+
+
+def write_zip(members: list[tuple[str, bytes]]) -> bytes:
+    """The canonical zip of a bundle: members in this order, stored (not compressed), dated
+    ``ZIP_DATE``, Unix attributes 0644, no extra fields or comments. The verifier rebuilds it
+    from the members it read and compares, so no byte of the container can change unnoticed."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, BundleLayout.ZIP_DATE)
+            info.create_system = 3
+            info.external_attr = 0o100644 << 16
+            archive.writestr(info, data)
+    return buffer.getvalue()
 
 
 def manifest_xml(subject: str, created: dt.datetime, entries: list[ManifestEntry]) -> bytes:

@@ -13,6 +13,7 @@ import hashlib
 import requests
 from cryptography import x509
 from rfc3161_client import (
+    HashAlgorithm,
     PKIStatus,
     TimestampRequestBuilder,
     VerificationError,
@@ -29,7 +30,8 @@ class TimestampError(SigningError):
 
 def request_timestamp(data: bytes, tsa_url: str, timeout: float) -> bytes:
     """A TimeStampResp (DER) over SHA-256 of ``data``, checked against the request (nonce, imprint)."""
-    request = TimestampRequestBuilder().data(data).nonce(nonce=True).cert_request(cert_request=True).build()
+    builder = TimestampRequestBuilder().data(data).hash_algorithm(HashAlgorithm.SHA256)
+    request = builder.nonce(nonce=True).cert_request(cert_request=True).build()
     session = requests.Session()
     session.trust_env = False  # a configured TSA is called as configured, never through env proxies
     try:
