@@ -17,6 +17,7 @@ from typing import Any
 
 from lxml import etree
 
+from connector.admin.app import AdminApp
 from connector.edxml import ParseLimits
 from connector.errors import ErrorCode
 from connector.runtime import Runtime
@@ -58,12 +59,15 @@ class ConnectorApp:
         application.exchange_service = runtime.service  # read by the service methods via ctx.app
         self.soap = WsgiApplication(application, max_content_length=settings.max_request_bytes)
         self.wsdl = served_wsdl(application, f"{self.public_url}/soap")
+        self.admin = AdminApp(runtime)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/soap":
             return soap_endpoint(environ, start_response, self.wsdl, self._post)
+        if path == "/admin" or path.startswith("/admin/"):  # the operators' console (connector/admin)
+            return self.admin(environ, start_response)
         if method != "GET":
             return send(start_response, "405 Method Not Allowed", "text/plain; charset=utf-8", b"method not allowed\n")
         if path == "/":
