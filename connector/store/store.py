@@ -365,9 +365,9 @@ class Store:
         x = t.exchanges.c
         query = select(t.exchanges).order_by(x.created_at.desc()).limit(limit)
         if text:
-            pattern = f"%{text.replace('%', '').replace('_', '')}%"
+            literal = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             columns = (x.dossier_code, x.onestop_number, x.document_id, x.exchange_id, x.source_organ, x.agency_organ)
-            query = query.where(or_(*(c.ilike(pattern) for c in columns)))
+            query = query.where(or_(*(c.ilike(f"%{literal}%", escape="\\") for c in columns)))
         if state is not None:
             query = query.where(x.state == state.value)
         if since is not None:
