@@ -7,6 +7,7 @@ every state-changing form carries the session's CSRF token.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -19,8 +20,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from connector.store import AdminSession, Operator, OperatorRole, Store
 
 _HASHER = PasswordHasher()
-# Verified when the name is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))
 MIN_PASSWORD_LENGTH = 10
 
 
@@ -39,10 +38,16 @@ def add_operator(store: Store, name: str, password: str, role: OperatorRole, now
     return store.operators.save(name, hash_password(password), role, now)
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the name is unknown, so a wrong name costs as long as a wrong password."""
+    return _HASHER.hash(secrets.token_hex(16))
+
+
 def check_password(store: Store, name: str, password: str) -> Operator | None:
     operator = store.operators.get(name)
     try:
-        _HASHER.verify(operator.password_hash if operator else _DUMMY_HASH, password)
+        _HASHER.verify(operator.password_hash if operator else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     return operator
