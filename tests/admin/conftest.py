@@ -26,7 +26,12 @@ PASSWORDS = {"an": "mat-khau-van-hanh", "binh": "mat-khau-chi-doc"}
 @dataclass
 class Console:
     live: LiveConnector
-    dead_item: int
+    dead_items: list[int]
+    """The document's delivery, then the status's: tests that retry one leave the other dead."""
+
+    @property
+    def dead_item(self) -> int:
+        return self.dead_items[0]
 
     @property
     def url(self) -> str:
@@ -53,9 +58,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def console(tmp_path) -> Iterator[Console]:
-    live, server = start_connector(tmp_path / "data")
+@pytest.fixture(scope="module")
+def console(tmp_path_factory) -> Iterator[Console]:
+    """One per test module: tests that change something say so and leave the rest intact."""
+    live, server = start_connector(tmp_path_factory.mktemp("console"))
     store = live.runtime.store
     # Both partners are down: each delivery fails once and is dead-lettered.
     down = [
@@ -67,9 +73,10 @@ def console(tmp_path) -> Iterator[Console]:
     worker = DeliveryWorker(store, PartnerClients(Timeouts(2, 2)), DeliverySettings(max_attempts=1))
     while worker.run_once() is not None:
         pass
-    dead = store.outbox_items(state=OutboxState.DEAD)[0]  # the document's delivery
+    dead = [item.item_id for item in store.outbox_items(state=OutboxState.DEAD)]
+    assert len(dead) == 2
     add_operator(store, "an", PASSWORDS["an"], OperatorRole.OPERATOR, utcnow())
     add_operator(store, "binh", PASSWORDS["binh"], OperatorRole.READ_ONLY, utcnow())
-    yield Console(live, dead.item_id)
+    yield Console(live, dead)
     server.stop()
     live.runtime.close()

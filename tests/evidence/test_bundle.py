@@ -11,12 +11,14 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 
 from connector.evidence import bundle_sources, export_bundle
+from connector.runtime import Runtime
 from signing import BundleLayout
 from signing import verify_bundle as offline_verify
 from simulators import guide
@@ -44,10 +46,21 @@ def failed(verdict: dict) -> list[str]:
     return [c["where"] for c in verdict["checks"] if not c["ok"]]
 
 
-@pytest.fixture
-def bundle(runtime, tmp_path) -> Path:
-    path = tmp_path / "bundle.zip"
-    result = run("connector", "evidence", "export", guide.DOSSIER_CODE, "--out", str(path), "--data-dir", str(tmp_path))
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory) -> Iterator[Runtime]:
+    """One connector with the guide's exchange for the whole module: these tests only read it."""
+    built = make_runtime(tmp_path_factory.mktemp("connector"))
+    play_guide(built)
+    yield built
+    built.close()
+
+
+@pytest.fixture(scope="module")
+def bundle(runtime) -> Path:
+    """Exported as an operator would, with the CLI; tests change copies only."""
+    data_dir = runtime.settings.data_dir
+    path = data_dir / "bundle.zip"
+    result = run("connector", "evidence", "export", guide.DOSSIER_CODE, "--out", str(path), "--data-dir", str(data_dir))
     assert result.returncode == 0, result.stderr
     return path
 
@@ -72,15 +85,9 @@ def test_a_bundle_by_message_id_holds_that_exchange(runtime, tmp_path):
 
 
 def test_an_unknown_key_is_refused(runtime, tmp_path):
+    data_dir = str(runtime.settings.data_dir)
     result = run(
-        "connector",
-        "evidence",
-        "export",
-        "no-such-dossier",
-        "--out",
-        str(tmp_path / "x.zip"),
-        "--data-dir",
-        str(tmp_path),
+        "connector", "evidence", "export", "no-such-dossier", "--out", str(tmp_path / "x.zip"), "--data-dir", data_dir
     )
     assert result.returncode == 1
     assert result.stderr == "error: no exchange with message id or dossier 'no-such-dossier'\n"
@@ -116,12 +123,11 @@ def rezip(bundle: Path, name: str, change) -> Path:
 
 
 def test_a_changed_member_is_named(bundle, runtime):
-    names = zipfile.ZipFile(bundle).namelist()[2:]
-    for name in names:
-        verdict = verify_bundle(
-            rezip(bundle, name, lambda d: d[:-2] + bytes([d[-2] ^ 0x01]) + d[-1:]), runtime.dev_keys.ca_path
-        )
-        assert name in failed(verdict), (name, failed(verdict))
+    trust = load_certificates(runtime.dev_keys.ca_path)
+    for name in zipfile.ZipFile(bundle).namelist()[2:]:
+        changed = rezip(bundle, name, lambda d: d[:-2] + bytes([d[-2] ^ 0x01]) + d[-1:])
+        verdict = offline_verify(changed.read_bytes(), trust)
+        assert name in [c.where for c in verdict.failures], (name, verdict.failures)
 
 
 def test_a_changed_manifest_breaks_its_signature(bundle, runtime):

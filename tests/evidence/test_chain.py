@@ -70,8 +70,8 @@ def test_an_edited_record_with_recomputed_hashes_breaks_the_next_link(runtime, t
         f"UPDATE evidence SET content = '{content}', content_sha256 = '{digest}', "
         f"record_sha256 = '{link_hash(record.prev_sha256, digest)}' WHERE seq = 2",
     )
-    result = evidence_cli(tmp_path, "verify")
-    assert result.stdout.startswith("BROKEN: record 3: prev_sha256 does not match record 2"), result.stdout
+    broken = runtime.store.evidence.verify().broken
+    assert broken.startswith("record 3: prev_sha256 does not match record 2"), broken
 
 
 def test_a_deleted_record_is_named(runtime, tmp_path):
@@ -83,9 +83,8 @@ def test_a_deleted_record_is_named(runtime, tmp_path):
 
 def test_deleting_the_last_records_disagrees_with_the_head(runtime, tmp_path):
     _sql(tmp_path, "DELETE FROM evidence WHERE seq >= 5")
-    result = evidence_cli(tmp_path, "verify")
-    assert result.returncode == 1
-    assert result.stdout.startswith("BROKEN: head: the head row says record 6"), result.stdout
+    broken = runtime.store.evidence.verify().broken
+    assert broken.startswith("head: the head row says record 6"), broken
 
 
 def test_a_rewritten_tail_disagrees_with_the_signed_head(runtime, tmp_path):
@@ -101,5 +100,5 @@ def test_a_rewritten_tail_disagrees_with_the_signed_head(runtime, tmp_path):
         "WHERE seq = 6",
     )
     _sql(tmp_path, f"UPDATE evidence_head SET record_sha256 = '{record}'")
-    result = evidence_cli(tmp_path, "verify")
-    assert result.stdout.startswith("BROKEN: record 6: differs from signed head 1"), result.stdout
+    broken = runtime.store.evidence.verify().broken
+    assert broken.startswith("record 6: differs from signed head 1"), broken
