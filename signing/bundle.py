@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
+from lxml import etree
 
 from .bundle_format import (
+    EVIDENCE_NS,
     HEAD_PROFILE,
     MANIFEST_PROFILE,
     RECEIPT_PROFILE,
@@ -117,181 +119,186 @@ def verify_bundle(data: bytes, trust: list[x509.Certificate]) -> BundleVerdict:
     bundle = _Bundle(data, verdict)
     if not bundle.files:
         return verdict
-    crls = _crls(bundle, verdict)
-    intermediates = _certificates(bundle, verdict)
-
-    def policy(at: dt.datetime | None) -> VerificationPolicy:
-        return VerificationPolicy(trust_anchors=tuple(trust), crls=tuple(crls), at=at)
-
-    if not _manifest(bundle, verdict, policy):
-        return verdict
-    head = _head(bundle, verdict, policy, trust, intermediates)
-    records = _chain(bundle, verdict, head)
-    _packages_and_receipts(bundle, verdict, records, policy)
-    _timeline(bundle, verdict, records)
+    check = _Checks(bundle, verdict, trust, _crls(bundle, verdict), _certificates(bundle, verdict))
+    if check.manifest():
+        records = check.chain(check.head())
+        check.packages_and_receipts(records)
+        check.timeline(records)
     return verdict
 
 
-def _signed(
-    where: str, document: bytes, profile: DocumentProfile, policy: VerificationPolicy, verdict: BundleVerdict
-) -> VerifiedPackage | None:
+def _claimed_time(document: bytes, read: Callable[[etree._Element], str | None]) -> dt.datetime | None:
+    """The time a signed document states about itself, to check its certificates at; None when it
+    cannot be read (the signature check then fails on its own)."""
     try:
-        result = verify_xml(document, policy, profile)
-    except SignatureVerificationError as exc:
-        verdict.add(where, False, f"signature INVALID ({exc.reason.value}): {exc.message}")
-        return None
-    verdict.add(where, True, f"signature valid, by {result.signer_subject}")
-    return result
-
-
-def _claimed_time(document: bytes, attribute: str | None, element: str | None) -> dt.datetime | None:
-    """The time a signed document states about itself, to verify its certificates at; None if unreadable
-    (the signature check then fails on its own)."""
-    try:
-        root = parse_document(document)
-        text = (
-            root.get(attribute)
-            if attribute
-            else next((e.text for e in root.iter() if getattr(e, "tag", "").endswith("}" + element)), None)
-        )
+        text = read(parse_document(document))
         return dt.datetime.fromisoformat(text) if text else None
-    except (UnsafeXMLError, ValueError, TypeError):
+    except (UnsafeXMLError, ValueError):
         return None
 
 
-def _manifest(bundle: _Bundle, verdict: BundleVerdict, policy: Callable[..., VerificationPolicy]) -> bool:
-    document = bundle.files.get(L.MANIFEST)
-    if document is None:
-        return verdict.add(L.MANIFEST, False, "missing")
-    verified = _signed(
-        L.MANIFEST, document, MANIFEST_PROFILE, policy(_claimed_time(document, "created", None)), verdict
-    )
-    if verified is None:
-        return False
-    subject, _, entries = manifest_entries(verified.signed_root)
-    verdict.subject = subject
-    listed = {e.name: e for e in entries}
-    for name, data in sorted(bundle.files.items()):
-        if name in (L.MIMETYPE, L.MANIFEST):
-            continue
-        entry = listed.pop(name, None)
-        if entry is None:
-            verdict.add(name, False, "not listed in the signed manifest")
-        elif entry.sha256 != sha256_hex(data) or entry.size != len(data):
-            verdict.add(name, False, "its SHA-256 or size differs from the signed manifest (the member was changed)")
-    for name in listed:
-        verdict.add(name, False, "listed in the signed manifest but missing from the bundle")
-    return verdict.add(L.MANIFEST, not verdict.failures, f"{len(entries)} members listed with their SHA-256")
+@dataclass
+class _Checks:
+    bundle: _Bundle
+    verdict: BundleVerdict
+    trust: list[x509.Certificate]
+    crls: list[x509.CertificateRevocationList]
+    intermediates: list[x509.Certificate]
 
+    def policy(self, at: dt.datetime | None) -> VerificationPolicy:
+        return VerificationPolicy(trust_anchors=tuple(self.trust), crls=tuple(self.crls), at=at)
 
-def _head(bundle, verdict, policy, trust, intermediates) -> Head | None:
-    document = bundle.files.get(L.HEAD)
-    if document is None:
-        verdict.add(L.HEAD, False, "missing")
-        return None
-    verified = _signed(L.HEAD, document, HEAD_PROFILE, policy(_claimed_time(document, None, "SignedAt")), verdict)
-    if verified is None:
-        return None
-    head = verdict.head = Head.from_signed(verified.signed_root)
-    stamp = bundle.files.get(L.HEAD_TIMESTAMP)
-    if stamp is None:
-        verdict.add(L.HEAD_TIMESTAMP, True, "no time-stamp (none configured when the head was signed)")
-        return head
-    try:
-        verdict.timestamp = verify_timestamp(stamp, document, list(trust), intermediates)
-    except TimestampError as exc:
-        verdict.add(L.HEAD_TIMESTAMP, False, str(exc))
-        return head
-    verdict.add(L.HEAD_TIMESTAMP, True, f"RFC 3161 time-stamp over {L.HEAD}: {verdict.timestamp.isoformat()}")
-    return head
-
-
-def _chain(bundle: _Bundle, verdict: BundleVerdict, head: Head | None) -> dict[int, dict[str, Any]]:
-    """The dossier's records (seq -> parsed content), once their links to the signed head hold."""
-    try:
-        links = [ChainLink.parse(line) for line in bundle.files.get(L.CHAIN, b"").decode("ascii").splitlines()]
-    except (ValueError, UnicodeDecodeError) as exc:
-        verdict.add(L.CHAIN, False, f"unreadable: {exc}")
-        return {}
-    contents: dict[int, bytes] = {}
-    records: dict[int, dict[str, Any]] = {}
-    for name, data in bundle.under(L.RECORDS).items():
+    def signed(
+        self, where: str, document: bytes, profile: DocumentProfile, at: dt.datetime | None
+    ) -> VerifiedPackage | None:
         try:
-            content = json.loads(data)
-            seq = int(content["seq"])
-        except (ValueError, KeyError, TypeError) as exc:
-            verdict.add(name, False, f"not a record: {exc}")
-            continue
-        if name != L.record(seq):
-            verdict.add(name, False, f"holds record {seq}")
-        contents[seq], records[seq] = data, content
-    in_chain = {link.seq for link in links}
-    for seq in sorted(set(contents) - in_chain):
-        verdict.add(L.record(seq), False, "this record is not on the chain's path to the signed head")
-    broken = first_break((link, contents.get(link.seq)) for link in links)
-    if broken:
-        where = L.record(int(broken.split()[1].rstrip(":"))) if broken.startswith("record") else L.CHAIN
-        verdict.add(where if where in bundle.files else L.CHAIN, False, broken)
-        return {}
-    if head is not None:
-        end = links[-1] if links else None
-        if end is None or (end.seq, end.record_sha256) != (head.seq, head.record_sha256):
-            verdict.add(L.CHAIN, False, f"does not end at the signed head (record {head.seq})")
+            result = verify_xml(document, self.policy(at), profile)
+        except SignatureVerificationError as exc:
+            self.verdict.add(where, False, f"signature INVALID ({exc.reason.value}): {exc.message}")
+            return None
+        self.verdict.add(where, True, f"signature valid, by {result.signer_subject}")
+        return result
+
+    def manifest(self) -> bool:
+        verdict, files = self.verdict, self.bundle.files
+        document = files.get(L.MANIFEST)
+        if document is None:
+            return verdict.add(L.MANIFEST, False, "missing")
+        verified = self.signed(
+            L.MANIFEST, document, MANIFEST_PROFILE, _claimed_time(document, lambda r: r.get("created"))
+        )
+        if verified is None:
+            return False
+        subject, _, entries = manifest_entries(verified.signed_root)
+        verdict.subject = subject
+        listed = {e.name: e for e in entries}
+        for name, data in sorted(files.items()):
+            if name in (L.MIMETYPE, L.MANIFEST):
+                continue
+            entry = listed.pop(name, None)
+            if entry is None:
+                verdict.add(name, False, "not listed in the signed manifest")
+            elif entry.sha256 != sha256_hex(data) or entry.size != len(data):
+                verdict.add(
+                    name, False, "its SHA-256 or size differs from the signed manifest (the member was changed)"
+                )
+        for name in listed:
+            verdict.add(name, False, "listed in the signed manifest but missing from the bundle")
+        return verdict.add(L.MANIFEST, not verdict.failures, f"{len(entries)} members listed with their SHA-256")
+
+    def head(self) -> Head | None:
+        verdict = self.verdict
+        document = self.bundle.files.get(L.HEAD)
+        if document is None:
+            verdict.add(L.HEAD, False, "missing")
+            return None
+        signed_at = _claimed_time(document, lambda r: r.findtext(f"{{{EVIDENCE_NS}}}SignedAt"))
+        verified = self.signed(L.HEAD, document, HEAD_PROFILE, signed_at)
+        if verified is None:
+            return None
+        head = verdict.head = Head.from_signed(verified.signed_root)
+        stamp = self.bundle.files.get(L.HEAD_TIMESTAMP)
+        if stamp is None:
+            verdict.add(L.HEAD_TIMESTAMP, True, "no time-stamp (none configured when the head was signed)")
+            return head
+        try:
+            verdict.timestamp = verify_timestamp(stamp, document, self.trust, self.intermediates)
+        except TimestampError as exc:
+            verdict.add(L.HEAD_TIMESTAMP, False, str(exc))
+            return head
+        verdict.add(L.HEAD_TIMESTAMP, True, f"RFC 3161 time-stamp over {L.HEAD}: {verdict.timestamp.isoformat()}")
+        return head
+
+    def chain(self, head: Head | None) -> dict[int, dict[str, Any]]:
+        """The dossier's records (seq -> parsed content), once their links to the signed head hold."""
+        try:
+            links = [ChainLink.parse(line) for line in self.bundle.files.get(L.CHAIN, b"").decode("ascii").splitlines()]
+        except (ValueError, UnicodeDecodeError) as exc:
+            self.verdict.add(L.CHAIN, False, f"unreadable: {exc}")
             return {}
-    verdict.add(L.CHAIN, True, f"{len(records)} records link through {len(links)} chain entries to the signed head")
-    return records
+        contents: dict[int, bytes] = {}
+        records: dict[int, dict[str, Any]] = {}
+        for name, data in self.bundle.under(L.RECORDS).items():
+            try:
+                content = json.loads(data)
+                seq = int(content["seq"])
+            except (ValueError, KeyError, TypeError) as exc:
+                self.verdict.add(name, False, f"not a record: {exc}")
+                continue
+            if name != L.record(seq):
+                self.verdict.add(name, False, f"holds record {seq}")
+            contents[seq], records[seq] = data, content
+        in_chain = {link.seq for link in links}
+        for seq in sorted(set(contents) - in_chain):
+            self.verdict.add(L.record(seq), False, "this record is not on the chain's path to the signed head")
+        broken = first_break((link, contents.get(link.seq)) for link in links)
+        if broken:
+            where = L.record(int(broken.split()[1].rstrip(":"))) if broken.startswith("record") else L.CHAIN
+            self.verdict.add(where if where in self.bundle.files else L.CHAIN, False, broken)
+            return {}
+        if head is not None:
+            end = links[-1] if links else None
+            if end is None or (end.seq, end.record_sha256) != (head.seq, head.record_sha256):
+                self.verdict.add(L.CHAIN, False, f"does not end at the signed head (record {head.seq})")
+                return {}
+        self.verdict.add(
+            L.CHAIN, True, f"{len(records)} records link through {len(links)} chain entries to the signed head"
+        )
+        return records
 
+    def packages_and_receipts(self, records: dict[int, dict[str, Any]]) -> None:
+        expected: dict[str, tuple[DocumentProfile, dt.datetime]] = {}
+        for content in records.values():
+            at = dt.datetime.fromisoformat(content["at"])
+            data = content["data"]
+            if content["kind"] == "package":
+                expected[f"{L.PACKAGES}{data['package_sha256']}.xml"] = (EDXML_PROFILE, at)
+            elif content["kind"] == "receipt":
+                expected[f"{L.RECEIPTS}{data['receipt_sha256']}.xml"] = (RECEIPT_PROFILE, at)
+        present = self.bundle.under(L.PACKAGES) | self.bundle.under(L.RECEIPTS)
+        for name in sorted(set(present) | set(expected)):
+            if name not in expected:
+                self.verdict.add(name, False, "no evidence record names this file")
+                continue
+            if name not in present:
+                self.verdict.add(name, False, "named by an evidence record but missing")
+                continue
+            document = present[name]
+            if name.rpartition("/")[2] != f"{sha256_hex(document)}.xml":
+                self.verdict.add(name, False, "its SHA-256 differs from the one its evidence record states")
+                continue
+            profile, at = expected[name]
+            self.signed(name, document, profile, at)
 
-def _packages_and_receipts(bundle, verdict, records, policy) -> None:
-    expected: dict[str, tuple[Any, dt.datetime]] = {}
-    for content in records.values():
-        at = dt.datetime.fromisoformat(content["at"])
-        data = content["data"]
-        if content["kind"] == "package":
-            expected[f"{L.PACKAGES}{data['package_sha256']}.xml"] = (None, at)
-        elif content["kind"] == "receipt":
-            expected[f"{L.RECEIPTS}{data['receipt_sha256']}.xml"] = (RECEIPT_PROFILE, at)
-    present = bundle.under(L.PACKAGES) | bundle.under(L.RECEIPTS)
-    for name in sorted(set(present) | set(expected)):
-        if name not in expected:
-            verdict.add(name, False, "no evidence record names this file")
-            continue
-        if name not in present:
-            verdict.add(name, False, "named by an evidence record but missing")
-            continue
-        document = present[name]
-        if sha256_hex(document) not in name:
-            verdict.add(name, False, "its SHA-256 differs from the one its evidence record states")
-            continue
-        profile, at = expected[name]
-        _signed(name, document, profile or EDXML_PROFILE, policy(at), verdict)
-
-
-def _timeline(bundle: _Bundle, verdict: BundleVerdict, records: dict[int, dict[str, Any]]) -> None:
-    try:
-        timeline = json.loads(bundle.files.get(L.TIMELINE, b""))
-        exchanges = {x["exchange_id"]: x for x in timeline["exchanges"]}
-    except (ValueError, KeyError, TypeError) as exc:
-        verdict.add(L.TIMELINE, False, f"unreadable: {exc}")
-        return
-    recorded: dict[str, list[dict[str, Any]]] = {}
-    for seq in sorted(records):
-        content = records[seq]
-        recorded.setdefault(content["exchange_id"], [])
-        if content["kind"] == "event":
-            recorded[content["exchange_id"]].append(content["data"]["event"])
-    for exchange_id in sorted(set(exchanges) | set(recorded)):
-        shown = exchanges.get(exchange_id)
-        events = recorded.get(exchange_id)
-        if shown is None or events is None:
-            verdict.add(
-                L.TIMELINE, False, f"exchange {exchange_id}: in the {'records' if shown is None else 'timeline'} only"
-            )
+    def timeline(self, records: dict[int, dict[str, Any]]) -> None:
+        try:
+            timeline = json.loads(self.bundle.files.get(L.TIMELINE, b""))
+            exchanges = {x["exchange_id"]: x for x in timeline["exchanges"]}
+        except (ValueError, KeyError, TypeError) as exc:
+            self.verdict.add(L.TIMELINE, False, f"unreadable: {exc}")
             return
-        if shown.get("events") != events or shown.get("state") != (events[-1]["state"] if events else None):
-            verdict.add(L.TIMELINE, False, f"exchange {exchange_id}: the timeline differs from its evidence records")
-            return
-    verdict.add(L.TIMELINE, True, f"{len(exchanges)} exchanges, every event matching its evidence record")
+        recorded: dict[str, list[dict[str, Any]]] = {}
+        for seq in sorted(records):
+            content = records[seq]
+            recorded.setdefault(content["exchange_id"], [])
+            if content["kind"] == "event":
+                recorded[content["exchange_id"]].append(content["data"]["event"])
+        for exchange_id in sorted(set(exchanges) | set(recorded)):
+            shown = exchanges.get(exchange_id)
+            events = recorded.get(exchange_id)
+            if shown is None or events is None:
+                self.verdict.add(
+                    L.TIMELINE,
+                    False,
+                    f"exchange {exchange_id}: in the {'records' if shown is None else 'timeline'} only",
+                )
+                return
+            if shown.get("events") != events or shown.get("state") != (events[-1]["state"] if events else None):
+                self.verdict.add(
+                    L.TIMELINE, False, f"exchange {exchange_id}: the timeline differs from its evidence records"
+                )
+                return
+        self.verdict.add(L.TIMELINE, True, f"{len(exchanges)} exchanges, every event matching its evidence record")
 
 
 def _crls(bundle: _Bundle, verdict: BundleVerdict) -> list[x509.CertificateRevocationList]:

@@ -7,6 +7,7 @@ evidence log with the operator's name; read-only operators are shown no buttons.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from collections.abc import Callable, Iterable
@@ -20,10 +21,13 @@ from connector.admin import auth
 from connector.admin.views import certificate_rows, package_views
 from connector.admin.web import Request, Response, StartResponse
 from connector.clock import utcnow
-from connector.evidence import bundle_sources, export_bundle
+from connector.evidence import EvidenceNotFound, bundle_sources, export_bundle
 from connector.exchange import ExchangeState
 from connector.runtime import Runtime
 from connector.store import AdminSession, OperatorRole, OutboxState
+from signing import TimestampError
+
+log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "connector_admin"
 LOGIN_COOKIE = "connector_login"  # double-submit token of the login form
@@ -57,7 +61,14 @@ class AdminApp:
         ]
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        return self.handle(Request.of(environ)).send(start_response)
+        try:
+            response = self.handle(Request.of(environ))
+        except Exception:  # a page for a person, never waitress's plain-text 500
+            log.exception("admin console error")
+            response = self.page(
+                None, "error.html", "500 Internal Server Error", message="Lỗi hệ thống (internal error)"
+            )
+        return response.send(start_response)
 
     def handle(self, request: Request) -> Response:
         if request.path == "/admin/static/admin.css":
@@ -138,7 +149,12 @@ class AdminApp:
         )
 
     def bundle(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
-        data = export_bundle(self.store, bundle_sources(self.runtime), match["id"])
+        try:
+            data = export_bundle(self.store, bundle_sources(self.runtime), match["id"])
+        except EvidenceNotFound as exc:
+            return self.page(session, "error.html", "404 Not Found", message=str(exc))
+        except TimestampError as exc:
+            return self.page(session, "error.html", "502 Bad Gateway", message=str(exc))
         name = re.sub(r"[^A-Za-z0-9._-]", "_", match["id"])
         return Response(
             body=data,
@@ -179,7 +195,10 @@ class AdminApp:
     def sign_head(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         # The action is recorded first, so the head signed next covers it.
         self.store.evidence.record_action(f"admin:{session.operator.name}", utcnow(), {"action": "sign-head"})
-        self.runtime.notary.sign_head()
+        try:
+            self.runtime.notary.sign_head()
+        except TimestampError as exc:
+            return self.page(session, "error.html", "502 Bad Gateway", message=str(exc))
         return Response.redirect("/admin/evidence")
 
 

@@ -503,11 +503,13 @@ class Store:
     # ---- pull -------------------------------------------------------------------------
     def mark_fetched(self, item_id: int, now: datetime) -> None:
         with self._tx() as conn:
-            conn.execute(
+            fetched = conn.execute(
                 update(t.outbox)
                 .where(t.outbox.c.item_id == item_id, t.outbox.c.state == OutboxState.PENDING.value)
                 .values(state=OutboxState.FETCHED.value, updated_at=now)
-            )
+            ).rowcount
+            if fetched == 1:
+                ev_log.append_delivery(conn, item_id, now, OutboxState.FETCHED.value, None)
 
     def acknowledge(
         self,

@@ -119,6 +119,7 @@ def test_other_pages_render(console):
     head = console.live.runtime.store.evidence.signed_heads()[0]  # the newest
     assert head.seq == console.live.runtime.store.evidence.head()[0]
     assert http.get(f"{console.url}/admin/nothing", timeout=10).status_code == 404
+    assert http.get(f"{console.url}/admin/exchanges/nothing/bundle.zip", timeout=10).status_code == 404
 
 
 def test_logout_ends_the_session(console):
