@@ -365,9 +365,10 @@ class Store:
         x = t.exchanges.c
         query = select(t.exchanges).order_by(x.created_at.desc()).limit(limit)
         if text:
-            literal = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            # "/" escapes: a backslash would need doubling differently on each backend.
+            literal = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
             columns = (x.dossier_code, x.onestop_number, x.document_id, x.exchange_id, x.source_organ, x.agency_organ)
-            query = query.where(or_(*(c.ilike(f"%{literal}%", escape="\\") for c in columns)))
+            query = query.where(or_(*(c.ilike(f"%{literal}%", escape="/") for c in columns)))
         if state is not None:
             query = query.where(x.state == state.value)
         if since is not None:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from connector.clock import utcnow
+from connector.exchange import ExchangeState
 from connector.store import EvidenceKind, Store
+from simulators import guide
+from tests.store.test_store import create
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITER = """
@@ -47,4 +51,20 @@ def test_an_empty_chain_verifies_and_a_signed_head_is_kept(database_url):
     head = store.evidence.add_signed_head(seq, store.evidence.head()[1], utcnow(), b"<signed/>", None, None)
     assert store.evidence.signed_heads() == [head]
     assert store.evidence.verify().signed_heads_checked == 1
+    store.close()
+
+
+def test_search_takes_the_words_literally_on_both_backends(database_url):
+    store = Store(database_url)
+    store.create_schema()
+    create(store, "m-1", "doc-1")
+    assert [x.exchange_id for x in store.search_exchanges(guide.DOSSIER_CODE)] == ["m-1"]  # has "_"
+    assert store.search_exchanges("Bo%Thu") == []  # "%" is no wildcard
+    assert store.search_exchanges("bo_thu_tuc") != []  # case-insensitive
+    assert [x.exchange_id for x in store.search_exchanges("000.00.31")] == ["m-1"]  # an organisation
+    assert store.search_exchanges(state=ExchangeState.FINISHED) == []
+    assert store.search_exchanges(until=utcnow() - timedelta(days=1)) == []
+    assert len(store.search_exchanges(since=utcnow() - timedelta(days=1))) == 1
+    kinds = [r.kind for r in store.evidence.records()]
+    assert kinds == [EvidenceKind.PACKAGE, EvidenceKind.EVENT, EvidenceKind.RECEIPT]
     store.close()
