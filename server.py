@@ -82,6 +82,8 @@ def serve(settings: Settings, threads: int) -> int:
         **transport.server_options(settings, threads),
     )
     worker = build_worker(runtime).start() if settings.delivery.enabled else None
+    interval = settings.evidence_sign_interval
+    notary = runtime.notary.start(interval) if interval > 0 else None  # signs the evidence chain's head
     print(
         f"connector listening on http://{settings.host}:{settings.port}/soap  (WSDL: {app.public_url}/soap?wsdl)",
         flush=True,
@@ -93,6 +95,8 @@ def serve(settings: Settings, threads: int) -> int:
     finally:
         if worker is not None:
             worker.stop()
+        if notary is not None:
+            notary.set()
         runtime.close()
     return 0
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from connector.cli_credentials import add_credentials_commands
+from connector.cli_evidence import add_evidence_commands
 from connector.cli_ops import add_db_commands, add_keys_commands
 from connector.cli_support import EXIT_INVALID, EXIT_USAGE, CliError, add_settings_options, settings_of
 from connector.clock import utcnow
@@ -404,6 +405,7 @@ COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_db_commands,
     add_keys_commands,
     add_credentials_commands,
+    add_evidence_commands,
 ]
 
 

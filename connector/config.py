@@ -163,6 +163,17 @@ class Settings:
     certificate_warning_days: int = 30
     """The log and the metrics warn this long before a certificate expires."""
 
+    tsa_url: str | None = None
+    """RFC 3161 time-stamping authority for the evidence chain's signed heads; None: signed only."""
+    tsa_timeout: float = 10.0
+    """Seconds to wait for the time-stamping authority."""
+    evidence_sign_interval: float = 3600.0
+    """Seconds between signatures of the evidence chain's head while the server runs (when it
+    moved); 0: only on demand (``evidence sign``, an export, the admin console)."""
+    admin_session_minutes: float = 30.0
+    """An admin console session ends this long after its login."""
+    auth: AuthSettings = field(default_factory=AuthSettings)
+
     def __post_init__(self) -> None:
         for name, allowed in (("auto_migrate", AUTO_MIGRATE), ("log_format", LOG_FORMATS)):
             if getattr(self, name) not in allowed:
@@ -173,8 +184,6 @@ class Settings:
         return self.auto_migrate == "always" or (
             self.auto_migrate == "sqlite" and self.effective_database_url.startswith("sqlite")
         )
-
-    auth: AuthSettings = field(default_factory=AuthSettings)
 
     @property
     def effective_public_url(self) -> str:

@@ -11,10 +11,7 @@ from datetime import datetime
 
 from lxml import etree
 
-from signing import SigningIdentity, SigningOptions, enveloped_at_root, sign_xml
-
-RECEIPT_NS = "urn:vn:lienthong:connector:receipt:1"
-RECEIPT_PROFILE = enveloped_at_root(f"{{{RECEIPT_NS}}}Receipt", name="connector receipt")
+from signing import RECEIPT_NS, RECEIPT_PROFILE, SigningIdentity, SigningOptions, sign_xml
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from connector.config import Settings
 from connector.delivery import DeliveryWorker
 from connector.directory import Directory, parse_directory
 from connector.edxml import ParseLimits, ValidationSettings
+from connector.notary import HeadNotary, NotarySettings
 from connector.partners.clients import PartnerClients, Timeouts
 from connector.service import ExchangeService, ServiceConfig
 from connector.store import MigrationError, Store, require_up_to_date
@@ -46,6 +47,10 @@ class Runtime:
     service: ExchangeService
     dev_keys: DevKeyLayout | None  # None when real trust anchors and identity are configured
     authenticator: Authenticator
+    notary: HeadNotary
+    """Signs the evidence chain's head."""
+    trust: tuple[Path, ...]
+    """The trust anchors' files (what an evidence bundle ships and an auditor checks against)."""
     worker: DeliveryWorker | None = None  # the delivery worker thread of this process, if any
 
     def close(self) -> None:
@@ -142,7 +147,9 @@ def build_runtime(settings: Settings) -> Runtime:
     warn_expiring(certificates(identity, policy.trust_anchors), utcnow(), settings.certificate_warning_days)
     config = ServiceConfig(policy, identity, ValidationSettings(settings.organ_id_exceptions), limits)
     authenticator = Authenticator(store, SecretBox.load(settings.effective_secret_key_file), settings.auth)
-    return Runtime(settings, store, ExchangeService(store, config), dev_keys, authenticator)
+    notary = HeadNotary(store, identity, NotarySettings(settings.tsa_url, settings.tsa_timeout))
+    service = ExchangeService(store, config)
+    return Runtime(settings, store, service, dev_keys, authenticator, notary, tuple(anchors))
 
 
 def connector_identity(settings: Settings, dev_keys: DevKeyLayout | None) -> SigningIdentity:

@@ -16,8 +16,16 @@ from typing import TextIO
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from .bundle import verify_bundle
 from .errors import KeyMaterialError, SignatureVerificationError, SigningError
-from .keys import SigningIdentity, init_dev_keys, load_password, read_org_cert_map, read_org_specs
+from .keys import (
+    SigningIdentity,
+    init_dev_keys,
+    load_certificates_pem,
+    load_password,
+    read_org_cert_map,
+    read_org_specs,
+)
 from .policy import VerificationPolicy
 from .sign import Algorithm, SigningOptions, sign_package
 from .verify import VerifiedPackage, verify_package
@@ -79,6 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--org-map", type=Path, metavar="orgs.json", help="organisation ↔ certificate map")
     verify.add_argument("--pin", type=_parse_pin, action="append", default=[], metavar="ORGAN_ID=SHA256")
     verify.add_argument("--json", action="store_true", help="print the verdict as JSON")
+
+    bundle = commands.add_parser("verify-bundle", help="verify an evidence bundle offline (docs/evidence.md)")
+    bundle.add_argument("input", type=Path, metavar="BUNDLE.zip")
+    bundle.add_argument(
+        "--trust",
+        type=Path,
+        action="append",
+        required=True,
+        metavar="CA.pem",
+        help="trust anchors: the connector's and senders' CA, the time-stamping authority's CA",
+    )
+    bundle.add_argument("--json", action="store_true", help="print the verdict as JSON")
 
     keys = commands.add_parser("keys", help="development key material")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
@@ -230,6 +250,25 @@ def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _cmd_verify_bundle(args: argparse.Namespace, out: TextIO) -> int:
+    trust = [cert for path in args.trust for cert in load_certificates_pem(path)]
+    verdict = verify_bundle(_read_input(args.input), trust)
+    if args.json:
+        print(json.dumps(verdict.as_json(), ensure_ascii=False, indent=2), file=out)
+        return EXIT_OK if verdict.valid else EXIT_INVALID
+    if verdict.valid:
+        head = verdict.head
+        print(f"VALID: every check of {args.input} passed (subject {verdict.subject})", file=out)
+        if head:
+            stamp = verdict.timestamp.isoformat() if verdict.timestamp else "no time-stamp"
+            print(f"  signed head: record {head.seq} at {head.signed_at.isoformat()} ({stamp})", file=out)
+    else:
+        print(f"INVALID: {len(verdict.failures)} of {len(verdict.checks)} checks failed in {args.input}", file=out)
+    for check in verdict.checks:
+        print(f"  {'ok  ' if check.ok else 'FAIL'} {check.where}: {check.detail}", file=out)
+    return EXIT_OK if verdict.valid else EXIT_INVALID
+
+
 def _cmd_keys_init(args: argparse.Namespace, out: TextIO) -> int:
     orgs = read_org_specs(args.orgs) if args.orgs else None
     layout = init_dev_keys(args.directory, orgs)
@@ -247,6 +286,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
             return _cmd_sign(args, out)
         if args.command == "verify":
             return _cmd_verify(args, out)
+        if args.command == "verify-bundle":
+            return _cmd_verify_bundle(args, out)
         return _cmd_keys_init(args, out)
     except (UsageError, KeyMaterialError, SigningError, ValueError) as exc:
         # ValueError: a policy or option rejected its configuration (e.g. empty trust file).

@@ -108,3 +108,10 @@ def test_no_import_circles():
         if start not in state:
             visit(start, [start])
     assert circles == []
+
+
+def test_signing_never_imports_the_connector():
+    """Auditors run ``python -m signing verify-bundle`` with the signing package alone."""
+    signing_modules = [m for m in MODULES if m.split(".")[0] == "signing"]
+    offending = {m: sorted(i for i in imports(m) if i.split(".")[0] == "connector") for m in signing_modules}
+    assert {m: i for m, i in offending.items() if i} == {}

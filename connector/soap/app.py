@@ -21,6 +21,7 @@ from typing import Any
 from lxml import etree
 
 from connector import metrics
+from connector.admin.app import AdminApp
 from connector.auth import transport_facts
 from connector.certificates import CertificateStatus, ExpiryReminder, certificates
 from connector.clock import utcnow
@@ -67,12 +68,15 @@ class ConnectorApp:
         self.wsdl = served_wsdl(application, f"{self.public_url}/soap")
         silence_spyne_fault_logging()  # the request line replaces spyne's fault logging
         self.expiry_reminder = ExpiryReminder(warned_at=utcnow())  # build_runtime warned at start
+        self.admin = AdminApp(runtime)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/soap":
             return soap_endpoint(environ, start_response, self.wsdl, self._post)
+        if path == "/admin" or path.startswith("/admin/"):  # the operators' console (connector/admin)
+            return self.admin(environ, start_response)
         if method != "GET":
             return send(start_response, "405 Method Not Allowed", "text/plain; charset=utf-8", b"method not allowed\n")
         if path == "/":

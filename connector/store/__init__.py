@@ -5,6 +5,7 @@ Import from here, not from the submodules: ``records`` (what callers build and r
 """
 
 from connector.store.credentials import CertificateMapping, CredentialStore, CredentialSummary
+from connector.store.evidence import ChainVerdict
 from connector.store.migrate import (
     MigrationError,
     SchemaState,
@@ -15,9 +16,14 @@ from connector.store.migrate import (
 )
 from connector.store.records import (
     OPEN_STATES,
+    AdminSession,
     AttemptOutcome,
     BreakerState,
+    EvidenceKind,
+    EvidenceRecord,
     NewOutboxItem,
+    Operator,
+    OperatorRole,
     OutboxItem,
     OutboxOperation,
     OutboxState,
@@ -25,6 +31,7 @@ from connector.store.records import (
     PackageBlob,
     PartnerQueue,
     ResultInfo,
+    SignedHead,
     StoreConflict,
     StoredAttachment,
     StoredEvent,
@@ -41,12 +48,18 @@ __all__ = [
     "schema_state",
     "upgrade_schema",
     "OPEN_STATES",
+    "AdminSession",
     "AttemptOutcome",
     "CertificateMapping",
     "CredentialStore",
     "CredentialSummary",
     "BreakerState",
+    "ChainVerdict",
+    "EvidenceKind",
+    "EvidenceRecord",
     "NewOutboxItem",
+    "Operator",
+    "OperatorRole",
     "OutboxItem",
     "OutboxOperation",
     "OutboxState",
@@ -54,6 +67,7 @@ __all__ = [
     "PackageBlob",
     "PartnerQueue",
     "ResultInfo",
+    "SignedHead",
     "Store",
     "StoreConflict",
     "StoredAttachment",

@@ -6,11 +6,14 @@ Callers build and read these; only ``Store`` turns them into rows and back.
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from connector.directory import DeliveryMode
 from connector.exchange import DocumentKind, ExchangeState
+from signing import ChainLink
 
 
 class StoreConflict(Exception):
@@ -195,3 +198,74 @@ class OutboxStats:
     paused: bool = False
     breaker: BreakerState = BreakerState.CLOSED
     breaker_since: datetime | None = None
+
+
+# ---- evidence log -------------------------------------------------------------------------
+class EvidenceKind(enum.StrEnum):
+    """What an evidence record attests."""
+
+    PACKAGE = "package"  # a package accepted, as received (its SHA-256)
+    RECEIPT = "receipt"  # a receipt the connector signed (its SHA-256)
+    EVENT = "event"  # a timeline event: a state change, or a transport event
+    DELIVERY = "delivery"  # how a delivery attempt or a pull acknowledgement ended
+    OPERATOR = "operator"  # an operator's action (e.g. a dead letter retried)
+
+
+@dataclass(frozen=True)
+class EvidenceRecord:
+    """One link of the hash chain; ``content`` is exactly the hashed bytes (canonical JSON)."""
+
+    seq: int
+    at: datetime
+    kind: EvidenceKind
+    exchange_id: str | None
+    actor: str
+    content: str
+    content_sha256: str
+    prev_sha256: str
+    record_sha256: str
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return json.loads(self.content)["data"]
+
+    @property
+    def link(self) -> ChainLink:
+        return ChainLink(self.seq, self.content_sha256, self.prev_sha256, self.record_sha256)
+
+
+@dataclass(frozen=True)
+class SignedHead:
+    """The chain head at ``seq``, signed by the connector, with an RFC 3161 timestamp when a TSA
+    is configured."""
+
+    head_id: int
+    seq: int
+    record_sha256: str
+    signed_at: datetime
+    signed_xml: bytes = field(repr=False)
+    timestamp_response: bytes | None = field(default=None, repr=False)
+    tsa_url: str | None = None
+
+
+# ---- admin console ------------------------------------------------------------------------
+class OperatorRole(enum.StrEnum):
+    """What an operator of the admin console may do."""
+
+    READ_ONLY = "read-only"  # sees everything, changes nothing
+    OPERATOR = "operator"  # may also retry dead letters and sign the chain head
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str
+    password_hash: str = field(repr=False)
+    role: OperatorRole
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AdminSession:
+    operator: Operator
+    csrf_token: str = field(repr=False)
+    expires_at: datetime

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, event, func, insert, select, text, update
+from sqlalchemy import Connection, create_engine, event, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -29,15 +29,18 @@ from connector.directory import (
 )
 from connector.errors import ConnectorError, ErrorCode
 from connector.exchange import DocumentKind, ExchangeState
+from connector.store import evidence as ev_log
 from connector.store import migrate
 from connector.store import outbox as ob
 from connector.store import tables as t
+from connector.store.operators import OperatorStore
 from connector.store.outbox import aware as _aware
 from connector.store.records import (
     OPEN_STATES,
     STATE_AFTER,
     AttemptOutcome,
     BreakerState,
+    EvidenceKind,
     NewOutboxItem,
     OutboxItem,
     OutboxOperation,
@@ -96,6 +99,10 @@ class Store:
         self._dialect = postgresql if self._postgresql else sqlite
         if not self._postgresql:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.evidence = ev_log.EvidenceLog(self._read, self._tx)
+        """The evidence log's reading side and signed heads; records are appended by the writes below."""
+        self.operators = OperatorStore(self._read, self._tx)
+        """Admin console accounts and sessions."""
 
     def create_schema(self) -> None:
         """Bring the schema to the head migration (``connector/store/migrate.py``): creates it in
@@ -284,8 +291,10 @@ class Store:
             self._store_package(conn, package, exchange.created_at)
             conn.execute(insert(t.exchanges).values(**values))
             self._record(conn, exchange.exchange_id, first_event, message, outbox)
+            ev_log.append_change(conn, exchange.exchange_id, first_event, None, _sized(package), _receipt(message))
             for exchange_id, linked in linked_events:
                 self._add_event(conn, exchange_id, linked)
+                ev_log.append_change(conn, exchange_id, linked, linked.state, None, None)
 
     def advance(
         self,
@@ -324,6 +333,9 @@ class Store:
                 if moved != 1:
                     raise _LostRace
                 self._record(conn, exchange_id, new_event, message, outbox)
+                ev_log.append_change(
+                    conn, exchange_id, new_event, expected_state.value, _sized(package), _receipt(message)
+                )
         except _LostRace:
             return False
         return True
@@ -344,6 +356,7 @@ class Store:
     def add_transport_event(self, exchange_id: str, ev: StoredEvent) -> None:
         with self._tx() as conn:
             self._add_event(conn, exchange_id, ev)
+            ev_log.append_change(conn, exchange_id, ev, ev.state.value, None, None)
 
     def exchange(self, exchange_id: str) -> StoredExchange | None:
         row = self._one(t.exchanges, t.exchanges.c.exchange_id, exchange_id)
@@ -362,6 +375,32 @@ class Store:
                 .order_by(t.exchanges.c.created_at.desc())
             )
             return [_row(StoredExchange, r) for r in rows]
+
+    def search_exchanges(
+        self,
+        text: str = "",
+        state: ExchangeState | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 200,
+    ) -> list[StoredExchange]:
+        """Newest first; ``text`` matches dossier code or number, DocumentId, message id or an
+        organisation (sender or agency) as a substring; ``since``/``until`` bound ``created_at``."""
+        x = t.exchanges.c
+        query = select(t.exchanges).order_by(x.created_at.desc()).limit(limit)
+        if text:
+            # "/" escapes: a backslash would need doubling differently on each backend.
+            literal = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+            columns = (x.dossier_code, x.onestop_number, x.document_id, x.exchange_id, x.source_organ, x.agency_organ)
+            query = query.where(or_(*(c.ilike(f"%{literal}%", escape="/") for c in columns)))
+        if state is not None:
+            query = query.where(x.state == state.value)
+        if since is not None:
+            query = query.where(x.created_at >= since)
+        if until is not None:
+            query = query.where(x.created_at < until)
+        with self._read() as conn:
+            return [_row(StoredExchange, r) for r in conn.execute(query)]
 
     def timeline(self, exchange_id: str) -> list[StoredEvent]:
         with self._read() as conn:
@@ -426,6 +465,7 @@ class Store:
             )
             if outcome is AttemptOutcome.RETRY and next_attempt_at is not None:
                 ob.push_followers(conn, item_id, next_attempt_at)
+            ev_log.append_delivery(conn, item_id, at, outcome.value, error)
 
     def release(self, item_id: int, now: datetime) -> None:
         """Hand a claimed item back untried: due again at ``now``."""
@@ -501,26 +541,32 @@ class Store:
             )
             return [dict(r._mapping) for r in rows]
 
-    def retry(self, item_id: int, now: datetime) -> bool:
-        """A dead letter back to the queue, due at once."""
+    def retry(self, item_id: int, now: datetime, actor: str = "operator (command line)") -> bool:
+        """A dead letter back to the queue, due at once; the evidence log names who asked."""
         with self._tx() as conn:
-            return (
-                conn.execute(
-                    update(t.outbox)
-                    .where(t.outbox.c.item_id == item_id, t.outbox.c.state == OutboxState.DEAD.value)
-                    .values(state=OutboxState.PENDING.value, next_attempt_at=now, lease_until=None, updated_at=now)
-                ).rowcount
-                == 1
-            )
+            moved = conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.item_id == item_id, t.outbox.c.state == OutboxState.DEAD.value)
+                .values(state=OutboxState.PENDING.value, next_attempt_at=now, lease_until=None, updated_at=now)
+            ).rowcount
+            if moved == 1:
+                exchange_id = conn.execute(
+                    select(t.outbox.c.exchange_id).where(t.outbox.c.item_id == item_id)
+                ).scalar_one()
+                data = {"action": "retry", "item_id": item_id}
+                ev_log.append(conn, EvidenceKind.OPERATOR, now, actor, data, exchange_id)
+            return moved == 1
 
     # ---- pull -------------------------------------------------------------------------
     def mark_fetched(self, item_id: int, now: datetime) -> None:
         with self._tx() as conn:
-            conn.execute(
+            fetched = conn.execute(
                 update(t.outbox)
                 .where(t.outbox.c.item_id == item_id, t.outbox.c.state == OutboxState.PENDING.value)
                 .values(state=OutboxState.FETCHED.value, updated_at=now)
-            )
+            ).rowcount
+            if fetched == 1:
+                ev_log.append_delivery(conn, item_id, now, OutboxState.FETCHED.value, None)
 
     def acknowledge(
         self,
@@ -557,11 +603,15 @@ class Store:
                         error=reason,
                     )
                 )
+                ev_log.append_delivery(
+                    conn, item_id, now, (AttemptOutcome.DELIVERED if delivered else AttemptOutcome.RETRY).value, reason
+                )
                 if event is not None:
                     exchange_id = conn.execute(
                         select(t.outbox.c.exchange_id).where(t.outbox.c.item_id == item_id)
                     ).scalar_one()
                     self._add_event(conn, exchange_id, event)
+                    ev_log.append_change(conn, exchange_id, event, event.state.value, None, None)
             return moved == 1
 
 
@@ -569,6 +619,14 @@ def _column(value: Any) -> Any:
     if isinstance(value, tuple):  # SystemEntry.agencies
         return ";".join(value)
     return value.value if hasattr(value, "value") else value
+
+
+def _sized(package: PackageBlob | None) -> tuple[str, int] | None:
+    return (package.digest, len(package.data)) if package is not None else None
+
+
+def _receipt(message: StoredMessage | None) -> tuple[str, str, bytes] | None:
+    return (message.message_id, message.operation, message.receipt) if message is not None else None
 
 
 def _system(row: Any) -> SystemEntry:

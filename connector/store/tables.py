@@ -226,3 +226,57 @@ auth_nonces = Table(  # UsernameToken nonces seen within the Created window: a s
 )
 Index("ix_auth_nonces_seen", auth_nonces.c.seen_at)
 Index("ix_attempts_item", attempts.c.item_id)
+
+# ---- evidence log: a hash chain, only ever appended (connector/store/evidence.py) -------------
+evidence = Table(
+    "evidence",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),  # 1, 2, 3... no gaps
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(16), nullable=False),  # package | receipt | event | delivery | operator
+    Column("exchange_id", String(100)),
+    Column("actor", String(255), nullable=False),
+    Column("content", Text, nullable=False),  # canonical JSON: exactly the hashed bytes
+    Column("content_sha256", String(64), nullable=False),
+    Column("prev_sha256", String(64), nullable=False),
+    Column("record_sha256", String(64), nullable=False),
+)
+Index("ix_evidence_exchange", evidence.c.exchange_id)
+
+evidence_head = Table(  # one row: the chain's last record; its row lock serialises the writers
+    "evidence_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False),
+    Column("record_sha256", String(64), nullable=False),
+)
+
+signed_heads = Table(  # the chain head signed with the connector's identity, maybe timestamped
+    "signed_heads",
+    metadata,
+    Column("head_id", Integer, primary_key=True, autoincrement=True),
+    Column("seq", Integer, nullable=False),
+    Column("record_sha256", String(64), nullable=False),
+    Column("signed_at", DateTime(timezone=True), nullable=False),
+    Column("signed_xml", LargeBinary, nullable=False),
+    Column("timestamp_response", LargeBinary),  # RFC 3161 TimeStampResp (DER) over signed_xml
+    Column("tsa_url", String(500)),
+)
+
+# ---- admin console -----------------------------------------------------------------------
+operators = Table(
+    "operators",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("password_hash", String(255), nullable=False),  # argon2id, PHC string
+    Column("role", String(16), nullable=False),  # read-only | operator
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+admin_sessions = Table(
+    "admin_sessions",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True),  # the cookie's value is never stored
+    Column("operator", String(100), ForeignKey("operators.name"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,209 @@
+"""``/admin``: the operators' console, server-rendered with Jinja2 (docs/admin.md).
+
+Every page needs a session (``/admin/login``). Every state-changing action is a POST carrying
+the session's CSRF token, is allowed to the ``operator`` role only, and is written to the
+evidence log with the operator's name; read-only operators are shown no buttons.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from connector.admin import auth
+from connector.admin.views import certificate_rows, package_views
+from connector.admin.web import Request, Response, StartResponse
+from connector.clock import utcnow
+from connector.evidence import EvidenceNotFound, bundle_sources, export_bundle
+from connector.exchange import ExchangeState
+from connector.runtime import Runtime
+from connector.store import AdminSession, OperatorRole, OutboxState
+from signing import TimestampError
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "connector_admin"
+LOGIN_COOKIE = "connector_login"  # double-submit token of the login form
+HERE = Path(__file__).parent
+Handler = Callable[[Request, AdminSession, re.Match[str]], Response]
+
+
+class AdminApp:
+    """The console as a WSGI callable for paths under ``/admin``."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.store = runtime.store
+        self.lifetime = timedelta(minutes=runtime.settings.admin_session_minutes)
+        self.templates = Environment(
+            loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True)
+        )
+        self.templates.filters["when"] = lambda v: f"{v:%Y-%m-%d %H:%M:%S}" if v else "–"
+        self.routes: list[tuple[str, str, Handler, bool]] = [  # method, path pattern, handler, changes state
+            ("GET", r"/admin/?", lambda r, s, m: Response.redirect("/admin/exchanges"), False),
+            ("GET", r"/admin/exchanges", self.exchanges, False),
+            ("GET", r"/admin/exchanges/(?P<id>[^/]+)", self.exchange, False),
+            ("GET", r"/admin/exchanges/(?P<id>[^/]+)/bundle\.zip", self.bundle, False),
+            ("GET", r"/admin/outbox", self.outbox, False),
+            ("POST", r"/admin/outbox/(?P<id>\d+)/retry", self.retry, True),
+            ("GET", r"/admin/directory", self.directory, False),
+            ("GET", r"/admin/certificates", self.certificates, False),
+            ("GET", r"/admin/evidence", self.evidence, False),
+            ("POST", r"/admin/evidence/sign", self.sign_head, True),
+            ("POST", r"/admin/logout", self.logout, False),
+        ]
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            response = self.handle(Request.of(environ))
+        except Exception:  # a page for a person, never waitress's plain-text 500
+            log.exception("admin console error")
+            response = self.page(
+                None, "error.html", "500 Internal Server Error", message="Lỗi hệ thống (internal error)"
+            )
+        return response.send(start_response)
+
+    def handle(self, request: Request) -> Response:
+        if request.path == "/admin/static/admin.css":
+            return Response(body=(HERE / "admin.css").read_bytes(), content_type="text/css")
+        if request.path == "/admin/login":
+            return self.login(request)
+        now = utcnow()
+        session = auth.session_of(self.store, request.cookies.get(SESSION_COOKIE), now)
+        if session is None:
+            return Response.redirect("/admin/login")
+        for method, pattern, handler, changes in self.routes:
+            match = re.fullmatch(pattern, request.path)
+            if match is None:
+                continue
+            if request.method != method:
+                return self.page(session, "error.html", "405 Method Not Allowed", message="Method not allowed")
+            if method == "POST" and not auth.csrf_ok(session, request.form.get("csrf")):
+                return self.page(session, "error.html", "403 Forbidden", message="CSRF token missing or wrong")
+            if changes and session.operator.role is not OperatorRole.OPERATOR:
+                return self.page(session, "error.html", "403 Forbidden", message="Read-only operators change nothing")
+            return handler(request, session, match)
+        return self.page(session, "error.html", "404 Not Found", message=f"No page {request.path}")
+
+    def page(self, session: AdminSession | None, template: str, status: str = "200 OK", **values: Any) -> Response:
+        can_act = session is not None and session.operator.role is OperatorRole.OPERATOR
+        html = self.templates.get_template(template).render(session=session, can_act=can_act, **values)
+        return Response(status, html.encode("utf-8"))
+
+    # ---- login ----------------------------------------------------------------------------
+    def login(self, request: Request) -> Response:
+        if request.method == "POST":
+            token = request.cookies.get(LOGIN_COOKIE)
+            if not token or not secrets.compare_digest(token, request.form.get("csrf", "")):
+                return self._login_form("Phiên đăng nhập hết hạn, hãy thử lại (form expired)", "403 Forbidden")
+            operator = auth.check_password(
+                self.store, request.form.get("username", ""), request.form.get("password", "")
+            )
+            if operator is None:
+                return self._login_form(
+                    "Sai tên đăng nhập hoặc mật khẩu (wrong username or password)", "401 Unauthorized"
+                )
+            session = auth.open_session(self.store, operator, utcnow(), self.lifetime)
+            response = Response.redirect("/admin/exchanges")
+            return response.set_cookie(SESSION_COOKIE, session.cookie, int(self.lifetime.total_seconds()))
+        return self._login_form()
+
+    def _login_form(self, error: str | None = None, status: str = "200 OK") -> Response:
+        token = secrets.token_urlsafe(32)
+        return self.page(None, "login.html", status, error=error, csrf=token).set_cookie(LOGIN_COOKIE, token, 3600)
+
+    def logout(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
+        self.store.operators.close_session(auth.token_digest(request.cookies[SESSION_COOKIE]))
+        return Response.redirect("/admin/login").set_cookie(SESSION_COOKIE, "", 0)
+
+    # ---- pages ----------------------------------------------------------------------------
+    def exchanges(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
+        q = request.query
+        state = ExchangeState(q["state"]) if q.get("state") in set(ExchangeState) else None
+        since, until = _date(q.get("from")), _date(q.get("to"))
+        found = self.store.search_exchanges(
+            q.get("q", "").strip(), state, since, until + timedelta(days=1) if until else None
+        )
+        return self.page(session, "exchanges.html", exchanges=found, query=q, states=list(ExchangeState))
+
+    def exchange(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
+        exchange = self.store.exchange(match["id"])
+        if exchange is None:
+            return self.page(session, "error.html", "404 Not Found", message=f"No exchange {match['id']}")
+        records = self.store.evidence.records([exchange.exchange_id])
+        return self.page(
+            session,
+            "exchange.html",
+            exchange=exchange,
+            timeline=self.store.timeline(exchange.exchange_id),
+            packages=package_views(self.store, self.runtime.service.config.policy, records),
+            outbox=[i for i in self.store.outbox_items() if i.exchange_id == exchange.exchange_id],
+            records=records,
+        )
+
+    def bundle(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
+        try:
+            data = export_bundle(self.store, bundle_sources(self.runtime), match["id"])
+        except EvidenceNotFound as exc:
+            return self.page(session, "error.html", "404 Not Found", message=str(exc))
+        except TimestampError as exc:
+            return self.page(session, "error.html", "502 Bad Gateway", message=str(exc))
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", match["id"])
+        return Response(
+            body=data,
+            content_type="application/vnd.etsi.asic-e+zip",
+            headers=[("Content-Disposition", f'attachment; filename="evidence-{name}.zip"')],
+        )
+
+    def outbox(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
+        wanted = request.query.get("state")
+        state = OutboxState(wanted) if wanted in set(OutboxState) else None
+        return self.page(
+            session,
+            "outbox.html",
+            items=self.store.outbox_items(state=state),
+            state=state,
+            states=list(OutboxState),
+            done=request.query.get("done"),
+        )
+
+    def retry(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
+        item_id = int(match["id"])
+        if not self.store.retry(item_id, utcnow(), actor=f"admin:{session.operator.name}"):
+            return self.page(session, "error.html", "409 Conflict", message=f"Item {item_id} is not a dead letter")
+        return Response.redirect(f"/admin/outbox?done={item_id}")
+
+    def directory(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
+        return self.page(session, "directory.html", directory=self.store.directory())
+
+    def certificates(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
+        return self.page(session, "certificates.html", rows=certificate_rows(self.runtime, utcnow()))
+
+    def evidence(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
+        verdict = self.store.evidence.verify() if request.query.get("verify") else None
+        seq, sha = self.store.evidence.head()
+        heads = self.store.evidence.signed_heads(limit=20)
+        return self.page(session, "evidence.html", seq=seq, sha=sha, heads=heads, verdict=verdict)
+
+    def sign_head(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
+        # The action is recorded first, so the head signed next covers it.
+        self.store.evidence.record_action(f"admin:{session.operator.name}", utcnow(), {"action": "sign-head"})
+        try:
+            self.runtime.notary.sign_head()
+        except TimestampError as exc:
+            return self.page(session, "error.html", "502 Bad Gateway", message=str(exc))
+        return Response.redirect("/admin/evidence")
+
+
+def _date(text: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
+    except ValueError:
+        return None

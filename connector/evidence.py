@@ -1,0 +1,132 @@
+"""Evidence bundles: everything an auditor needs about one dossier or message, verifiable offline
+with ``python -m signing verify-bundle`` or by hand with xmlsec1 and openssl (docs/evidence.md).
+
+The bundle holds the packages as received, the signed receipts, the timeline, the dossier's
+evidence records with the chain's links up to a signed (and maybe time-stamped) head, the
+certificates and CRLs, and a manifest of all of it signed by the connector.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from connector.clock import utcnow
+from connector.notary import HeadNotary
+from connector.runtime import Runtime
+from connector.store import EvidenceKind, EvidenceRecord, SignedHead, Store, StoredExchange
+from signing import (
+    MANIFEST_PROFILE,
+    BundleLayout,
+    ManifestEntry,
+    SigningIdentity,
+    SigningOptions,
+    manifest_xml,
+    sha256_hex,
+    sign_xml,
+    write_zip,
+)
+
+L = BundleLayout
+
+
+class EvidenceNotFound(LookupError):
+    """No exchange for that dossier code or message id."""
+
+
+@dataclass(frozen=True)
+class BundleSources:
+    """What a bundle is made from besides the store: the signer, the head's notary, the PKI files."""
+
+    identity: SigningIdentity
+    notary: HeadNotary
+    trust: tuple[Path, ...]
+    crls: tuple[Path, ...] = ()
+
+
+def exchanges_for(store: Store, key: str) -> list[StoredExchange]:
+    """A message id (any message of an exchange) or a dossier code / one-stop number."""
+    message = store.message(key)
+    exchange = store.exchange(message.exchange_id if message else key)
+    return [exchange] if exchange else store.exchanges_for_dossier(key)
+
+
+def export_bundle(store: Store, sources: BundleSources, key: str) -> bytes:
+    """The bundle (zip bytes) of the exchanges ``key`` names; signs a fresh head if the chain moved."""
+    exchanges = exchanges_for(store, key)
+    if not exchanges:
+        raise EvidenceNotFound(f"no exchange with message id or dossier {key!r}")
+    head = sources.notary.current()
+    ids = [x.exchange_id for x in exchanges]
+    records = store.evidence.records(ids, until=head.seq)
+    files: dict[str, bytes] = {L.TIMELINE: _timeline(exchanges, records)}
+    for record in records:
+        files[L.record(record.seq)] = record.content.encode("utf-8")
+        if record.kind is EvidenceKind.PACKAGE:
+            digest = record.data["package_sha256"]
+            files[f"{L.PACKAGES}{digest}.xml"] = store.package_bytes(digest) or b""
+        elif record.kind is EvidenceKind.RECEIPT:
+            message = store.message(record.data["message_id"])
+            receipt = message.receipt if message else b""
+            files[f"{L.RECEIPTS}{sha256_hex(receipt)}.xml"] = receipt
+    links = store.evidence.links(records[0].seq, head.seq) if records else []
+    files[L.CHAIN] = "".join(f"{link.line()}\n" for link in links).encode("ascii")
+    files |= _head_files(head) | _pki_files(sources)
+    return _zip(files, _manifest(key, files, sources.identity))
+
+
+def _timeline(exchanges: list[StoredExchange], records: list[EvidenceRecord]) -> bytes:
+    """The exchanges as the records tell them: each one's facts and its events in order."""
+    plain = []
+    for x in exchanges:
+        events = [r.data["event"] for r in records if r.kind is EvidenceKind.EVENT and r.exchange_id == x.exchange_id]
+        plain.append(
+            {
+                "exchange_id": x.exchange_id,
+                "kind": x.kind.value,
+                "dossier_code": x.dossier_code,
+                "onestop_number": x.onestop_number,
+                "document_id": x.document_id,
+                "procedure_code": x.procedure_code,
+                "source_organ": x.source_organ,
+                "agency_organ": x.agency_organ,
+                "state": events[-1]["state"] if events else None,
+                "events": events,
+            }
+        )
+    return json.dumps({"exchanges": plain}, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
+
+
+def _head_files(head: SignedHead) -> dict[str, bytes]:
+    files = {L.HEAD: head.signed_xml}
+    if head.timestamp_response:
+        files[L.HEAD_TIMESTAMP] = head.timestamp_response
+    return files
+
+
+def _pki_files(sources: BundleSources) -> dict[str, bytes]:
+    identity = sources.identity
+    chain = b"".join(c.public_bytes(Encoding.PEM) for c in (identity.certificate, *identity.chain))
+    files = {f"{L.CERTS}connector.pem": chain}
+    files |= {f"{L.CERTS}trust-{i}.pem": path.read_bytes() for i, path in enumerate(sources.trust, 1)}
+    files |= {f"{L.CRLS}{i}.crl": path.read_bytes() for i, path in enumerate(sources.crls, 1)}
+    return files
+
+
+def _manifest(subject: str, files: dict[str, bytes], identity: SigningIdentity) -> bytes:
+    entries = [ManifestEntry(name, sha256_hex(data), len(data)) for name, data in sorted(files.items())]
+    document = manifest_xml(subject, utcnow(), entries)
+    return sign_xml(document, identity, SigningOptions(check_sender=False), MANIFEST_PROFILE)
+
+
+def _zip(files: dict[str, bytes], manifest: bytes) -> bytes:
+    members = [(L.MIMETYPE, L.MEDIA_TYPE.encode("ascii")), (L.MANIFEST, manifest), *sorted(files.items())]
+    return write_zip(members)
+
+
+def bundle_sources(runtime: Runtime) -> BundleSources:
+    settings = runtime.settings
+    return BundleSources(runtime.service.config.identity, runtime.notary, runtime.trust, settings.crls)

@@ -1,0 +1,82 @@
+"""A live connector (waitress on 127.0.0.1) holding the demo's dossier (the guide's case), one
+dead letter, and two operators: ``an`` (operator) and ``binh`` (read-only)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import requests
+
+from connector.admin.auth import add_operator
+from connector.clock import utcnow
+from connector.config import DeliverySettings
+from connector.delivery import DeliveryWorker
+from connector.directory import Directory, SystemEntry, SystemKind
+from connector.partners.clients import PartnerClients, Timeouts
+from connector.store import OperatorRole, OutboxState
+from tests.evidence.conftest import play_guide
+from tests.soap.conftest import LiveConnector, start_connector
+
+PASSWORDS = {"an": "mat-khau-van-hanh", "binh": "mat-khau-chi-doc"}
+
+
+@dataclass
+class Console:
+    live: LiveConnector
+    dead_items: list[int]
+    """The document's delivery, then the status's: tests that retry one leave the other dead."""
+
+    @property
+    def dead_item(self) -> int:
+        return self.dead_items[0]
+
+    @property
+    def url(self) -> str:
+        return self.live.url
+
+    def session(self, name: str) -> requests.Session:
+        """A logged-in HTTP session of that operator."""
+        http = requests.Session()
+        http.trust_env = False
+        form = http.get(f"{self.url}/admin/login", timeout=10)
+        csrf = form.text.split('name="csrf" value="')[1].split('"')[0]
+        answer = http.post(
+            f"{self.url}/admin/login",
+            data={"username": name, "password": PASSWORDS[name], "csrf": csrf},
+            timeout=10,
+        )
+        assert answer.url.endswith("/admin/exchanges"), answer.text
+        return http
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory) -> Iterator[Console]:
+    """One per test module: tests that change something say so and leave the rest intact."""
+    live, server = start_connector(tmp_path_factory.mktemp("console"))
+    store = live.runtime.store
+    # Both partners are down: each delivery fails once and is dead-lettered.
+    down = [
+        SystemEntry("eoffice-stp", "000.00.31.H31", SystemKind.DOCMGMT, f"http://127.0.0.1:{_free_port()}/soap"),
+        SystemEntry("igate-hungyen", "000.00.13.H31", SystemKind.ONESTOP, f"http://127.0.0.1:{_free_port()}/soap"),
+    ]
+    store.import_directory(Directory(systems=down))
+    play_guide(live.runtime)
+    worker = DeliveryWorker(store, PartnerClients(Timeouts(2, 2)), DeliverySettings(max_attempts=1))
+    while worker.run_once() is not None:
+        pass
+    dead = [item.item_id for item in store.outbox_items(state=OutboxState.DEAD)]
+    assert len(dead) == 2
+    add_operator(store, "an", PASSWORDS["an"], OperatorRole.OPERATOR, utcnow())
+    add_operator(store, "binh", PASSWORDS["binh"], OperatorRole.READ_ONLY, utcnow())
+    yield Console(live, dead)
+    server.stop()
+    live.runtime.close()
