@@ -13,7 +13,7 @@ from connector.runtime import Runtime, build_runtime
 from signing import SigningOptions, sign_package
 from simulators import guide
 from tests.evidence.tsa import LocalTsa, start_tsa
-from tests.service.conftest import send_request, status_request
+from tests.service.conftest import AGENCY, ONESTOP, send_request, status_request
 
 
 @pytest.fixture
@@ -32,8 +32,8 @@ def play_guide(runtime: Runtime) -> None:
     def signed(package) -> bytes:
         return sign_package(build(package), runtime.dev_keys.identity(package.sender.organ_id), SigningOptions())
 
-    runtime.service.send_document(send_request(signed(guide.send_package())))
-    runtime.service.update_status(status_request(signed(guide.status_package(StatusCode.ASSIGNED))))
+    runtime.service.send_document(send_request(signed(guide.send_package())), ONESTOP)
+    runtime.service.update_status(status_request(signed(guide.status_package(StatusCode.ASSIGNED))), AGENCY)
 
 
 def make_runtime(data_dir, **settings) -> Runtime:
