@@ -61,6 +61,8 @@ class SoapChannel(HTTPChannel):
         # A lingering close, as Apache and nginx do: closing a socket with unread input sends a
         # reset, which can destroy the fault before the client reads it. Say "no more" first
         # and take in (bounded, without waiting) what the client already sent.
+        if self.socket is None:  # already closed (e.g. by an error while closing)
+            return
         with contextlib.suppress(OSError):
             self.socket.shutdown(socket.SHUT_WR)
             self.socket.setblocking(False)
