@@ -11,10 +11,11 @@ from datetime import datetime
 
 from lxml import etree
 
-from signing import SigningIdentity, SigningOptions, enveloped_at_root, sign_xml
+from signing import RECEIPT_NS, RECEIPT_PROFILE, SigningIdentity, SigningOptions, sign_xml
 
-RECEIPT_NS = "urn:vn:lienthong:connector:receipt:1"
-RECEIPT_PROFILE = enveloped_at_root(f"{{{RECEIPT_NS}}}Receipt", name="connector receipt")
+# The receipt's shape is defined by signing/ (RECEIPT_PROFILE), so that an auditor's
+# ``python -m signing verify RECEIPT.xml`` recognises it without the connector installed.
+__all__ = ["RECEIPT_NS", "RECEIPT_PROFILE", "Receipt", "sign_receipt"]
 
 
 @dataclass(frozen=True)

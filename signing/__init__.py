@@ -16,7 +16,7 @@ from .keys import (
     read_org_cert_map,
 )
 from .policy import DEFAULT_MAX_BYTES, VerificationPolicy
-from .profile import EDXML_PROFILE, DocumentProfile, enveloped_at_root
+from .profile import EDXML_PROFILE, RECEIPT_NS, RECEIPT_PROFILE, DocumentProfile, enveloped_at_root
 from .sign import SigningOptions, sign_package, sign_xml
 from .verify import VerifiedPackage, verify_package, verify_xml
 
@@ -24,6 +24,8 @@ __all__ = [
     "CONNECTOR_ORG",
     "DEFAULT_MAX_BYTES",
     "EDXML_PROFILE",
+    "RECEIPT_NS",
+    "RECEIPT_PROFILE",
     "DevKeyLayout",
     "DocumentProfile",
     "KeyMaterialError",

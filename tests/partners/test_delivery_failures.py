@@ -216,4 +216,8 @@ def test_the_worker_runs_as_its_own_process(stack):
         worker_process.terminate()
         output, _ = worker_process.communicate(timeout=30)
     assert [row.abstract for row in stack.docmgmt.registration_queue()] == ["Bo_Thu_Tuc_Cap_Huyen-221126-0003"], output
+    # The agency's "arrived" travels back on its own after the delivery (poll: no fixed sleep).
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and stack.business_states(sent.message_id)[:2] != ["accepted", "arrived"]:
+        time.sleep(0.1)
     assert stack.business_states(sent.message_id)[:2] == ["accepted", "arrived"]
