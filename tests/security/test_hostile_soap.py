@@ -25,7 +25,8 @@ def acknowledge(item_id: str) -> str:
 
 def update_status(package_text: str) -> str:
     return (
-        f"<c:updateStatus><c:messageId>{new_id()}</c:messageId><c:package>{package_text}</c:package></c:updateStatus>"
+        f"<c:updateStatus><c:messageId>{new_id()}</c:messageId>"
+        f"<c:edxmlPackage>{package_text}</c:edxmlPackage></c:updateStatus>"
     )
 
 
@@ -89,17 +90,18 @@ CASES = {
     # ---- values the contract bounds ----
     "messageId of 101 characters": (
         envelope(
-            f"<c:updateStatus><c:messageId>{'m' * 101}</c:messageId><c:package>PGEvPg==</c:package></c:updateStatus>"
+            f"<c:updateStatus><c:messageId>{'m' * 101}</c:messageId>"
+            "<c:edxmlPackage>PGEvPg==</c:edxmlPackage></c:updateStatus>"
         ),
         ErrorCode.SCHEMA_INVALID,
     ),
     "messageId missing": (
-        envelope("<c:updateStatus><c:package>PGEvPg==</c:package></c:updateStatus>"),
+        envelope("<c:updateStatus><c:edxmlPackage>PGEvPg==</c:edxmlPackage></c:updateStatus>"),
         ErrorCode.SCHEMA_INVALID,
     ),
     "messageId twice": (
         envelope(
-            "<c:updateStatus><c:messageId>a</c:messageId><c:messageId>b</c:messageId><c:package>PGEvPg==</c:package></c:updateStatus>"
+            "<c:updateStatus><c:messageId>a</c:messageId><c:messageId>b</c:messageId><c:edxmlPackage>PGEvPg==</c:edxmlPackage></c:updateStatus>"
         ),
         ErrorCode.SCHEMA_INVALID,
     ),
