@@ -262,7 +262,7 @@ def test_a_package_that_is_not_base64(connector):
     body = f"<c:updateStatus><c:messageId>{new_id()}</c:messageId><c:edxmlPackage>@@@@</c:edxmlPackage>"
     body += "</c:updateStatus>"
     code, message = fault_of(post(connector, envelope(body)))
-    assert code == ErrorCode.SCHEMA_INVALID.value and "package is not base64: character '@' at offset 0" in message
+    assert code == ErrorCode.SCHEMA_INVALID.value and "edxmlPackage is not base64: character '@' at offset 0" in message
 
 
 def test_a_header_that_must_be_understood_is_refused(connector):
