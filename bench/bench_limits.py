@@ -99,7 +99,8 @@ def main() -> int:
             "(verify, validate, route, persist, signed receipt) in the same run.\n\n"
             + markdown_table(headers, table, "llrr")
             + "\n\nBefore the schema explanation was bounded, 10,000 unknown elements took ~2 s and 100,000 took "
-            "~350 s (xmlschema is quadratic in unexpected siblings); see docs/security.md, Limits.\n",
+            "~350 s (xmlschema is quadratic in unexpected siblings); "
+            "see docs/security.md (Limits that hold under attack).\n",
             encoding="utf-8",
         )
         print(f"wrote {OUT.relative_to(ROOT)}")

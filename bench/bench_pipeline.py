@@ -286,7 +286,7 @@ def time_http(tmp: Path) -> Timing | None:
             }
             receipt = client.service.sendDocument(
                 messageId=request.message_id,
-                package=request.package,
+                edxmlPackage=request.package,
                 kind="INCOMING",
                 senderUsername=request.sender_username,
                 dossier=dossier,

@@ -228,9 +228,9 @@ def _add_directory(commands: argparse._SubParsersAction) -> None:
 
 def _faults(args: argparse.Namespace) -> int:
     if args.markdown:
-        print("| Fault code | When | What the caller should do |\n|---|---|---|")
+        print("| Code (detail) | faultcode | When | What the caller should do |\n|---|---|---|---|")
         for code, spec in FAULTS.items():
-            print(f"| `{code.value}` | {spec.when} | {spec.action} |")
+            print(f"| `{code.value}` | `soap:{code.value.split('.')[0]}` | {spec.when} | {spec.action} |")
     else:
         for code, spec in FAULTS.items():
             print(f"{code.value:34} {spec.when}")

@@ -1,8 +1,11 @@
 """Every error the connector reports, as one table.
 
-Each ``ErrorCode`` is also the SOAP fault code a caller sees (``docs/contract.md`` is generated
-from this table by ``python -m connector faults --markdown``). ``Client.*`` faults mean the
-request must change; ``Server.*`` faults mean the same request may succeed later.
+Each ``ErrorCode`` is the documented code a SOAP caller reads from the fault's typed detail
+(``<detail><tns:ConnectorFault><tns:code>``); ``docs/contract.md`` is generated from this table
+by ``python -m connector faults --markdown``. The fault's ``faultcode`` is the standard SOAP code
+the documented one starts with (WS-I Basic Profile R1031): ``Client`` for every ``Client.*`` -
+the request must change -, ``Server`` for every ``Server.*`` - the same request may succeed
+later -, and SOAP's own ``MustUnderstand`` and ``VersionMismatch``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ class ErrorCode(enum.StrEnum):
     FORBIDDEN_XML = "Client.ForbiddenXml"
     UNSUPPORTED_ENCODING = "Client.UnsupportedEncoding"
     SCHEMA_INVALID = "Client.SchemaInvalid"
-    MUST_UNDERSTAND = "MustUnderstand"  # SOAP 1.1's own code
+    MUST_UNDERSTAND = "MustUnderstand"  # SOAP's own code
+    VERSION_MISMATCH = "VersionMismatch"  # SOAP's own code
     # --- the edXML package ---
     NOT_EDXML = "Client.NotEdxml"
     PACKAGE_INVALID = "Client.PackageInvalid"
@@ -81,6 +85,11 @@ FAULTS: dict[ErrorCode, FaultSpec] = {
     ErrorCode.MUST_UNDERSTAND: FaultSpec(
         'A SOAP header marked mustUnderstand="1" that the connector does not process (it processes wsse:Security).',
         "Remove the header or its mustUnderstand; authenticate with wsse:Security (docs/security.md).",
+    ),
+    ErrorCode.VERSION_MISMATCH: FaultSpec(
+        "A SOAP 1.2 envelope sent to the SOAP 1.1 endpoint (/soap), or a SOAP 1.1 envelope sent to the "
+        "SOAP 1.2 endpoint (/soap12).",
+        "Generate the client from the WSDL's port for your SOAP version, or post to the other endpoint.",
     ),
     ErrorCode.NOT_EDXML: FaultSpec(
         "The package is not edXML (wrong root element or namespace, or no edXMLEnvelope).",

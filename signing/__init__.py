@@ -8,8 +8,6 @@ from .bundle_format import (
     EVIDENCE_NS,
     HEAD_PROFILE,
     MANIFEST_PROFILE,
-    RECEIPT_NS,
-    RECEIPT_PROFILE,
     BundleLayout,
     Head,
     ManifestEntry,
@@ -31,7 +29,7 @@ from .keys import (
     read_org_cert_map,
 )
 from .policy import DEFAULT_MAX_BYTES, VerificationPolicy
-from .profile import EDXML_PROFILE, DocumentProfile, enveloped_at_root
+from .profile import EDXML_PROFILE, RECEIPT_NS, RECEIPT_PROFILE, DocumentProfile, enveloped_at_root
 from .sign import SigningOptions, sign_package, sign_xml
 from .timestamp import TimestampError, request_timestamp, verify_timestamp
 from .verify import VerifiedPackage, verify_package, verify_xml

@@ -23,7 +23,6 @@ from .bundle_format import (
     EVIDENCE_NS,
     HEAD_PROFILE,
     MANIFEST_PROFILE,
-    RECEIPT_PROFILE,
     BundleLayout,
     Head,
     manifest_entries,
@@ -32,7 +31,7 @@ from .bundle_format import (
 from .chain import ChainLink, first_break, sha256_hex
 from .errors import SignatureVerificationError
 from .policy import VerificationPolicy
-from .profile import EDXML_PROFILE, DocumentProfile
+from .profile import EDXML_PROFILE, RECEIPT_PROFILE, DocumentProfile
 from .timestamp import TimestampError, verify_timestamp
 from .verify import VerifiedPackage, verify_xml
 from .xmlparse import UnsafeXMLError, parse_document

@@ -48,10 +48,8 @@ class BundleLayout:
 
 
 EVIDENCE_NS = "urn:vn:lienthong:connector:evidence:1"
-RECEIPT_NS = "urn:vn:lienthong:connector:receipt:1"
 HEAD_PROFILE = enveloped_at_root(f"{{{EVIDENCE_NS}}}EvidenceHead", name="evidence chain head")
 MANIFEST_PROFILE = enveloped_at_root(f"{{{EVIDENCE_NS}}}BundleManifest", name="evidence bundle manifest")
-RECEIPT_PROFILE = enveloped_at_root(f"{{{RECEIPT_NS}}}Receipt", name="connector receipt")
 
 
 @dataclass(frozen=True)

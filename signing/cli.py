@@ -28,7 +28,7 @@ from .keys import (
 )
 from .policy import VerificationPolicy
 from .sign import Algorithm, SigningOptions, sign_package
-from .verify import VerifiedPackage, verify_package
+from .verify import VerifiedPackage, verify_xml
 
 # Package timestamps are Vietnamese local time; Vietnam has no daylight saving time.
 VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7), "ICT")
@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="sign even if From/OrganId is not the certificate's OrganId (receivers will reject it)",
     )
 
-    verify = commands.add_parser("verify", help="verify a signed package and print a verdict")
+    verify = commands.add_parser("verify", help="verify a signed package or connector receipt and print a verdict")
     verify.add_argument("input", type=Path, metavar="FILE")
     verify.add_argument("--trust", type=Path, action="append", required=True, metavar="CA.pem")
     verify.add_argument("--crl", type=Path, action="append", default=[], metavar="FILE")
@@ -172,6 +172,7 @@ def _verdict_json(result: VerifiedPackage) -> dict[str, object]:
     return {
         "valid": True,
         "reason": None,
+        "document": result.document,
         "signer": result.signer_subject,
         "organ_id": result.signer_organ_id,
         "organ_name": result.signer_organ_name,
@@ -206,11 +207,13 @@ def _verdict_json(result: VerifiedPackage) -> dict[str, object]:
 
 
 def _print_verdict(result: VerifiedPackage, out: TextIO) -> None:
+    # A receipt names no sender: its signer is the connector itself.
+    sender = f"package sender {result.sender_organ_id}" if result.sender_organ_id else "signer of the receipt"
     lines = [
         "VALID: the signature verifies and the signer is trusted",
+        f"  Document:      {result.document}",
         f"  Signer:        {result.signer_subject}",
-        f"  Organisation:  {result.signer_organ_id} ({result.signer_organ_name}); "
-        f"package sender {result.sender_organ_id}",
+        f"  Organisation:  {result.signer_organ_id or '-'} ({result.signer_organ_name}); {sender}",
         f"  Certificate:   serial {result.serial}, SHA-256 {result.signer_fingerprint}",
         f"                 valid {result.not_before:%Y-%m-%d %H:%M} – {result.not_after:%Y-%m-%d %H:%M} UTC, "
         f"checked at {result.verified_at.isoformat() if result.verified_at else '?'}",
@@ -236,7 +239,7 @@ def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     policy = _policy(args)
     data = _read_input(args.input)
     try:
-        result = verify_package(data, policy)
+        result = verify_xml(data, policy, profile=None)  # an edXML package or a connector receipt
     except SignatureVerificationError as exc:
         if args.json:
             print(json.dumps({"valid": False, "reason": exc.reason.value, "message": exc.message}), file=out)

@@ -84,3 +84,16 @@ EDXML_PROFILE = DocumentProfile(
 def enveloped_at_root(root: str, sender_path: tuple[str, ...] | None = None, name: str = "") -> DocumentProfile:
     """Profile for small documents (e.g. the connector's receipts) signed as the root's last child."""
     return DocumentProfile(name=name or root, root=root, sender_path=sender_path)
+
+
+RECEIPT_NS = "urn:vn:lienthong:connector:receipt:1"
+RECEIPT_PROFILE = enveloped_at_root(f"{{{RECEIPT_NS}}}Receipt", name="connector receipt")
+"""The connector's signed receipts: ``r:Receipt`` signed at its root by the connector's own
+identity (no sender element: the signer is the connector)."""
+
+PROFILES = (EDXML_PROFILE, RECEIPT_PROFILE)
+"""The documents ``python -m signing verify`` recognises, by root element."""
+
+
+def profile_for(root: etree._Element) -> DocumentProfile | None:
+    return next((profile for profile in PROFILES if profile.root == root.tag), None)

@@ -28,7 +28,7 @@ from .attachments import AttachmentDigest, describe_attachments
 from .certs import fingerprint_sha256, organ_id_of, organ_name_of, subject_text
 from .errors import Reason, SignatureVerificationError
 from .policy import VerificationPolicy
-from .profile import EDXML_PROFILE, DocumentProfile, find_path
+from .profile import EDXML_PROFILE, PROFILES, DocumentProfile, find_path, profile_for
 from .trust import ValidatedSigner, validate_signer
 from .xmlparse import DS_SIGNATURE, DSIG_NS, UnsafeXMLError, hardened_parser, local_name, parse_document
 
@@ -67,6 +67,8 @@ class VerifiedPackage:
     revocation: tuple[str, ...] = ()
     verified_at: dt.datetime | None = None
     xades: bool = False
+    document: str = EDXML_PROFILE.name
+    """The kind of document (its profile's name), e.g. ``connector receipt``."""
 
     def attachments(self) -> list[AttachmentDigest]:
         """SHA-256 of each attachment as signed (computed on demand: it decodes every file)."""
@@ -336,9 +338,10 @@ def _covered(signed_root: etree._Element) -> str:
 
 
 def verify_xml(
-    xml_bytes: bytes, policy: VerificationPolicy, profile: DocumentProfile = EDXML_PROFILE
+    xml_bytes: bytes, policy: VerificationPolicy, profile: DocumentProfile | None = EDXML_PROFILE
 ) -> VerifiedPackage:
-    """Verify the enveloped signature of a document of the given profile. Raises
+    """Verify the enveloped signature of a document of the given profile - or, with ``None``,
+    of whichever known profile (``PROFILES``) its root element names. Raises
     ``SignatureVerificationError`` with a reason code on the first failed check."""
     if len(xml_bytes) > policy.max_bytes:
         raise _fail(Reason.DOCUMENT_TOO_LARGE, f"{len(xml_bytes)} bytes, above the policy limit of {policy.max_bytes}")
@@ -346,6 +349,11 @@ def verify_xml(
         root = parse_document(xml_bytes)
     except UnsafeXMLError as exc:
         raise _fail(Reason.MALFORMED_XML, str(exc)) from exc
+    if profile is None:
+        profile = profile_for(root)
+        if profile is None:
+            known = "; ".join(f"{p.root} ({p.name})" for p in PROFILES)
+            raise _fail(Reason.WRONG_DOCUMENT, f"root element is {root.tag}, expected one of: {known}")
     signature = _locate_signature(root, profile)
     if signature is None:
         message = f"no XML-DSig Signature{_placeholder_note(root)}"
@@ -357,6 +365,7 @@ def verify_xml(
             signed_root=root,
             sender_organ_id=profile.sender_of(root),
             covered=message,
+            document=profile.name,
         )
     facts = _check_signed_info(signature, policy)
     signer: ValidatedSigner = validate_signer(_certificates(signature, policy), policy)
@@ -388,6 +397,7 @@ def verify_xml(
         revocation=signer.revocation,
         verified_at=policy.verification_time,
         xades=facts.xades,
+        document=profile.name,
     )
 
 

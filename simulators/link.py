@@ -29,6 +29,8 @@ from zeep.wsse.username import UsernameToken
 
 from simulators.db import Database
 
+CONNECTOR_NS = "urn:vn:lienthong:connector:1"  # the connector contract's namespace (its typed fault detail)
+
 CALLS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS connector_calls (
     seq INTEGER PRIMARY KEY,
@@ -169,9 +171,13 @@ class ConnectorLink:
     ) -> tuple[CallOutcome, str | None, str | None]:
         try:
             client = self._connector()
-            receipt = getattr(client.service, operation)(messageId=message_id, package=package, **arguments)
+            receipt = getattr(client.service, operation)(messageId=message_id, edxmlPackage=package, **arguments)
         except zeep.exceptions.Fault as fault:
-            code = (fault.code or "").split(":")[-1]
+            # The documented code travels in the typed detail; faultcode is SOAP's Client or Server.
+            detail = fault.detail.find(f"{{{CONNECTOR_NS}}}ConnectorFault") if fault.detail is not None else None
+            code = (
+                detail.findtext(f"{{{CONNECTOR_NS}}}code") if detail is not None else (fault.code or "").split(":")[-1]
+            )
             outcome = CallOutcome.REJECTED if code.startswith("Client") else CallOutcome.PENDING
             return outcome, None, f"{code}: {fault.message}"
         except (requests.RequestException, zeep.exceptions.Error) as exc:

@@ -32,7 +32,7 @@ def test_one_real_soap_round_trip(tmp_path):
     try:
         receipt = live.client().service.sendDocument(
             messageId=new_id(),
-            package=live.sign(guide.send_package()),
+            edxmlPackage=live.sign(guide.send_package()),
             kind="INCOMING",
             senderUsername="cbtiepnhan",
             dossier=DOSSIER,

@@ -167,7 +167,7 @@ def test_sigkill_with_deliveries_in_flight_loses_nothing_and_delivers_nothing_tw
             package = guide.send_package(guide.Dossier(code, "1948087", "Nguyễn Văn An", "cbtiepnhan"))
             client.service.sendDocument(
                 messageId=new_id(),
-                package=sign_package(build(package), identity),
+                edxmlPackage=sign_package(build(package), identity),
                 kind="INCOMING",
                 senderUsername="cbtiepnhan",
                 dossier=DOSSIER | {"dossierCode": code},

@@ -1,7 +1,8 @@
 """The HTTP face of the connector: one WSGI callable.
 
-``POST /soap`` (size-capped, then spyne), ``GET /soap?wsdl`` (the WSDL built once at start-up
-for the configured address), ``GET /wsdl/*.wsdl`` and ``GET /schemas/*.xsd`` (the checked-in
+``POST /soap`` (SOAP 1.1) and ``POST /soap12`` (SOAP 1.2), each size-capped, then spyne;
+``GET /soap?wsdl`` (the checked-in WSDL with the configured address, built once at start-up),
+``GET /wsdl/*.wsdl`` and ``GET /schemas/*.xsd`` (the checked-in
 contract for integrators), ``GET /health/live`` and ``/health/ready`` (``connector/health.py``;
 ``/health`` is the liveness answer), ``GET /metrics`` (Prometheus) and ``GET /`` (a page for a
 person). Every SOAP request gets a request id: in the ``X-Request-Id`` header, in every fault's
@@ -31,8 +32,9 @@ from connector.health import readiness
 from connector.logs import ENVIRON_KEY, RequestContext, log_request, silence_spyne_fault_logging
 from connector.runtime import Runtime
 from connector.soap.admission import LargeRequestGate
-from connector.soap.contract import ROOT, build_application, served_wsdl
-from connector.soap.faults import SOAP_ENV, fault_envelope
+from connector.soap.contract import PATHS, ROOT, build_application, published_wsdl
+from connector.soap.faults import SoapVersion, fault_envelope
+from connector.soap.models import TNS
 from connector.soap.service import ConnectorService
 from connector.soap.spyne_compat import WsgiApplication
 
@@ -56,16 +58,21 @@ class ConnectorApp:
         self.max_request_bytes = settings.max_request_bytes
         self.public_url = settings.effective_public_url
         trusted_proxies = frozenset(settings.auth.trusted_proxies)
-        application = build_application(
-            ParseLimits(max_bytes=settings.max_request_bytes),
-            authenticate=lambda headers, environ: runtime.authenticator.authenticate(
-                headers, transport_facts(environ, trusted_proxies)
-            ),
-        )
-        application.exchange_service = runtime.service  # read by the service methods via ctx.app
-        self.soap = WsgiApplication(application, max_content_length=settings.max_request_bytes)
+        # One spyne application per SOAP version (legacy clients: the WSDL's SOAP 1.2 port).
+        self.soap: dict[SoapVersion, WsgiApplication] = {}
+        for version in SoapVersion:
+            application = build_application(
+                ParseLimits(max_bytes=settings.max_request_bytes),
+                authenticate=lambda headers, environ: runtime.authenticator.authenticate(
+                    headers, transport_facts(environ, trusted_proxies)
+                ),
+                version=version,
+            )
+            application.exchange_service = runtime.service  # read by the service methods via ctx.app
+            self.soap[version] = WsgiApplication(application, max_content_length=settings.max_request_bytes)
         self.gate = LargeRequestGate(settings.large_request_bytes, settings.max_large_requests)
-        self.wsdl = served_wsdl(application, f"{self.public_url}/soap")
+        # The checked-in WSDL itself, with this server's addresses.
+        self.wsdl = published_wsdl(self.public_url)
         silence_spyne_fault_logging()  # the request line replaces spyne's fault logging
         self.expiry_reminder = ExpiryReminder(warned_at=utcnow())  # build_runtime warned at start
         self.admin = AdminApp(runtime)
@@ -73,10 +80,12 @@ class ConnectorApp:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
         method = environ.get("REQUEST_METHOD", "GET")
-        if path == "/soap":
+        if path == PATHS[SoapVersion.SOAP11]:
             return soap_endpoint(environ, start_response, self.wsdl, self._post)
         if path == "/admin" or path.startswith("/admin/"):  # the operators' console (connector/admin)
             return self.admin(environ, start_response)
+        if path == PATHS[SoapVersion.SOAP12]:
+            return soap_endpoint(environ, start_response, self.wsdl, self._post12)
         if method != "GET":
             return send(start_response, "405 Method Not Allowed", "text/plain; charset=utf-8", b"method not allowed\n")
         if path == "/":
@@ -95,29 +104,34 @@ class ConnectorApp:
             return send(start_response, "200 OK", "text/xml; charset=utf-8", static.read_bytes())
         return send(start_response, "404 Not Found", "text/plain; charset=utf-8", b"not found; see /\n")
 
-    def _post(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def _post12(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        return self._post(environ, start_response, SoapVersion.SOAP12)
+
+    def _post(
+        self, environ: dict[str, Any], start_response: StartResponse, version: SoapVersion = SoapVersion.SOAP11
+    ) -> Iterable[bytes]:
         """The size cap, then spyne, with a last line of defence: nothing leaves as waitress's
         plain-text 500. Then the request id into the answer, the log line and the metrics."""
         request = RequestContext(caller=environ.get("REMOTE_ADDR") or "-")
         environ[ENVIRON_KEY] = request
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length > self.max_request_bytes:
-            status, headers = "500 Internal Server Error", [("Content-Type", "text/xml; charset=utf-8")]
+            status, headers = "500 Internal Server Error", [("Content-Type", version.content_type)]
             message = f"request is {length:,} bytes; the limit is {self.max_request_bytes:,} bytes"
-            body = fault_envelope(ErrorCode.TOO_LARGE, message)
+            body = fault_envelope(ErrorCode.TOO_LARGE, message, version)
         else:
             with self.gate.admit(length) as admitted:
                 if admitted:
-                    status, headers, body = self._spyne(environ, request)
+                    status, headers, body = self._spyne(environ, request, version)
                 else:  # the memory budget is spent: answered at once, nothing parsed
                     status, headers = (
                         "500 Internal Server Error",
-                        [("Content-Type", "text/xml; charset=utf-8"), ("Retry-After", "5")],
+                        [("Content-Type", version.content_type), ("Retry-After", "5")],
                     )
                     message = f"{self.gate.max_large_requests} large requests are being processed; retry later"
-                    body = fault_envelope(ErrorCode.BUSY, message)
+                    body = fault_envelope(ErrorCode.BUSY, message, version)
         if status.startswith("500"):
-            body, fault = with_request_id(body, request.request_id)
+            body, fault = with_request_id(body, request.request_id, version)
             request.fault = request.fault or fault or ErrorCode.INTERNAL.value
         if request.operation is None:  # refused before dispatch: the SOAPAction says what was meant
             action = environ.get("HTTP_SOAPACTION", "").strip('"')
@@ -128,7 +142,9 @@ class ConnectorApp:
         metrics.record_request(request.operation, request.fault, request.seconds, request.timings)
         return [body]
 
-    def _spyne(self, environ: dict[str, Any], request: RequestContext) -> tuple[str, list[tuple[str, str]], bytes]:
+    def _spyne(
+        self, environ: dict[str, Any], request: RequestContext, version: SoapVersion
+    ) -> tuple[str, list[tuple[str, str]], bytes]:
         answer: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
@@ -136,12 +152,12 @@ class ConnectorApp:
             return lambda data: None  # spyne returns its body; it never calls write()
 
         try:
-            body = b"".join(self.soap(environ, capture))
+            body = b"".join(self.soap[version](environ, capture))
             return answer["status"], answer["headers"], body
         except Exception:
             request.fault, request.exc_info = ErrorCode.INTERNAL.value, sys.exc_info()
-            body = fault_envelope(ErrorCode.INTERNAL, "internal error; nothing was stored")
-            return "500 Internal Server Error", [("Content-Type", "text/xml; charset=utf-8")], body
+            body = fault_envelope(ErrorCode.INTERNAL, "internal error; nothing was stored", version)
+            return "500 Internal Server Error", [("Content-Type", version.content_type)], body
 
     def _metrics(self) -> bytes:
         now = utcnow()
@@ -162,31 +178,33 @@ class ConnectorApp:
         url = html.escape(self.public_url)
         return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>edXML connector</title></head>
 <body><h1>One-stop &harr; document-management connector</h1>
-<p>SOAP 1.1 endpoint: <code>{url}/soap</code> &mdash; WSDL: <a href="{url}/soap?wsdl">{url}/soap?wsdl</a></p>
+<p>SOAP 1.1 endpoint: <code>{url}/soap</code>, SOAP 1.2: <code>{url}/soap12</code>
+&mdash; WSDL: <a href="{url}/soap?wsdl">{url}/soap?wsdl</a></p>
 <p>Checked-in contract: <a href="/wsdl/connector.wsdl">wsdl/connector.wsdl</a>,
 <a href="/schemas/connector.xsd">schemas/connector.xsd</a>, <a href="/schemas/edxml.xsd">schemas/edxml.xsd</a>.</p>
-<p>Operations, examples and fault codes: <code>docs/contract.md</code> in the source tree.
+<p>Operations, examples and fault codes: <code>docs/contract.md</code>; a first client in ten minutes:
+<code>docs/integration.md</code> (both in the source tree).
 Health: <a href="/health/live">/health/live</a>, <a href="/health/ready">/health/ready</a>;
 metrics: <a href="/metrics">/metrics</a>.</p>
 </body></html>""".encode()
 
 
-def with_request_id(body: bytes, request_id: str) -> tuple[bytes, str | None]:
-    """A fault answer with ``<requestId>`` added to its ``detail``, and its fault code. Anything
-    that is not a SOAP fault comes back unchanged."""
+def with_request_id(
+    body: bytes, request_id: str, version: SoapVersion = SoapVersion.SOAP11
+) -> tuple[bytes, str | None]:
+    """A fault answer with ``requestId`` added to its typed detail (``tns:ConnectorFault``), and
+    its documented code. Anything that is not such a fault comes back unchanged."""
     try:
         envelope = etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError:
         return body, None
-    fault = envelope.find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault")
-    if fault is None:
+    env = version.value
+    detail = "detail" if version is SoapVersion.SOAP11 else f"{{{env}}}Detail"
+    typed = envelope.find(f"{{{env}}}Body/{{{env}}}Fault/{detail}/{{{TNS}}}ConnectorFault")
+    if typed is None:
         return body, None
-    code = (fault.findtext("faultcode") or "").rpartition(":")[2] or None
-    detail = fault.find("detail")
-    if detail is None:
-        detail = etree.SubElement(fault, "detail")
-    etree.SubElement(detail, "requestId").text = request_id
-    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"), code
+    etree.SubElement(typed, f"{{{TNS}}}requestId").text = request_id
+    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"), typed.findtext(f"{{{TNS}}}code")
 
 
 def soap_endpoint(
@@ -204,7 +222,7 @@ def soap_endpoint(
             start_response,
             "405 Method Not Allowed",
             "text/plain; charset=utf-8",
-            b"POST a SOAP 1.1 envelope here; the WSDL is at ?wsdl\n",
+            b"POST a SOAP envelope here (SOAP 1.1 at /soap, SOAP 1.2 at /soap12); the WSDL is at /soap?wsdl\n",
         )
     return post(environ, start_response)
 

@@ -1,8 +1,11 @@
 """The published SOAP contract: the Spyne application, and the checked-in artefacts derived
 from it (``schemas/connector.xsd``, ``wsdl/connector.wsdl``).
 
-``python -m connector.soap.contract`` rewrites both after a model change; a test checks that
-the WSDL served at ``/soap?wsdl`` matches the checked-in one in operations, messages and types.
+``python -m connector.soap.contract`` rewrites both after a model change. The server publishes
+the checked-in WSDL itself, with only its addresses replaced (``published_wsdl``), so integrators
+can generate a client from either; a test checks that the files are what the models generate.
+The WSDL is self-contained (the schema inline, as in ``schemas/connector.xsd``), declares only
+the namespaces it uses, and has two ports: SOAP 1.1 at ``/soap`` and SOAP 1.2 at ``/soap12``.
 """
 
 from __future__ import annotations
@@ -10,15 +13,16 @@ from __future__ import annotations
 import copy
 import sys
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from connector.edxml import NAMESPACE as EDXML_NAMESPACE
 from connector.edxml import ParseLimits
+from connector.soap.faults import SoapVersion, TypedFaultsSoap11, TypedFaultsSoap12
 from connector.soap.models import TNS
-from connector.soap.protocol import Authenticate, HardenedSoap11
+from connector.soap.protocol import Authenticate, HardenedSoap11, HardenedSoap12
 from connector.soap.service import ConnectorService
-from connector.soap.spyne_compat import Application, Soap11, WsgiApplication
+from connector.soap.spyne_compat import Application, WsgiApplication
 
 ROOT = Path(__file__).resolve().parents[2]
 XSD_PATH = ROOT / "schemas" / "connector.xsd"
@@ -26,6 +30,11 @@ WSDL_PATH = ROOT / "wsdl" / "connector.wsdl"
 XS = "http://www.w3.org/2001/XMLSchema"
 WSDL = "http://schemas.xmlsoap.org/wsdl/"
 SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
+SOAP12 = "http://schemas.xmlsoap.org/wsdl/soap12/"
+# The address written into the checked-in WSDL; a server replaces it with its public_url.
+DEFAULT_BASE_URL = "http://127.0.0.1:8080"
+PATHS = {SoapVersion.SOAP11: "/soap", SoapVersion.SOAP12: "/soap12"}
+SOAP12_PORT = "ConnectorPortSoap12"
 
 
 def body_schema() -> etree.XMLSchema:
@@ -34,16 +43,36 @@ def body_schema() -> etree.XMLSchema:
 
 
 def build_application(
-    limits: ParseLimits, validate: bool = True, authenticate: Authenticate | None = None
+    limits: ParseLimits,
+    validate: bool = True,
+    authenticate: Authenticate | None = None,
+    version: SoapVersion = SoapVersion.SOAP11,
 ) -> Application:
     schema = body_schema() if validate else None
+    reader, writer = (
+        (HardenedSoap11, TypedFaultsSoap11) if version is SoapVersion.SOAP11 else (HardenedSoap12, TypedFaultsSoap12)
+    )
     return Application(
         [ConnectorService],
         tns=TNS,
         name="Connector",
-        in_protocol=HardenedSoap11(schema, limits, authenticate),
-        out_protocol=Soap11(),
+        in_protocol=reader(
+            schema,
+            limits,
+            authenticate=authenticate,
+            schema_path=XSD_PATH if validate else None,
+            contract_namespace=TNS,
+        ),
+        out_protocol=writer(),
     )
+
+
+def published_wsdl(base_url: str, checked_in: bytes | None = None) -> bytes:
+    """The checked-in WSDL with the server's addresses (``base_url`` + ``/soap``, ``/soap12``):
+    byte for byte the same document otherwise. Built once at start-up, never from a Host header."""
+    document = WSDL_PATH.read_bytes() if checked_in is None else checked_in
+    address = escape(base_url, {'"': "&quot;"})
+    return document.replace(f'location="{DEFAULT_BASE_URL}/'.encode(), f'location="{address}/'.encode())
 
 
 def served_wsdl(application: Application, address: str) -> bytes:
@@ -76,29 +105,51 @@ def _artefacts(wsdl_bytes: bytes) -> tuple[bytes, bytes]:
     schema_doc = etree.ElementTree(schema)
     etree.cleanup_namespaces(schema_doc, top_nsmap={"xs": XS, "tns": TNS}, keep_ns_prefixes=["tns", "xs"])
 
-    types = inline.getparent()
-    types.remove(inline)
-    wrapper = etree.SubElement(types, f"{{{XS}}}schema", targetNamespace=f"{TNS}:wsdl")
-    etree.SubElement(wrapper, f"{{{XS}}}import", namespace=TNS, schemaLocation="../schemas/connector.xsd")
-    # The base64 packages are edXML (QCVN 102:2016); their schema is published beside ours.
-    etree.SubElement(wrapper, f"{{{XS}}}import", namespace=EDXML_NAMESPACE, schemaLocation="../schemas/edxml.xsd")
-    address = wsdl.find(f".//{{{SOAP}}}address")
-    address.set("location", "http://127.0.0.1:8080/soap")
+    _add_soap12_port(wsdl)
     docs = etree.Element(f"{{{WSDL}}}documentation")
     docs.text = (
         "One-stop <-> document-management connector (edXML, QCVN 102:2016). Operations, faults and "
-        "examples: docs/contract.md. The address is the embedded default; servers publish their own at /soap?wsdl."
+        "examples: docs/contract.md; a first client in ten minutes: docs/integration.md. Two ports: SOAP 1.1 "
+        "(/soap) and SOAP 1.2 (/soap12). Faults: soap:Client or soap:Server, the documented code in the "
+        "typed detail tns:ConnectorFault. The addresses are the embedded default; servers publish their own at "
+        "/soap?wsdl."
     )
     wsdl.insert(0, docs)
+    # Only the namespaces the document uses (spyne declares a dozen): a generator that sees the
+    # SOAP 1.2 namespace declared may take it for the binding (gSOAP's wsdl2h does).
+    etree.cleanup_namespaces(wsdl, keep_ns_prefixes=["tns", "xs"])
     pretty = {"pretty_print": True, "xml_declaration": True, "encoding": "UTF-8"}
     return etree.tostring(schema_doc, **pretty), etree.tostring(wsdl, **pretty)
 
 
-def write() -> None:
+def _add_soap12_port(wsdl: etree._Element) -> None:
+    """The SOAP 1.1 binding again in SOAP 1.2's WSDL extension namespace, on its own port."""
+    binding = wsdl.find(f"{{{WSDL}}}binding")
+    binding12 = copy.deepcopy(binding)
+    binding12.set("name", SOAP12_PORT)
+    for element in binding12.iter(f"{{{SOAP}}}*"):
+        element.tag = f"{{{SOAP12}}}{etree.QName(element).localname}"
+    binding.addnext(binding12)
+    port = wsdl.find(f"{{{WSDL}}}service/{{{WSDL}}}port")
+    port12 = copy.deepcopy(port)
+    port12.set("name", SOAP12_PORT)
+    port12.set("binding", f"tns:{SOAP12_PORT}")
+    address = port12.find(f"{{{SOAP}}}address")
+    address.tag = f"{{{SOAP12}}}address"
+    address.set("location", DEFAULT_BASE_URL + PATHS[SoapVersion.SOAP12])
+    port.addnext(port12)
+    wsdl.append(port.getparent())  # the service last, after what it refers to (as most tools write it)
+
+
+def generate() -> tuple[bytes, bytes]:
+    """``schemas/connector.xsd`` and ``wsdl/connector.wsdl`` as the models define them now."""
     application = build_application(ParseLimits(), validate=False)
     WsgiApplication(application)  # serving sets the SOAP-over-HTTP transport (else spyne writes "noconn://")
-    wsdl = served_wsdl(application, "http://127.0.0.1:8080/soap")
-    xsd_bytes, wsdl_bytes = _artefacts(wsdl)
+    return _artefacts(served_wsdl(application, DEFAULT_BASE_URL + PATHS[SoapVersion.SOAP11]))
+
+
+def write() -> None:
+    xsd_bytes, wsdl_bytes = generate()
     XSD_PATH.write_bytes(xsd_bytes)
     WSDL_PATH.write_bytes(wsdl_bytes)
 

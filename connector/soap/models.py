@@ -28,6 +28,8 @@ Name200 = Unicode(max_len=200, type_name="Name", __namespace__=TNS)
 Text500 = Unicode(max_len=500, type_name="Text500", __namespace__=TNS)
 Text2000 = Unicode(max_len=2000, type_name="Text2000", __namespace__=TNS)
 Identifier = Unicode(min_len=1, max_len=255, type_name="Identifier", __namespace__=TNS)
+# Named, or spyne calls the list's items "string" (a C# keyword; see tests/soap/keywords.py).
+FileName = Unicode(max_len=255, type_name="fileName", __namespace__=TNS)
 
 DocumentKind = spyne.model.enum.Enum("INCOMING", "OUTGOING", type_name="DocumentKind", __namespace__=TNS)
 AckOutcome = spyne.model.enum.Enum("DONE", "FAIL", type_name="AckOutcome", __namespace__=TNS)
@@ -102,7 +104,7 @@ class Result(Model):
         ("signerPosition", optional(Unicode)),
         ("documentIdentifier", optional(Unicode)),
         ("packageDigest", required(Unicode)),
-        ("files", optional(Array(Unicode))),
+        ("files", optional(Array(FileName))),
     ]
 
 
@@ -138,5 +140,5 @@ class FetchedItem(Model):
     _type_info = [
         ("item", required(PendingItem)),
         ("metadata", required(Unicode)),  # JSON object: routing and dossier/issue/status fields
-        ("package", optional(ByteArray)),
+        ("edxmlPackage", optional(ByteArray)),
     ]

@@ -5,6 +5,7 @@ against ``schemas/connector.xsd``. Only spyne ``Fault``s leave here, never a pla
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from lxml import etree
@@ -13,7 +14,8 @@ from connector.auth.wsse import SECURITY
 from connector.edxml import EdxmlError, ParseLimits, parse_xml
 from connector.errors import ConnectorError, ErrorCode
 from connector.soap import envelope_rules as rules
-from connector.soap.service import ConnectorFault
+from connector.soap import leniency
+from connector.soap.faults import SOAP11_ENV, SOAP12_ENV, ConnectorFault, SoapVersion
 from connector.soap.spyne_compat import Fault, Soap11
 
 SOAP_ENV = rules.SOAP_ENV
@@ -22,17 +24,28 @@ Authenticate = Callable[[list[etree._Element], dict[str, Any]], Any]
 
 
 class HardenedSoap11(Soap11):
+    # --- legacy clients (issue 9): the envelope version this endpoint speaks; the XSD file
+    # (for xsi:type leniency) and the namespace whose absence gets a hint; see leniency.py.
+    version = SoapVersion.SOAP11
+    schema_path: Path | None = None
+    contract_namespace: str | None = None
+    # ---
+
     def __init__(
         self,
         schema: etree.XMLSchema | None,
         limits: ParseLimits,
         authenticate: Authenticate | None = None,
+        schema_path: Path | None = None,
+        contract_namespace: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(validator=None, **kwargs)
         self.body_schema = schema
         self.limits = limits
         self.authenticate = authenticate  # None: nobody is authenticated (the partner simulators' endpoints)
+        self.schema_path = schema_path
+        self.contract_namespace = contract_namespace
 
     def create_in_document(self, ctx: Any, charset: str | None = None) -> None:
         method = ctx.transport.get_request_method() if hasattr(ctx.transport, "get_request_method") else "POST"
@@ -41,6 +54,7 @@ class HardenedSoap11(Soap11):
         data = b"".join(chunk if isinstance(chunk, bytes) else chunk.encode("utf-8") for chunk in ctx.in_string)
         try:
             rules.check_encoding(data, getattr(ctx.transport, "req_env", {}).get("CONTENT_TYPE"))
+            data = leniency.as_utf8(data)  # legacy clients: UTF-16 with a BOM (WS-I BP R1012)
             tree = parse_xml(data, self.limits)
         except EdxmlError as exc:
             raise ConnectorFault(exc.code, f"SOAP envelope: {exc.message}", "envelope") from None
@@ -52,9 +66,11 @@ class HardenedSoap11(Soap11):
         """A SOAP 1.1 envelope whose Body holds exactly one request element; spyne would
         otherwise trip over empty bodies, stray text or a Fault sent as a request."""
         envelope = ctx.in_document[0] if isinstance(ctx.in_document, tuple) else ctx.in_document
+        SOAP_ENV = self.ns_soap_env  # noqa: N806 - this endpoint's envelope version (legacy clients: SOAP 1.2)
+        self._check_version(envelope)
         if envelope.tag != f"{{{SOAP_ENV}}}Envelope":
             raise ConnectorFault(
-                ErrorCode.SCHEMA_INVALID, f"not a SOAP 1.1 envelope: the root element is {envelope.tag}", "envelope"
+                ErrorCode.SCHEMA_INVALID, f"not a SOAP envelope: the root element is {envelope.tag}", "envelope"
             )
         headers = envelope.findall(f"{{{SOAP_ENV}}}Header/*")
         if self.authenticate is not None:
@@ -93,7 +109,32 @@ class HardenedSoap11(Soap11):
             raise ConnectorFault(
                 ErrorCode.MUST_UNDERSTAND, f"header {not_understood[0].tag} is not understood here", "Header"
             )
+        self._check_request_namespace(requests[0])
         super().decompose_incoming_envelope(ctx, message if message is not None else self.REQUEST)
+
+    # --- legacy clients (issue 9) ---
+    def _check_version(self, envelope: etree._Element) -> None:
+        """SOAP 1.1 section 4.1.2 / SOAP 1.2 appendix A: an envelope of the other version is a
+        VersionMismatch fault, in this endpoint's own version."""
+        other = SOAP12_ENV if self.version is SoapVersion.SOAP11 else SOAP11_ENV
+        if envelope.tag == f"{{{other}}}Envelope":
+            address = "/soap12" if other == SOAP12_ENV else "/soap"
+            raise ConnectorFault(
+                ErrorCode.VERSION_MISMATCH,
+                f"this endpoint speaks {self.version.label}; the envelope is in namespace {other} "
+                f"(send it to {address}, the WSDL's other port)",
+                "Envelope",
+            )
+
+    def _check_request_namespace(self, request: etree._Element) -> None:
+        """The request element in no or another namespace: say which one is expected (spyne
+        would only say that the operation does not exist)."""
+        if self.contract_namespace and etree.QName(request).namespace != self.contract_namespace:
+            raise ConnectorFault(
+                ErrorCode.SCHEMA_INVALID, leniency.namespace_hint(request, self.contract_namespace), "Body"
+            )
+
+    # ---
 
     def deserialize(self, ctx: Any, message: Any) -> None:
         """Whatever spyne cannot turn into the request's values is the caller's error, with
@@ -117,8 +158,15 @@ class HardenedSoap11(Soap11):
     def validate_document(self, payload: etree._Element) -> None:
         if self.body_schema is None or payload is None:
             return
+        if self.schema_path is not None:  # legacy clients: xsi:type="xsd:string" and the like
+            leniency.drop_builtin_xsi_types(payload, self.schema_path)
         if not self.body_schema.validate(payload):
             error = self.body_schema.error_log.last_error
+            foreign = leniency.foreign_element(payload, self.contract_namespace) if self.contract_namespace else None
+            if foreign is not None:  # legacy clients: show the expected namespace
+                where = _readable_path(foreign.getroottree().getpath(foreign))
+                hint = leniency.namespace_hint(foreign, self.contract_namespace)
+                raise ConnectorFault(ErrorCode.SCHEMA_INVALID, f"{where}: {hint}", where)
             # libxml2 gives the node's XPath; zeep sends one-line envelopes, so lines say little.
             where = _readable_path(error.path) if error.path else f"line {error.line}"
             message = error.message.replace("{urn:vn:lienthong:connector:1}", "")
@@ -129,3 +177,12 @@ def _readable_path(xpath: str) -> str:
     """'/soap11env:Envelope/soap11env:Body/tns:sendDocument/tns:dossier' → 'sendDocument/dossier'."""
     steps = [step.split(":")[-1] for step in xpath.strip("/").split("/")]
     return "/".join(steps[2:] if len(steps) > 2 and steps[1] == "Body" else steps)
+
+
+class HardenedSoap12(HardenedSoap11):
+    """The same hardening for the SOAP 1.2 port (legacy clients: WCF, gSOAP defaults)."""
+
+    version = SoapVersion.SOAP12
+    ns_soap_env = SOAP12_ENV
+    soap_env = "soap12env"
+    mime_type = SoapVersion.SOAP12.content_type

@@ -25,21 +25,17 @@ from connector.requests import (
 )
 from connector.service import ExchangeService
 from connector.soap import models
-from connector.soap.models import TNS, optional, required
+from connector.soap.faults import ConnectorFault, FaultDetail, as_connector_fault
+from connector.soap.models import optional, required
 from connector.soap.spyne_compat import Array, ByteArray, Fault, Integer, ServiceBase, binary, rpc
 
-# Every operation belongs to the one port type the WSDL declares.
-operation = functools.partial(rpc, _port_type="ConnectorPort")
+# Every operation belongs to the one port type the WSDL declares, and declares the typed fault.
+operation = functools.partial(rpc, _port_type="ConnectorPort", _throws=[FaultDetail])
 
 
-class ConnectorFault(Fault):
-    """A documented fault: ``faultcode`` is an ``ErrorCode`` value, ``detail`` names the field."""
-
-    __namespace__ = TNS
-
-    def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
-        detail = {"code": code.value, "field": field} if field else {"code": code.value}
-        super().__init__(faultcode=code.value, faultstring=message, detail=detail)
+def _soap_field(field: str | None) -> str | None:
+    """The domain's ``package`` is the contract's ``edxmlPackage`` (a keyword-free name)."""
+    return f"edxmlPackage{field[len('package') :]}" if field and field.startswith("package") else field
 
 
 def _service(ctx: Any) -> ExchangeService:
@@ -99,9 +95,9 @@ class ConnectorService(ServiceBase):
             return super().call_wrapper(ctx, *args, **kwargs)
         except ConnectorError as exc:
             request.fault = exc.code.value
-            raise ConnectorFault(exc.code, exc.message, exc.field) from None
+            raise ConnectorFault(exc.code, exc.message, _soap_field(exc.field)) from None
         except Fault as fault:
-            request.fault = fault.faultcode
+            request.fault = as_connector_fault(fault).code.value
             raise
         except Exception:
             request.fault, request.exc_info = ErrorCode.INTERNAL.value, sys.exc_info()
@@ -116,10 +112,10 @@ class ConnectorService(ServiceBase):
         _returns=models.Receipt,
         _out_variable_name="receipt",
     )
-    def sendDocument(ctx, messageId, package, kind, senderUsername, dossier):  # noqa: N802, N803
+    def sendDocument(ctx, messageId, edxmlPackage, kind, senderUsername, dossier):  # noqa: N802, N803
         request = SendDocumentRequest(
             message_id=messageId,
-            package=binary(package),
+            package=binary(edxmlPackage),
             kind=DocumentKind(str(kind)),
             sender_username=senderUsername,
             dossier=DossierInfo(
@@ -143,10 +139,10 @@ class ConnectorService(ServiceBase):
         _returns=models.Receipt,
         _out_variable_name="receipt",
     )
-    def publishResult(ctx, messageId, package, onestopNumber, issue):  # noqa: N802, N803
+    def publishResult(ctx, messageId, edxmlPackage, onestopNumber, issue):  # noqa: N802, N803
         request = PublishResultRequest(
             message_id=messageId,
-            package=binary(package),
+            package=binary(edxmlPackage),
             onestop_number=onestopNumber,
             issue=IssueInfo(
                 issue.numberSymbol, issue.issueDate, issue.signerName, issue.signerPosition, issue.documentIdentifier
@@ -155,9 +151,11 @@ class ConnectorService(ServiceBase):
         return _receipt(_service(ctx).publish_result(request, _caller(ctx), _timings(ctx)))
 
     @operation(MessageId, Package, _returns=models.Receipt, _out_variable_name="receipt")
-    def updateStatus(ctx, messageId, package):  # noqa: N802, N803
+    def updateStatus(ctx, messageId, edxmlPackage):  # noqa: N802, N803
         return _receipt(
-            _service(ctx).update_status(UpdateStatusRequest(messageId, binary(package)), _caller(ctx), _timings(ctx))
+            _service(ctx).update_status(
+                UpdateStatusRequest(messageId, binary(edxmlPackage)), _caller(ctx), _timings(ctx)
+            )
         )
 
     @operation(
@@ -216,7 +214,7 @@ class ConnectorService(ServiceBase):
         return models.FetchedItem(
             item=_pending(pulled.item),
             metadata=pulled.item.payload,
-            package=[pulled.package] if pulled.package is not None else None,
+            edxmlPackage=[pulled.package] if pulled.package is not None else None,
         )
 
     @operation(

@@ -43,7 +43,7 @@ with warnings.catch_warnings():
     from spyne.model.binary import ByteArray  # noqa: E402
     from spyne.model.complex import Array  # noqa: E402
     from spyne.model.primitive import Date, DateTime, Integer, Unicode  # noqa: E402
-    from spyne.protocol.soap import Soap11  # noqa: E402
+    from spyne.protocol.soap import Soap11, Soap12  # noqa: E402
     from spyne.server.wsgi import WsgiApplication  # noqa: E402
 
 
@@ -64,6 +64,7 @@ __all__ = [
     "Integer",
     "ServiceBase",
     "Soap11",
+    "Soap12",
     "Unicode",
     "WsgiApplication",
     "binary",

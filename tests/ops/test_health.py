@@ -104,7 +104,7 @@ def test_an_outbox_backlog_over_the_limit_is_not_ready(tmp_path):
         package = live.sign(guide.send_package(guide.Dossier("Bo_Thu_Tuc-0002", "1948088", "Trần Thị B", "cbtiepnhan")))
         client.service.sendDocument(
             messageId=new_id(),
-            package=package,
+            edxmlPackage=package,
             kind="INCOMING",
             senderUsername="cbtiepnhan",
             dossier=DOSSIER | {"dossierCode": "Bo_Thu_Tuc-0002"},

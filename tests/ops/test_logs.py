@@ -12,6 +12,7 @@ import sys
 import requests
 from lxml import etree
 
+from connector.soap.models import TNS
 from connector.soap.protocol import SOAP_ENV
 from simulators import guide
 from tests.partners.test_delivery_failures import free_port
@@ -21,8 +22,10 @@ from tests.test_processes import ROOT, wait_until
 
 
 def detail(response: requests.Response) -> dict[str, str]:
+    """The typed detail's members but the message: code, field, requestId."""
     fault = etree.fromstring(response.content).find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault")
-    return {child.tag: child.text for child in fault.find("detail")}
+    typed = fault.find(f"detail/{{{TNS}}}ConnectorFault")
+    return {etree.QName(child).localname: child.text for child in typed if etree.QName(child).localname != "message"}
 
 
 def request_lines(caplog) -> list[logging.LogRecord]:

@@ -31,7 +31,7 @@ def test_requests_stages_signature_failures_and_the_outbox(tmp_path):
             ErrorCode.SIGNATURE_INVALID,
             client.service.sendDocument,
             messageId=new_id(),
-            package=tampered,
+            edxmlPackage=tampered,
             kind="INCOMING",
             senderUsername="cbtiepnhan",
             dossier=DOSSIER,

@@ -63,7 +63,7 @@ def test_a_separate_worker_process_is_counted_by_the_servers_metrics(tmp_path):
         client = LiveConnector(url, None, data / "keys").client(ONESTOP, password)
         package = sign_package(build(guide.send_package()), identity)
         client.service.sendDocument(
-            messageId=new_id(), package=package, kind="INCOMING", senderUsername="cbtiepnhan", dossier=DOSSIER
+            messageId=new_id(), edxmlPackage=package, kind="INCOMING", senderUsername="cbtiepnhan", dossier=DOSSIER
         )
 
         def dead_lettered() -> dict | None:

@@ -59,7 +59,7 @@ def test_case_1_register_assign_draft_sign_issue_puts_the_result_file_in_the_dos
         "finished",
     ]
     assert exchange.result.numberSymbol == "22/CV_LT_MOTCUA"
-    assert exchange.result.files.string == ["22_CV_LT_MOTCUA.pdf"]
+    assert exchange.result.files.fileName == ["22_CV_LT_MOTCUA.pdf"]
     assert exchange.result.signerName == "Phạm Minh Đức"
 
     outbox = stack.deliver()

@@ -172,7 +172,7 @@ def test_a_malformed_soap_request_is_a_client_fault_not_a_crash(stack, docmgmt_w
         timeout=10,
     )
     assert answer.status_code == 500  # SOAP 1.1 faults travel as HTTP 500
-    assert etree.fromstring(answer.content).findtext(".//faultcode").split(":")[-1].startswith("Client.")
+    assert etree.fromstring(answer.content).findtext(".//faultcode").split(":")[-1] == "Client"
     assert stack.docmgmt.registration_queue() == []
 
 

@@ -20,6 +20,7 @@ from connector.errors import ErrorCode
 from connector.store import Store, tables
 from simulators import guide
 from tests.soap.conftest import LiveConnector, new_id, start_connector
+from tests.soap.faultkit import detail_code, standard_faultcode
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 NS = "urn:vn:lienthong:connector:1"
@@ -106,8 +107,8 @@ def send_body(connector: LiveConnector, package: bytes | None = None, procedure:
     would create an exchange – which is what "no row changed" checks."""
     data = package if package is not None else connector.sign(guide.send_package())
     return (
-        f"<c:sendDocument><c:messageId>{new_id()}</c:messageId><c:package>{base64.b64encode(data).decode()}"
-        "</c:package><c:kind>INCOMING</c:kind><c:senderUsername>cbtiepnhan</c:senderUsername>"
+        f"<c:sendDocument><c:messageId>{new_id()}</c:messageId><c:edxmlPackage>{base64.b64encode(data).decode()}"
+        "</c:edxmlPackage><c:kind>INCOMING</c:kind><c:senderUsername>cbtiepnhan</c:senderUsername>"
         f"<c:dossier><c:dossierCode>{guide.DOSSIER_CODE}</c:dossierCode><c:procedureCode>{procedure}"
         "</c:procedureCode></c:dossier></c:sendDocument>"
     )
@@ -125,7 +126,9 @@ def post(connector: LiveConnector, body: bytes, headers: dict[str, str] | None =
 def fault_of(response: requests.Response) -> tuple[str, str]:
     assert response.status_code == 500 and response.headers["Content-Type"].startswith("text/xml"), response.text
     fault = etree.fromstring(response.content).find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault")
-    return fault.findtext("faultcode").split(":")[-1], fault.findtext("faultstring")
+    code = detail_code(fault.find("detail"))  # the documented code; faultcode is SOAP's own class
+    assert standard_faultcode(fault) == (SOAP_ENV, code.split(".")[0])
+    return code, fault.findtext("faultstring")
 
 
 def refused(response: requests.Response, code: ErrorCode) -> str:

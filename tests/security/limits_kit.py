@@ -28,6 +28,7 @@ from connector.errors import ErrorCode
 from connector.store import tables
 from simulators import guide
 from tests.soap.conftest import AGENCY, ONESTOP, LiveConnector, start_connector
+from tests.soap.faultkit import detail_code, standard_faultcode
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 TNS = "urn:vn:lienthong:connector:1"
@@ -117,7 +118,8 @@ def list_pending(system_id: str = PULL_SYSTEM) -> str:
 def send_document(package_text: str, message_id: str | None = None, kind: str = "INCOMING") -> str:
     """A sendDocument body; ``package_text`` is the base64 text exactly as it is to be sent."""
     return (
-        f"<c:sendDocument><c:messageId>{message_id or new_id()}</c:messageId><c:package>{package_text}</c:package>"
+        f"<c:sendDocument><c:messageId>{message_id or new_id()}</c:messageId>"
+        f"<c:edxmlPackage>{package_text}</c:edxmlPackage>"
         f"<c:kind>{kind}</c:kind><c:senderUsername>cbtiepnhan</c:senderUsername><c:dossier>"
         f"<c:dossierCode>{guide.DOSSIER_CODE}</c:dossierCode><c:procedureCode>{guide.PROCEDURE_CODE}</c:procedureCode>"
         f"<c:onestopNumber>{guide.ONESTOP_DOSSIER_NUMBER}</c:onestopNumber></c:dossier></c:sendDocument>"
@@ -149,7 +151,9 @@ def fault_of(response: requests.Response) -> Fault:
     assert response.headers["Content-Type"].startswith("text/xml"), response.headers["Content-Type"]
     fault = etree.fromstring(response.content).find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault")
     assert fault is not None, response.text[:300]
-    return Fault(fault.findtext("faultcode").split(":")[-1], fault.findtext("faultstring"))
+    code = detail_code(fault.find("detail"))  # the documented code; faultcode is SOAP's own class
+    assert standard_faultcode(fault) == (SOAP_ENV, code.split(".")[0])
+    return Fault(code, fault.findtext("faultstring"))
 
 
 # Authentication's own bookkeeping: the caller's password (set on first use) and the nonce of

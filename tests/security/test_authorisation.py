@@ -17,6 +17,7 @@ from connector.errors import ErrorCode
 from simulators import guide
 from tests.security.conftest import unchanged
 from tests.soap.conftest import AGENCY, ONESTOP, PULL_AGENCY, new_id
+from tests.soap.faultkit import documented_code
 from tests.soap.test_guide_cases import DOSSIER
 from tests.soap.test_pull import UBND, send_to_pull_system
 
@@ -33,14 +34,14 @@ ISSUE = {
 def fault(code: ErrorCode, call, **kwargs) -> str:
     with pytest.raises(zeep.exceptions.Fault) as caught:
         call(**kwargs)
-    assert caught.value.code.split(":")[-1] == code.value, caught.value.message
+    assert documented_code(caught.value) == code.value, caught.value.message
     return caught.value.message
 
 
 def send_args(connector, package=None, **dossier) -> dict:
     return dict(
         messageId=new_id(),
-        package=package or connector.sign(guide.send_package()),
+        edxmlPackage=package or connector.sign(guide.send_package()),
         kind="INCOMING",
         senderUsername="cbtiepnhan",
         dossier=DOSSIER | dossier,
@@ -50,7 +51,7 @@ def send_args(connector, package=None, **dossier) -> dict:
 def result_args(connector, package=None) -> dict:
     return dict(
         messageId=new_id(),
-        package=package or connector.sign(guide.result_package()),
+        edxmlPackage=package or connector.sign(guide.result_package()),
         onestopNumber=guide.ONESTOP_DOSSIER_NUMBER,
         issue=ISSUE,
     )
@@ -60,7 +61,7 @@ def status_args(connector, code: StatusCode, sender: Organization | None = None)
     package = guide.status_package(code)
     if sender is not None:
         package.sender = sender
-    return dict(messageId=new_id(), package=connector.sign(package))
+    return dict(messageId=new_id(), edxmlPackage=connector.sign(package))
 
 
 @pytest.fixture
@@ -147,7 +148,10 @@ def test_another_agency_cannot_move_an_exchange_not_routed_to_it(connector, sent
     missing = guide.status_package(StatusCode.ARRIVED, guide.Dossier("Nowhere-1", "1", "x", "cbtiepnhan"))
     missing.sender = UBND
     unseen = fault(
-        ErrorCode.UNKNOWN_DOCUMENT, client.service.updateStatus, messageId=new_id(), package=connector.sign(missing)
+        ErrorCode.UNKNOWN_DOCUMENT,
+        client.service.updateStatus,
+        messageId=new_id(),
+        edxmlPackage=connector.sign(missing),
     )
     assert seen.split("'")[0] == unseen.split("'")[0]  # the same sentence; only the id differs
 

@@ -25,7 +25,8 @@ def acknowledge(item_id: str) -> str:
 
 def update_status(package_text: str) -> str:
     return (
-        f"<c:updateStatus><c:messageId>{new_id()}</c:messageId><c:package>{package_text}</c:package></c:updateStatus>"
+        f"<c:updateStatus><c:messageId>{new_id()}</c:messageId>"
+        f"<c:edxmlPackage>{package_text}</c:edxmlPackage></c:updateStatus>"
     )
 
 
@@ -35,9 +36,9 @@ def header(must_understand: str) -> str:
 
 CASES = {
     # ---- the envelope's structure ----
-    "SOAP 1.2 envelope": (
+    "SOAP 1.2 envelope": (  # on the SOAP 1.1 endpoint (SOAP 1.2 has its own: /soap12)
         '<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body/></e:Envelope>',
-        ErrorCode.SCHEMA_INVALID,
+        ErrorCode.VERSION_MISMATCH,
     ),
     "no Envelope at all": ("<c:listPending xmlns:c='urn:vn:lienthong:connector:1'/>", ErrorCode.SCHEMA_INVALID),
     "two Bodies": (
@@ -89,17 +90,18 @@ CASES = {
     # ---- values the contract bounds ----
     "messageId of 101 characters": (
         envelope(
-            f"<c:updateStatus><c:messageId>{'m' * 101}</c:messageId><c:package>PGEvPg==</c:package></c:updateStatus>"
+            f"<c:updateStatus><c:messageId>{'m' * 101}</c:messageId>"
+            "<c:edxmlPackage>PGEvPg==</c:edxmlPackage></c:updateStatus>"
         ),
         ErrorCode.SCHEMA_INVALID,
     ),
     "messageId missing": (
-        envelope("<c:updateStatus><c:package>PGEvPg==</c:package></c:updateStatus>"),
+        envelope("<c:updateStatus><c:edxmlPackage>PGEvPg==</c:edxmlPackage></c:updateStatus>"),
         ErrorCode.SCHEMA_INVALID,
     ),
     "messageId twice": (
         envelope(
-            "<c:updateStatus><c:messageId>a</c:messageId><c:messageId>b</c:messageId><c:package>PGEvPg==</c:package></c:updateStatus>"
+            "<c:updateStatus><c:messageId>a</c:messageId><c:messageId>b</c:messageId><c:edxmlPackage>PGEvPg==</c:edxmlPackage></c:updateStatus>"
         ),
         ErrorCode.SCHEMA_INVALID,
     ),
@@ -116,7 +118,7 @@ def test_hostile_request_gets_its_fault_and_changes_nothing(live, name):  # noqa
 
 def test_base64_faults_name_the_offending_character(live):  # noqa: F811
     fault = refused(live, envelope(update_status("PGE+PC9hPg==*")), ErrorCode.SCHEMA_INVALID)
-    assert "package is not base64: character '*' at offset 12" in fault.message
+    assert "edxmlPackage is not base64: character '*' at offset 12" in fault.message
 
 
 def test_a_must_understand_header_is_named(live):  # noqa: F811

@@ -73,7 +73,8 @@ def status_body(live: LiveConnector, message_id: str) -> str:
         build(guide.status_package(StatusCode.ARRIVED)), live.runtime.dev_keys.identity(guide.AGENCY.organ_id)
     )
     return (
-        f"<c:updateStatus><c:messageId>{message_id}</c:messageId><c:package>{b64(package)}</c:package></c:updateStatus>"
+        f"<c:updateStatus><c:messageId>{message_id}</c:messageId>"
+        f"<c:edxmlPackage>{b64(package)}</c:edxmlPackage></c:updateStatus>"
     )
 
 
@@ -130,7 +131,8 @@ def test_the_same_status_package_resent_later_under_a_new_message_id_is_a_duplic
         build(guide.status_package(StatusCode.ARRIVED)), connector.runtime.dev_keys.identity(guide.AGENCY.organ_id)
     )
     first = (
-        f"<c:updateStatus><c:messageId>{new_id()}</c:messageId><c:package>{b64(package)}</c:package></c:updateStatus>"
+        f"<c:updateStatus><c:messageId>{new_id()}</c:messageId>"
+        f"<c:edxmlPackage>{b64(package)}</c:edxmlPackage></c:updateStatus>"
     )
     assert receipt_of(post(connector.url, envelope(first)))[1] == "arrived"
     before = row_counts(connector)

@@ -68,7 +68,8 @@ def read_response(sock: socket.socket) -> bytes:
 def soap_fault_code(raw: bytes) -> str:
     head, _, body = raw.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 500") and b"text/xml" in head, head
-    return body.split(b"<faultcode>")[1].split(b"</faultcode>")[0].decode().split(":")[-1]
+    # The documented code is in the typed detail; the faultcode is SOAP's own class.
+    return body.split(b"<tns:code>")[1].split(b"</tns:code>")[0].decode()
 
 
 # ---- the size cap, before the body is read --------------------------------------------------

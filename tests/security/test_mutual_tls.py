@@ -215,7 +215,7 @@ def test_a_mapped_client_certificate_authenticates_a_zeep_client(proxy):
     service = client.create_service("{urn:vn:lienthong:connector:1}ConnectorPort", f"{proxy.url}/soap")
     receipt = service.sendDocument(
         messageId="mtls-1",
-        package=proxy.live.sign(guide.send_package()),
+        edxmlPackage=proxy.live.sign(guide.send_package()),
         kind="INCOMING",
         senderUsername="cbtiepnhan",
         dossier=DOSSIER,
@@ -255,7 +255,7 @@ def test_http_basic_over_tls_with_zeep(proxy):
     service = client.create_service("{urn:vn:lienthong:connector:1}ConnectorPort", f"{proxy.url}/soap")
     receipt = service.sendDocument(
         messageId="basic-1",
-        package=proxy.live.sign(guide.send_package()),
+        edxmlPackage=proxy.live.sign(guide.send_package()),
         kind="INCOMING",
         senderUsername="cbtiepnhan",
         dossier=DOSSIER,
@@ -275,7 +275,7 @@ def test_a_password_digest_through_the_proxy(proxy):
     assert (
         service.sendDocument(
             messageId="digest-1",
-            package=proxy.live.sign(guide.send_package()),
+            edxmlPackage=proxy.live.sign(guide.send_package()),
             kind="INCOMING",
             senderUsername="cbtiepnhan",
             dossier=DOSSIER,

@@ -17,6 +17,7 @@ from signing.keys import CONNECTOR_ORG, OrgSpec, load_certificates_pem, load_pri
 from signing.pki import CertificateRequest, generate_key, issue_signing_certificate
 from simulators import guide
 from tests.soap.conftest import new_id, start_connector
+from tests.soap.faultkit import documented_code
 from tests.soap.test_guide_cases import DOSSIER
 
 
@@ -66,7 +67,7 @@ def test_configured_trust_pkcs12_receipt_key_and_pinned_signer(tmp_path, monkeyp
         def send(identity: SigningIdentity):
             return client.service.sendDocument(
                 messageId=new_id(),
-                package=sign_package(build(guide.send_package()), identity),
+                edxmlPackage=sign_package(build(guide.send_package()), identity),
                 kind="INCOMING",
                 senderUsername="cbtiepnhan",
                 dossier=DOSSIER,
@@ -74,7 +75,7 @@ def test_configured_trust_pkcs12_receipt_key_and_pinned_signer(tmp_path, monkeyp
 
         with pytest.raises(zeep.exceptions.Fault) as caught:
             send(keys.identity(guide.ONESTOP.organ_id))  # trusted, right organisation, but not the pinned certificate
-        assert caught.value.code.split(":")[-1] == ErrorCode.SENDER_MISMATCH.value
+        assert documented_code(caught.value) == ErrorCode.SENDER_MISMATCH.value
         assert "PINNED_SIGNER_MISMATCH" in caught.value.message
 
         receipt = send(pinned)

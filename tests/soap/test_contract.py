@@ -10,6 +10,7 @@ import requests
 import xmlschema
 from lxml import etree
 
+from connector.soap.contract import DEFAULT_BASE_URL, generate
 from simulators import guide
 from tests.soap.conftest import new_id
 from tests.soap.test_faults import SOAP_ENV, post
@@ -51,11 +52,28 @@ def shape(component, seen=()) -> object:  # noqa: ANN001
     return (component.local_name, component.min_occurs, component.max_occurs, picture)
 
 
-def test_served_wsdl_matches_the_checked_in_contract(connector):
-    served = etree.fromstring(requests.get(f"{connector.url}/soap?wsdl", timeout=10).content)
-    checked_in = etree.parse(str(ROOT / "wsdl" / "connector.wsdl")).getroot()
-    assert operations(served) == operations(checked_in)
-    assert set(operations(served)) == {
+def test_served_wsdl_is_the_checked_in_file_but_for_the_address(connector):
+    served = requests.get(f"{connector.url}/soap?wsdl", timeout=10).content
+    checked_in = (ROOT / "wsdl" / "connector.wsdl").read_bytes()
+    assert served.replace(connector.url.encode(), DEFAULT_BASE_URL.encode()) == checked_in
+    assert served.count(f'location="{connector.url}/'.encode()) == 2  # the SOAP 1.1 and 1.2 ports
+
+
+def test_checked_in_contract_is_what_the_models_generate():
+    """``python -m connector.soap.contract`` was run after the last model change."""
+    xsd, wsdl = generate()
+    assert xsd == (ROOT / "schemas" / "connector.xsd").read_bytes()
+    assert wsdl == (ROOT / "wsdl" / "connector.wsdl").read_bytes()
+
+
+def test_the_wsdl_schema_is_the_published_xsd():
+    """Self-contained WSDL: its inline schema is schemas/connector.xsd, so generating from either
+    file (or from the server) gives the same types."""
+    wsdl = etree.parse(str(ROOT / "wsdl" / "connector.wsdl")).getroot()
+    inline = xmlschema.XMLSchema10(etree.tostring(wsdl.find(f"{{{WSDL}}}types/{{{XS}}}schema")).decode())
+    file_schema = xmlschema.XMLSchema10(str(ROOT / "schemas" / "connector.xsd"))
+    assert set(inline.elements) == set(file_schema.elements)
+    assert set(operations(wsdl)) == {
         "sendDocument",
         "publishResult",
         "updateStatus",
@@ -64,13 +82,9 @@ def test_served_wsdl_matches_the_checked_in_contract(connector):
         "fetchPending",
         "acknowledge",
     }
-
-    served_schema = xmlschema.XMLSchema10(etree.tostring(served.find(f"{{{WSDL}}}types/{{{XS}}}schema")).decode())
-    file_schema = xmlschema.XMLSchema10(str(ROOT / "schemas" / "connector.xsd"))
-    for request, response in operations(served).values():
-        for name in (request, response):
-            qname = f"{{urn:vn:lienthong:connector:1}}{name}"
-            assert shape(served_schema.elements[name]) == shape(file_schema.elements[qname.split("}")[1]]), name
+    for request, response in operations(wsdl).values():
+        for name in (request, response, "ConnectorFault"):
+            assert shape(inline.elements[name]) == shape(file_schema.elements[name]), name
 
 
 def test_wsdl_address_is_pinned_from_configuration_not_the_host_header(connector):
@@ -107,7 +121,7 @@ def test_a_hand_written_soap_11_envelope_is_accepted(connector):
   <s:Body>
     <sendDocument xmlns="urn:vn:lienthong:connector:1">
       <messageId>{message_id}</messageId>
-      <package>{package}</package>
+      <edxmlPackage>{package}</edxmlPackage>
       <kind>INCOMING</kind>
       <senderUsername>cbtiepnhan</senderUsername>
       <dossier>

@@ -3,13 +3,19 @@ OUTGOING, status updates build the timeline, publishResult completes the exchang
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import date, datetime
+from pathlib import Path
 
 from connector.edxml import StatusCode
 from connector.receipts import RECEIPT_PROFILE
 from signing import VerificationPolicy, verify_xml
 from simulators import guide
 from tests.soap.conftest import AGENCY, ONESTOP, new_id
+
+ROOT = Path(__file__).resolve().parents[2]
 
 DOSSIER = {
     "dossierCode": guide.DOSSIER_CODE,
@@ -27,21 +33,21 @@ def send(connector, kind: str, username: str = "cbtiepnhan"):
     """sendDocument from the one-stop system; status and publish below come from the side entitled."""
     package = connector.sign(guide.send_package())
     return connector.client(ONESTOP).service.sendDocument(
-        messageId=new_id(), package=package, kind=kind, senderUsername=username, dossier=DOSSIER
+        messageId=new_id(), edxmlPackage=package, kind=kind, senderUsername=username, dossier=DOSSIER
     )
 
 
 def status(connector, code: StatusCode):
     package = connector.sign(guide.status_package(code))
     system = ONESTOP if code is StatusCode.TAKEN_BACK else AGENCY
-    return connector.client(system).service.updateStatus(messageId=new_id(), package=package)
+    return connector.client(system).service.updateStatus(messageId=new_id(), edxmlPackage=package)
 
 
 def publish(connector):
     package = connector.sign(guide.result_package())
     return connector.client(AGENCY).service.publishResult(
         messageId=new_id(),
-        package=package,
+        edxmlPackage=package,
         onestopNumber=guide.ONESTOP_DOSSIER_NUMBER,
         issue={
             "numberSymbol": "22/CV_LT_MOTCUA",
@@ -80,7 +86,7 @@ def test_incoming_lands_in_the_clerks_registration_queue_and_completes(connector
     assert [e.statusCode for e in exchange.timeline.TimelineEvent][1:] == ["01", "03", "04", "05", "06"]
     assert all(e.packageDigest for e in exchange.timeline.TimelineEvent)
     assert exchange.result.numberSymbol == "22/CV_LT_MOTCUA"
-    assert exchange.result.files.string == ["22_CV_LT_MOTCUA.pdf"]
+    assert exchange.result.files.fileName == ["22_CV_LT_MOTCUA.pdf"]
     assert exchange.result.documentIdentifier == guide.RESULT_IDENTIFIER
 
 
@@ -107,11 +113,32 @@ def test_receipts_are_signed_by_the_connector(connector):
     assert receipt.messageId.encode() in verified.signed_xml
 
 
+def test_an_auditor_verifies_a_receipt_with_the_signing_cli(connector, tmp_path):
+    """``python -m signing verify RECEIPT.xml --trust CA.pem``, as an auditor types it."""
+    receipt = send(connector, "INCOMING")
+    path = tmp_path / "receipt.xml"
+    path.write_bytes(receipt.signedReceipt)
+    command = [sys.executable, "-m", "signing", "verify", str(path), "--trust", str(connector.keys_dir / "ca.pem")]
+    human = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert human.returncode == 0, human.stdout + human.stderr
+    assert "VALID" in human.stdout and "Document:      connector receipt" in human.stdout
+    assert "000.00.99.H31" in human.stdout  # the connector's identity signed it
+    verdict = json.loads(subprocess.run([*command, "--json"], capture_output=True, text=True, timeout=60).stdout)
+    assert verdict["valid"] and verdict["document"] == "connector receipt"
+    assert verdict["organ_id"] == "000.00.99.H31" and verdict["sender_organ_id"] is None
+
+    path.write_bytes(receipt.signedReceipt.replace(b">accepted<", b">finished<"))
+    tampered = subprocess.run([*command, "--json"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert tampered.returncode == 1 and json.loads(tampered.stdout)["reason"] == "DIGEST_MISMATCH"
+
+
 def test_the_same_message_twice_returns_the_original_receipt(connector):
     client = connector.client()
     package = connector.sign(guide.send_package())
     message_id = new_id()
-    args = dict(messageId=message_id, package=package, kind="INCOMING", senderUsername="cbtiepnhan", dossier=DOSSIER)
+    args = dict(
+        messageId=message_id, edxmlPackage=package, kind="INCOMING", senderUsername="cbtiepnhan", dossier=DOSSIER
+    )
     first = client.service.sendDocument(**args)
     second = client.service.sendDocument(**args)
     assert first.signedReceipt == second.signedReceipt
@@ -135,7 +162,7 @@ def test_concurrent_retries_of_one_message_all_get_the_original_receipt(connecto
     package, message_id = connector.sign(guide.status_package(StatusCode.ARRIVED)), new_id()
 
     def update(_: int) -> bytes:
-        return connector.client(AGENCY).service.updateStatus(messageId=message_id, package=package).signedReceipt
+        return connector.client(AGENCY).service.updateStatus(messageId=message_id, edxmlPackage=package).signedReceipt
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         receipts = list(pool.map(update, range(8)))
@@ -150,7 +177,7 @@ def test_a_50_mb_file_fits_the_default_limits(connector):
     assert package.attachments[0].size <= 50_000_000
     receipt = connector.client().service.sendDocument(
         messageId=new_id(),
-        package=connector.sign(package),
+        edxmlPackage=connector.sign(package),
         kind="INCOMING",
         senderUsername="cbtiepnhan",
         dossier=DOSSIER,

@@ -21,7 +21,7 @@ def send_to_pull_system(connector, client):
     package.recipients = [UBND]
     return client.service.sendDocument(
         messageId=new_id(),
-        package=connector.sign(package),
+        edxmlPackage=connector.sign(package),
         kind="INCOMING",
         senderUsername="cbtiepnhan",
         dossier=DOSSIER | {"procedureCode": "XD_2021_10"},
@@ -42,7 +42,7 @@ def test_list_fetch_acknowledge(connector):
     fetched = client.service.fetchPending(systemId="eoffice-ubnd", itemId=item.itemId)
     metadata = json.loads(fetched.metadata)
     assert (metadata["queue"], metadata["target_account"]) == ("registration", "vanthu.ubnd")
-    assert fetched.package == connector.runtime.store.package_bytes(receipt.packageDigest)
+    assert fetched.edxmlPackage == connector.runtime.store.package_bytes(receipt.packageDigest)
     assert fetched.item.state == "fetched"
 
     # It is listed for its own system only (the other agency's own list has nothing).
