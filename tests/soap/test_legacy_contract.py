@@ -62,7 +62,9 @@ def test_every_operation_declares_the_typed_fault_in_both_bindings():
     bindings = wsdl.findall(f"{{{WSDL}}}binding")
     assert len(bindings) == 2
     for binding in bindings:
-        faulting = [op.get("name") for op in binding.iterfind(f"{{{WSDL}}}operation") if op.find(f"{{{WSDL}}}fault")]
+        faulting = [
+            op.get("name") for op in binding.iterfind(f"{{{WSDL}}}operation") if op.find(f"{{{WSDL}}}fault") is not None
+        ]
         assert faulting == operations, binding.get("name")
     part = wsdl.find(f"{{{WSDL}}}message[@name='ConnectorFault']/{{{WSDL}}}part")
     assert part.get("element") == "tns:ConnectorFault"
