@@ -12,10 +12,11 @@ A missing tool skips its test with a reason; under CI (``CI`` set) it fails inst
 
 Credentials: every call is authenticated (docs/security.md). Each client has one
 ``authenticate`` helper that reads ``CONNECTOR_USERNAME`` and ``CONNECTOR_PASSWORD`` from the
-environment (``credentials``) and sends a WS-Security UsernameToken with PasswordDigest - what
-works over plain HTTP. Stacks that can only send HTTP Basic or a client certificate (Mono's
-ASMX proxy, gSOAP without its wsse plugin) need TLS, which this suite does not set up yet: their
-tests skip and say so.
+environment (``credentials``). Java, node-soap and suds send a WS-Security UsernameToken with
+PasswordDigest - what works over plain HTTP. Stacks that can only send HTTP Basic (Mono's ASMX
+proxy, gSOAP without its wsse plugin) send it over TLS: they call ``tls``, a real nginx
+terminating TLS in front of the same connector (tests/tls_proxy.py), and trust the development
+CA that issued its certificate.
 """
 
 from __future__ import annotations
@@ -33,13 +34,9 @@ import pytest
 from connector.errors import ErrorCode
 from simulators import guide
 from tests.soap.conftest import ONESTOP, LiveConnector, start_connector
+from tests.tls_proxy import NGINX, ProxyFailed, nginx_tls_proxy
 
 UNKNOWN_DOSSIER = "no-such-dossier"
-# Every call is authenticated since issue 8. Over plain HTTP only a UsernameToken with PasswordDigest
-# is accepted; Mono's ASMX proxy has no WS-Security and gSOAP needs its wsse plugin (not a default
-# option), so those two can authenticate only with HTTP Basic or a client certificate over TLS -
-# which this suite does not set up yet. Their generation and compilation still run.
-NEEDS_TLS = "authenticates only with HTTP Basic or a client certificate over TLS; the suite has no TLS endpoint yet"
 
 
 def require(*tools: str, why: str) -> None:
@@ -70,11 +67,34 @@ def run(command: Sequence[str | Path], cwd: Path, timeout: float = 600, env: dic
 
 @pytest.fixture(scope="session")
 def live(tmp_path_factory) -> Iterator[LiveConnector]:
-    """One connector for the whole interop session (each client uses its own dossier)."""
-    connector, server = start_connector(tmp_path_factory.mktemp("interop") / "data")
+    """One connector for the whole interop session (each client uses its own dossier). It believes
+    the TLS proxy headers of requests from 127.0.0.1 (``tls``); direct calls carry none, so they
+    stay plain HTTP to it."""
+    connector, server = start_connector(
+        tmp_path_factory.mktemp("interop") / "data", auth={"trusted_proxies": ["127.0.0.1"]}
+    )
     yield connector
     server.stop()
     connector.runtime.close()
+
+
+@dataclass(frozen=True)
+class TlsEndpoint:
+    """The connector behind nginx: its ``https://127.0.0.1:PORT`` and the CA file to trust."""
+
+    url: str
+    ca_file: Path
+
+
+@pytest.fixture(scope="session")
+def tls(live, tmp_path_factory) -> Iterator[TlsEndpoint]:
+    """HTTPS in front of ``live``, for the stacks that authenticate only with HTTP Basic over TLS."""
+    require(NGINX or "nginx", why="Debian package nginx, the TLS reverse proxy")
+    try:
+        with nginx_tls_proxy(live.url, live.keys_dir, tmp_path_factory.mktemp("nginx")) as url:
+            yield TlsEndpoint(url, live.keys_dir / "ca.pem")
+    except ProxyFailed as failure:
+        pytest.fail(str(failure))
 
 
 @dataclass(frozen=True)

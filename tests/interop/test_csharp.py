@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.interop.conftest import NEEDS_TLS, check_transcript, new_order, require, run
+from tests.interop.conftest import check_transcript, credentials, new_order, require, run
 
 HERE = Path(__file__).parent
 
@@ -25,8 +25,9 @@ def test_the_mono_client_is_generated_from_the_served_wsdl_and_compiles(csharp_c
     assert csharp_client.is_file()
 
 
-@pytest.mark.skip(reason=NEEDS_TLS)
-def test_a_mono_wsdl_client_sends_reads_the_status_and_gets_a_typed_fault(live, csharp_client, tmp_path):
+def test_a_mono_wsdl_client_sends_reads_the_status_and_gets_a_typed_fault(live, tls, csharp_client, tmp_path):
+    """HTTP Basic over TLS: the ASMX proxy has no WS-Security."""
     order = new_order(live, tmp_path, "csharp")
-    output = run(["mono", csharp_client, *order.arguments(live.url)], cwd=tmp_path, timeout=120)
+    env = {**credentials(live), "CONNECTOR_CA_FILE": str(tls.ca_file)}
+    output = run(["mono", csharp_client, *order.arguments(tls.url)], cwd=tmp_path, timeout=120, env=env)
     check_transcript(live, order, output)

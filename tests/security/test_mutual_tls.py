@@ -7,12 +7,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import ipaddress
-import os
-import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,80 +24,16 @@ from zeep.transports import Transport
 from zeep.wsse.username import UsernameToken
 
 from connector.errors import ErrorCode
-from signing.keys import load_private_key_pem
 from simulators import guide
-from tests.partners.test_delivery_failures import free_port
 from tests.security.conftest import envelope, refused, send_body, unchanged, usernametoken
 from tests.soap.conftest import ONESTOP, LiveConnector
 from tests.soap.test_guide_cases import DOSSIER
+from tests.tls_proxy import NGINX, ProxyFailed, nginx_tls_proxy, pem_key
 
 ROOT = Path(__file__).resolve().parents[2]
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 pytestmark = pytest.mark.skipif(
     NGINX is None, reason="nginx is not installed (.ci/ensure-tools installs it from Debian)"
 )
-
-NGINX_CONF = """
-{user}
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log info;
-worker_processes 1;
-events {{ worker_connections 64; }}
-http {{
-    access_log {dir}/access.log;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    client_max_body_size 100m;
-    server {{
-        listen 127.0.0.1:{port} ssl;
-        ssl_certificate {dir}/server.pem;
-        ssl_certificate_key {dir}/server.key;
-        ssl_client_certificate {ca};
-        # optional_no_ca: a failed verification reaches the app as FAILED (a SOAP fault, not nginx's 400)
-        ssl_verify_client optional_no_ca;
-        ssl_verify_depth 2;
-        location / {{
-            proxy_pass http://127.0.0.1:{backend};
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_set_header X-Real-IP $remote_addr;
-            proxy_set_header X-SSL-Client-Verify $ssl_client_verify;
-            proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;
-        }}
-    }}
-}}
-"""
-
-
-def _pem_key(key: rsa.RSAPrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
-def server_certificate(keys_dir: Path, out: Path) -> None:
-    """A TLS server certificate for 127.0.0.1, issued by the development CA."""
-    ca_cert = x509.load_pem_x509_certificate((keys_dir / "ca.pem").read_bytes())
-    ca_key = load_private_key_pem(keys_dir / "ca.key.pem")
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    (out / "server.key").write_bytes(_pem_key(key))
-    (out / "server.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
 def self_signed_client(out: Path) -> tuple[str, str]:
@@ -119,7 +51,7 @@ def self_signed_client(out: Path) -> tuple[str, str]:
         .not_valid_after(now + dt.timedelta(days=1))
         .sign(key, hashes.SHA256())
     )
-    (out / "impostor.key").write_bytes(_pem_key(key))
+    (out / "impostor.key").write_bytes(pem_key(key))
     (out / "impostor.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return str(out / "impostor.pem"), str(out / "impostor.key")
 
@@ -152,36 +84,11 @@ class Proxy:
 
 @pytest.fixture
 def proxy(behind_proxy, tmp_path) -> Iterator[Proxy]:
-    work = tmp_path / "nginx"
-    work.mkdir()
-    server_certificate(behind_proxy.keys_dir, work)
-    port = free_port()
-    user = "user root;" if os.geteuid() == 0 else ""  # workers must read this test's private directory
-    backend = behind_proxy.url.rsplit(":", 1)[1]
-    (work / "nginx.conf").write_text(
-        NGINX_CONF.format(user=user, dir=work, port=port, backend=backend, ca=behind_proxy.keys_dir / "ca.pem"),
-        encoding="utf-8",
-    )
-    process = subprocess.Popen(
-        [NGINX, "-p", str(work), "-c", str(work / "nginx.conf"), "-e", str(work / "error.log")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    proxy = Proxy(f"https://127.0.0.1:{port}", str(behind_proxy.keys_dir / "ca.pem"), behind_proxy)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                proxy.session().get(f"{proxy.url}/health", timeout=2)
-                break
-            except requests.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"nginx did not start: {(work / 'error.log').read_text(errors='replace')[-2000:]}")
-                time.sleep(0.1)
-        yield proxy
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+        with nginx_tls_proxy(behind_proxy.url, behind_proxy.keys_dir, tmp_path / "nginx") as url:
+            yield Proxy(url, str(behind_proxy.keys_dir / "ca.pem"), behind_proxy)
+    except ProxyFailed as failure:
+        pytest.fail(str(failure))
 
 
 def map_cert(live: LiveConnector, system_id: str, cert: str) -> None:

@@ -5,14 +5,29 @@
 using System;
 using System.IO;
 using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
 using System.Web.Services.Protocols;
 using System.Xml;
+
+// The generated proxy, sending HTTP Basic with every request: ASMX proxies send Credentials only
+// after a 401 challenge, and the connector answers an unauthenticated call with a SOAP fault.
+public class BasicAuthConnectorService : ConnectorService {
+    public string BasicAuthorization;
+
+    protected override WebRequest GetWebRequest(Uri uri) {
+        var request = base.GetWebRequest(uri);
+        if (BasicAuthorization != null) request.Headers["Authorization"] = BasicAuthorization;
+        return request;
+    }
+}
 
 public static class Client {
     const string Tns = "urn:vn:lienthong:connector:1";
 
     public static int Main(string[] args) {
-        var service = new ConnectorService { Url = args[0] + "/soap" };
+        var service = new BasicAuthConnectorService { Url = args[0] + "/soap" };
         Authenticate(service);
 
         var dossier = new Dossier { dossierCode = args[3], procedureCode = args[4] };
@@ -43,12 +58,31 @@ public static class Client {
         return 0;
     }
 
-    // Credentials, when the connector asks for them: HTTP Basic (over TLS) from the environment.
-    // (The ASMX proxy has no WS-Security; client certificates go in service.ClientCertificates.)
-    static void Authenticate(ConnectorService service) {
+    // Credentials: HTTP Basic from the environment, over TLS (the connector accepts Basic only
+    // there). The server certificate must chain to CONNECTOR_CA_FILE (the development CA in the
+    // tests) and match the host. (The ASMX proxy has no WS-Security; client certificates would go
+    // in service.ClientCertificates.)
+    static void Authenticate(BasicAuthConnectorService service) {
+        var caFile = Environment.GetEnvironmentVariable("CONNECTOR_CA_FILE");
+        if (caFile != null) TrustOnly(new X509Certificate2(caFile));
         var user = Environment.GetEnvironmentVariable("CONNECTOR_USERNAME");
         if (user == null) return;
-        service.Credentials = new NetworkCredential(user, Environment.GetEnvironmentVariable("CONNECTOR_PASSWORD"));
-        service.PreAuthenticate = true;
+        var pair = user + ":" + Environment.GetEnvironmentVariable("CONNECTOR_PASSWORD");
+        service.BasicAuthorization = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(pair));
+    }
+
+    // Accept a server certificate only if it chains to this CA and names the host we called.
+    static void TrustOnly(X509Certificate2 ca) {
+        ServicePointManager.ServerCertificateValidationCallback = (sender, certificate, chain, errors) => {
+            if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0) return false;
+            if ((errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0) return false;
+            var custom = new X509Chain();
+            custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            custom.ChainPolicy.VerificationFlags = X509VerificationFlags.AllowUnknownCertificateAuthority;
+            custom.ChainPolicy.ExtraStore.Add(ca);
+            if (!custom.Build(new X509Certificate2(certificate))) return false;
+            var root = custom.ChainElements[custom.ChainElements.Count - 1].Certificate;
+            return root.Thumbprint == ca.Thumbprint;
+        };
     }
 }

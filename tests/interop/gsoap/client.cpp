@@ -12,12 +12,21 @@
 #include "soapH.h"
 #include "ConnectorPort.nsmap"
 
-// Credentials, when the connector asks for them: HTTP Basic (over TLS) from the environment.
-static void authenticate(struct soap *soap) {
+// HTTPS: built WITH_OPENSSL; the server certificate is verified against CONNECTOR_CA_FILE (the
+// development CA in the tests), host name included.
+static bool trust(struct soap *soap) {
+    const char *ca_file = std::getenv("CONNECTOR_CA_FILE");
+    return soap_ssl_client_context(soap, SOAP_SSL_DEFAULT, NULL, NULL, ca_file, NULL, NULL) == SOAP_OK;
+}
+
+// Credentials: HTTP Basic from the environment (the connector accepts Basic over TLS only).
+// gSOAP clears userid/passwd after each call, so every call sets them again.
+static struct soap *authenticate(struct soap *soap) {
     const char *user = std::getenv("CONNECTOR_USERNAME");
-    if (user == NULL) return;
+    if (user == NULL) return soap;
     soap->userid = user;
     soap->passwd = std::getenv("CONNECTOR_PASSWORD");
+    return soap;
 }
 
 static int failed(struct soap *soap) {
@@ -32,7 +41,7 @@ int main(int argc, char **argv) {
     std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
 
     struct soap *soap = soap_new1(SOAP_C_UTFSTRING);
-    authenticate(soap);
+    if (!trust(soap)) return failed(soap);
 
     ns1__Dossier dossier;
     dossier.soap_default(soap);
@@ -47,7 +56,7 @@ int main(int argc, char **argv) {
     request.senderUsername = "cbtiepnhan";
     request.dossier = &dossier;
     ns1__sendDocumentResponse sent;
-    if (soap_call___ns1__sendDocument_(soap, endpoint.c_str(), NULL, &request, sent) != SOAP_OK) return failed(soap);
+    if (soap_call___ns1__sendDocument_(authenticate(soap), endpoint.c_str(), NULL, &request, sent) != SOAP_OK) return failed(soap);
     std::cout << "sent " << sent.receipt->state << " " << sent.receipt->exchangeId << std::endl;
 
     std::string dossierCode = argv[4];
@@ -55,12 +64,12 @@ int main(int argc, char **argv) {
     query.soap_default(soap);
     query.dossierCode = &dossierCode;
     ns1__getStatusResponse status;
-    if (soap_call___ns1__getStatus_(soap, endpoint.c_str(), NULL, &query, status) != SOAP_OK) return failed(soap);
+    if (soap_call___ns1__getStatus_(authenticate(soap), endpoint.c_str(), NULL, &query, status) != SOAP_OK) return failed(soap);
     std::cout << "status " << status.exchange->exchangeId << " " << status.exchange->state << std::endl;
 
     std::string unknown = "no-such-dossier";
     query.dossierCode = &unknown;
-    if (soap_call___ns1__getStatus_(soap, endpoint.c_str(), NULL, &query, status) == SOAP_OK) {
+    if (soap_call___ns1__getStatus_(authenticate(soap), endpoint.c_str(), NULL, &query, status) == SOAP_OK) {
         std::cout << "fault none" << std::endl;
     } else {
         // The WSDL's typed fault, deserialised into the generated ns1__ConnectorFault.
