@@ -18,6 +18,8 @@ from connector.errors import ConnectorError, ErrorCode
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 MUST_UNDERSTAND = f"{{{SOAP_ENV}}}mustUnderstand"
+# SOAP 1.2 qualifies the attribute with its own envelope namespace (and writes "true").
+MUST_UNDERSTAND_12 = "{http://www.w3.org/2003/05/soap-envelope}mustUnderstand"
 
 _UTF16_STARTS = (b"\xff\xfe", b"\xfe\xff", b"<\x00?\x00", b"\x00<\x00?")
 _UTF32_STARTS = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff", b"<\x00\x00\x00", b"\x00\x00\x00<")
@@ -63,8 +65,9 @@ def check_structure(envelope: etree._Element, body: etree._Element) -> None:
 
 
 def must_understand(header: etree._Element) -> bool:
-    """The header's ``mustUnderstand`` as xs:boolean (SOAP 1.1 writes "1"; spaces are legal)."""
-    value = header.get(MUST_UNDERSTAND)
+    """The header's ``mustUnderstand`` as xs:boolean (SOAP 1.1 writes "1", SOAP 1.2 "true"; spaces
+    are legal)."""
+    value = header.get(MUST_UNDERSTAND, header.get(MUST_UNDERSTAND_12))
     if value is None:
         return False
     value = value.strip()

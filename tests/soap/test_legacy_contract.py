@@ -118,6 +118,19 @@ def test_a_soap11_envelope_on_the_soap12_endpoint_is_a_soap12_version_mismatch(c
     assert detail_code(fault.find(f"{{{SOAP12_ENV}}}Detail")) == ErrorCode.VERSION_MISMATCH.value
 
 
+def test_a_soap12_header_that_must_be_understood_is_refused_on_the_soap12_endpoint(connector):
+    unknown = '<x:Unknown xmlns:x="urn:example" e:mustUnderstand="true"/>'
+    header = f"<e:Header>{connector.security_header()}{unknown}</e:Header>".encode()
+    body = soap12("<c:getStatus><c:dossierCode>x</c:dossierCode></c:getStatus>").replace(
+        b"<e:Body>", header + b"<e:Body>"
+    )
+    answer = requests.post(
+        f"{connector.url}/soap12", data=body, headers={"Content-Type": "application/soap+xml"}, timeout=10
+    )
+    fault = etree.fromstring(answer.content).find(f"{{{SOAP12_ENV}}}Body/{{{SOAP12_ENV}}}Fault")
+    assert fault.find(f"{{{SOAP12_ENV}}}Code/{{{SOAP12_ENV}}}Value").text.split(":")[-1] == "MustUnderstand"
+
+
 def test_the_soap12_port_carries_the_whole_contract(connector):
     """zeep bound to the WSDL's SOAP 1.2 port, as WCF or gSOAP defaults would use it."""
     client = connector.client()
