@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from connector.store import tables as t
 from connector.store.records import EvidenceKind, EvidenceRecord, SignedHead, StoredEvent
@@ -34,35 +34,75 @@ def event_data(ev: StoredEvent) -> dict[str, Any]:
     return dataclasses.asdict(ev) | {"at": _iso(ev.at), "state": ev.state.value}
 
 
+# Built once (SQLAlchemy reuses their compiled forms): the three statements of ``append_all``.
+_BUMP_HEAD = (
+    update(t.evidence_head)
+    .where(t.evidence_head.c.id == _HEAD)
+    .values(seq=t.evidence_head.c.seq + bindparam("count"))
+    .returning(t.evidence_head.c.seq, t.evidence_head.c.record_sha256)
+)
+_INSERT_RECORDS = insert(t.evidence)
+_SET_HEAD = update(t.evidence_head).where(t.evidence_head.c.id == _HEAD).values(record_sha256=bindparam("hash"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One record to append; ``append_all`` gives it its sequence number and link."""
+
+    kind: EvidenceKind
+    at: datetime
+    actor: str
+    data: dict[str, Any]
+    exchange_id: str | None
+
+
 def append(
     conn: Connection, kind: EvidenceKind, at: datetime, actor: str, data: dict[str, Any], exchange_id: str | None
 ) -> int:
-    """Append one record in the caller's transaction; returns its sequence number.
+    """Append one record in the caller's transaction; returns its sequence number."""
+    return append_all(conn, [Entry(kind, at, actor, data, exchange_id)])
 
-    Call it last in a transaction: the head's lock is then held only until the commit."""
-    conn.execute(update(t.evidence_head).where(t.evidence_head.c.id == _HEAD).values(seq=t.evidence_head.c.seq + 1))
-    seq, prev = conn.execute(
-        select(t.evidence_head.c.seq, t.evidence_head.c.record_sha256).where(t.evidence_head.c.id == _HEAD)
-    ).one()
-    content = canonical_json(
-        {"seq": seq, "at": _iso(at), "kind": kind.value, "exchange_id": exchange_id, "actor": actor, "data": data}
-    )
-    content_sha256 = sha256_hex(content)
-    record_sha256 = link_hash(prev, content_sha256)
-    conn.execute(
-        insert(t.evidence).values(
-            seq=seq,
-            at=at,
-            kind=kind.value,
-            exchange_id=exchange_id,
-            actor=actor,
-            content=content.decode("utf-8"),
-            content_sha256=content_sha256,
-            prev_sha256=prev,
-            record_sha256=record_sha256,
+
+def append_all(conn: Connection, entries: list[Entry]) -> int:
+    """Append records in the caller's transaction, in order; returns the last sequence number.
+
+    Three statements however many records (a request leaves three): the head is bumped by
+    their number first, which takes its lock (see the module docstring) and returns the
+    previous record's hash. Call it last in a transaction: the lock is then held only until
+    the commit."""
+    bumped = conn.execute(_BUMP_HEAD, {"count": len(entries)}).one()
+    seq, prev = bumped.seq - len(entries), bumped.record_sha256
+    rows = []
+    for entry in entries:
+        seq += 1
+        content = canonical_json(
+            {
+                "seq": seq,
+                "at": _iso(entry.at),
+                "kind": entry.kind.value,
+                "exchange_id": entry.exchange_id,
+                "actor": entry.actor,
+                "data": entry.data,
+            }
         )
-    )
-    conn.execute(update(t.evidence_head).where(t.evidence_head.c.id == _HEAD).values(record_sha256=record_sha256))
+        content_sha256 = sha256_hex(content)
+        record_sha256 = link_hash(prev, content_sha256)
+        rows.append(
+            {
+                "seq": seq,
+                "at": entry.at,
+                "kind": entry.kind.value,
+                "exchange_id": entry.exchange_id,
+                "actor": entry.actor,
+                "content": content.decode("utf-8"),
+                "content_sha256": content_sha256,
+                "prev_sha256": prev,
+                "record_sha256": record_sha256,
+            }
+        )
+        prev = record_sha256
+    conn.execute(_INSERT_RECORDS, rows)
+    conn.execute(_SET_HEAD, {"hash": prev})
     return seq
 
 
@@ -76,27 +116,19 @@ def append_change(
 ) -> None:
     """What an accepted request leaves: its package (digest, size), the timeline event, and the
     receipt the connector signed (message id, operation, receipt bytes)."""
+    entries = []
     if package is not None and message is not None:
         digest, size = package
-        append(
-            conn,
-            EvidenceKind.PACKAGE,
-            ev.at,
-            ev.actor,
-            {"message_id": message[0], "operation": message[1], "package_sha256": digest, "size": size},
-            exchange_id,
-        )
-    append(conn, EvidenceKind.EVENT, ev.at, ev.actor, {"event": event_data(ev), "from": previous_state}, exchange_id)
+        data = {"message_id": message[0], "operation": message[1], "package_sha256": digest, "size": size}
+        entries.append(Entry(EvidenceKind.PACKAGE, ev.at, ev.actor, data, exchange_id))
+    entries.append(
+        Entry(EvidenceKind.EVENT, ev.at, ev.actor, {"event": event_data(ev), "from": previous_state}, exchange_id)
+    )
     if message is not None:
         message_id, operation, receipt = message
-        append(
-            conn,
-            EvidenceKind.RECEIPT,
-            ev.at,
-            "connector",
-            {"message_id": message_id, "operation": operation, "receipt_sha256": sha256_hex(receipt)},
-            exchange_id,
-        )
+        data = {"message_id": message_id, "operation": operation, "receipt_sha256": sha256_hex(receipt)}
+        entries.append(Entry(EvidenceKind.RECEIPT, ev.at, "connector", data, exchange_id))
+    append_all(conn, entries)
 
 
 def append_delivery(conn: Connection, item_id: int, at: datetime, outcome: str, error: str | None) -> None:

@@ -7,12 +7,13 @@ idempotency record and outbox items is stored whole or not at all.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, event, func, insert, or_, select, text, update
+from sqlalchemy import Connection, bindparam, create_engine, event, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -29,8 +30,8 @@ from connector.directory import (
 )
 from connector.errors import ConnectorError, ErrorCode
 from connector.exchange import DocumentKind, ExchangeState
+from connector.store import directory_cache, migrate
 from connector.store import evidence as ev_log
-from connector.store import migrate
 from connector.store import outbox as ob
 from connector.store import tables as t
 from connector.store.operators import OperatorStore
@@ -99,6 +100,7 @@ class Store:
         self._dialect = postgresql if self._postgresql else sqlite
         if not self._postgresql:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._directory = directory_cache.DirectoryCache(self._read)
         self.evidence = ev_log.EvidenceLog(self._read, self._tx)
         """The evidence log's reading side and signed heads; records are appended by the writes below."""
         self.operators = OperatorStore(self._read, self._tx)
@@ -149,8 +151,7 @@ class Store:
         """Insert rows whose key may already exist (content-addressed data)."""
         if not rows:
             return
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
+        conn.execute(_insert_ignoring(conn.dialect.name, table), rows)
 
     def _upsert(self, conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
         if not rows:
@@ -173,16 +174,18 @@ class Store:
             ):
                 rows = [{k: _column(v) for k, v in dataclasses.asdict(r).items()} for r in getattr(directory, name)]
                 self._upsert(conn, table, rows)
+            directory_cache.bump_generation(conn)
+        self._directory.invalidate()
         return directory.count()
 
     def directory(self) -> Directory:
         with self._read() as conn:
             return Directory(
                 organizations=[OrganizationEntry(**r._mapping) for r in conn.execute(select(t.organizations))],
-                systems=[_system(r) for r in conn.execute(select(t.systems))],
+                systems=[directory_cache.system_entry(r) for r in conn.execute(select(t.systems))],
                 accounts=[Account(**r._mapping) for r in conn.execute(select(t.accounts))],
                 username_map=[UsernameMapping(**r._mapping) for r in conn.execute(select(t.username_map))],
-                procedures=[_procedure(r) for r in conn.execute(select(t.procedures))],
+                procedures=[directory_cache.procedure_entry(r) for r in conn.execute(select(t.procedures))],
             )
 
     def directory_is_empty(self) -> bool:
@@ -191,34 +194,27 @@ class Store:
 
     def _one(self, table: Any, column: Any, value: str) -> Any:
         with self._read() as conn:
-            return conn.execute(select(table).where(column == value)).first()
+            return conn.execute(_lookup(table, column.name), {"key": value}).first()
 
+    # The request path's lookups, from the process's snapshot (``directory_cache`` says when it
+    # is refreshed).
     def organization(self, organ_id: str) -> OrganizationEntry | None:
-        row = self._one(t.organizations, t.organizations.c.organ_id, organ_id)
-        return OrganizationEntry(**row._mapping) if row else None
+        return self._directory.get().organizations.get(organ_id)
 
     def system(self, system_id: str) -> SystemEntry | None:
-        row = self._one(t.systems, t.systems.c.system_id, system_id)
-        return _system(row) if row else None
+        return self._directory.get().systems.get(system_id)
 
     def system_for(self, organ_id: str, kind: SystemKind) -> SystemEntry | None:
-        with self._read() as conn:
-            row = conn.execute(
-                select(t.systems).where(t.systems.c.organ_id == organ_id, t.systems.c.kind == kind.value)
-            ).first()
-        return _system(row) if row else None
+        return self._directory.get().system_of.get((organ_id, kind))
 
     def account(self, username: str) -> Account | None:
-        row = self._one(t.accounts, t.accounts.c.username, username)
-        return Account(**row._mapping) if row else None
+        return self._directory.get().accounts.get(username)
 
     def mapped_username(self, onestop_username: str) -> str | None:
-        row = self._one(t.username_map, t.username_map.c.onestop_username, onestop_username)
-        return row.docmgmt_username if row else None
+        return self._directory.get().username_map.get(onestop_username)
 
     def procedure(self, code: str) -> Procedure | None:
-        row = self._one(t.procedures, t.procedures.c.code, code)
-        return _procedure(row) if row else None
+        return self._directory.get().procedures.get(code)
 
     # ---- idempotency ------------------------------------------------------------------
     def message(self, message_id: str) -> StoredMessage | None:
@@ -249,12 +245,17 @@ class Store:
         )
 
     def _add_event(self, conn: Connection, exchange_id: str, ev: StoredEvent) -> None:
-        conn.execute(
-            insert(t.events).values(exchange_id=exchange_id, **dataclasses.asdict(ev) | {"state": ev.state.value})
-        )
+        conn.execute(_insert(t.events), {"exchange_id": exchange_id, **dataclasses.asdict(ev), "state": ev.state.value})
 
-    def _add_outbox(self, conn: Connection, exchange_id: str, items: Iterable[NewOutboxItem], now: datetime) -> None:
+    def _add_outbox(
+        self, conn: Connection, exchange_id: str, items: Iterable[NewOutboxItem], now: datetime, new: bool = False
+    ) -> None:
+        """``new``: the exchange is created in this transaction, so nothing of it is queued yet."""
+
         # An item queued behind one that is waiting to be retried waits with it (outbox.py says why).
+        def due(item: NewOutboxItem) -> datetime:
+            return now if new else ob.retry_time_of_open_items(conn, exchange_id, item.system_id, now) or now
+
         rows = [
             dataclasses.asdict(i)
             | {
@@ -263,17 +264,17 @@ class Store:
                 "exchange_id": exchange_id,
                 "state": OutboxState.PENDING.value,
                 "attempts": 0,
-                "next_attempt_at": ob.retry_time_of_open_items(conn, exchange_id, i.system_id, now) or now,
+                "next_attempt_at": due(i),
                 "created_at": now,
                 "updated_at": now,
             }
             for i in items
         ]
         if rows:
-            conn.execute(insert(t.outbox), rows)
+            conn.execute(_insert(t.outbox), rows)
 
     def _add_message(self, conn: Connection, message: StoredMessage) -> None:
-        conn.execute(insert(t.messages).values(**dataclasses.asdict(message)))
+        conn.execute(_insert(t.messages), dataclasses.asdict(message))
 
     def create_exchange(
         self,
@@ -289,8 +290,8 @@ class Store:
         values = dataclasses.asdict(exchange) | {"kind": exchange.kind.value, "state": exchange.state.value}
         with self._tx() as conn:
             self._store_package(conn, package, exchange.created_at)
-            conn.execute(insert(t.exchanges).values(**values))
-            self._record(conn, exchange.exchange_id, first_event, message, outbox)
+            conn.execute(_insert(t.exchanges), values)
+            self._record(conn, exchange.exchange_id, first_event, message, outbox, new=True)
             ev_log.append_change(conn, exchange.exchange_id, first_event, None, _sized(package), _receipt(message))
             for exchange_id, linked in linked_events:
                 self._add_event(conn, exchange_id, linked)
@@ -347,11 +348,12 @@ class Store:
         new_event: StoredEvent,
         message: StoredMessage | None,
         outbox: Iterable[NewOutboxItem],
+        new: bool = False,
     ) -> None:
         if message is not None:
             self._add_message(conn, message)
         self._add_event(conn, exchange_id, new_event)
-        self._add_outbox(conn, exchange_id, outbox, new_event.at)
+        self._add_outbox(conn, exchange_id, outbox, new_event.at, new)
 
     def add_transport_event(self, exchange_id: str, ev: StoredEvent) -> None:
         with self._tx() as conn:
@@ -629,17 +631,22 @@ def _receipt(message: StoredMessage | None) -> tuple[str, str, bytes] | None:
     return (message.message_id, message.operation, message.receipt) if message is not None else None
 
 
-def _system(row: Any) -> SystemEntry:
-    m = row._mapping
-    agencies = tuple(a for a in (m["agencies"] or "").split(";") if a)
-    return SystemEntry(
-        m["system_id"], m["organ_id"], SystemKind(m["kind"]), m["endpoint"], DeliveryMode(m["mode"]), agencies
-    )
+# Statements built once: SQLAlchemy then reuses their cache keys and compiled forms, and the
+# values travel as parameters (building a statement per call was a tenth of a request's time).
+@functools.cache
+def _lookup(table: Any, column: str) -> Any:
+    return select(table).where(table.c[column] == bindparam("key"))
 
 
-def _procedure(row: Any) -> Procedure:
-    m = row._mapping
-    return Procedure(m["code"], m["name"], m["agency_id"], DocumentKind(m["default_kind"]), bool(m["interconnection"]))
+@functools.cache
+def _insert(table: Any) -> Any:
+    return insert(table)
+
+
+@functools.cache
+def _insert_ignoring(dialect_name: str, table: Any) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
 
 
 def _engine_options(url: str) -> dict[str, Any]:

@@ -61,6 +61,13 @@ procedures = Table(
 )
 
 # ---- evidence ---------------------------------------------------------------------------
+directory_generation = Table(  # one row, bumped by every directory import (store/directory_cache.py)
+    "directory_generation",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("generation", Integer, nullable=False),
+)
+
 packages = Table(  # original bytes as received, content-addressed
     "packages",
     metadata,
