@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from connector.store import tables as t
-from connector.store.records import EvidenceKind, EvidenceRecord, SignedHead, StoredEvent
+from connector.store.records import EvidenceKind, EvidenceRecord, SignedHead, StoredEvent, columns
 from signing import GENESIS, ORIGIN, ChainLink, canonical_json, first_break, link_hash, sha256_hex
 
 _HEAD = 1  # the evidence_head row's id
@@ -31,7 +31,7 @@ def _iso(value: datetime) -> str:
 
 def event_data(ev: StoredEvent) -> dict[str, Any]:
     """A timeline event as recorded (and as a bundle's timeline.json shows it)."""
-    return dataclasses.asdict(ev) | {"at": _iso(ev.at), "state": ev.state.value}
+    return columns(ev) | {"at": _iso(ev.at), "state": ev.state.value}
 
 
 # Built once (SQLAlchemy reuses their compiled forms): the three statements of ``append_all``.

@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
 from connector.directory import DeliveryMode
 from connector.exchange import DocumentKind, ExchangeState
 from signing import ChainLink
+
+
+def columns(record: Any) -> dict[str, Any]:
+    """A flat record's fields by name: ``dataclasses.asdict`` without its deep copy (which cost
+    a twentieth of a request)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
 class StoreConflict(Exception):

@@ -55,6 +55,7 @@ from connector.store.records import (
     StoredEvent,
     StoredExchange,
     StoredMessage,
+    columns,
 )
 
 _OPEN = [s.value for s in OPEN_STATES]
@@ -245,7 +246,7 @@ class Store:
         )
 
     def _add_event(self, conn: Connection, exchange_id: str, ev: StoredEvent) -> None:
-        conn.execute(_insert(t.events), {"exchange_id": exchange_id, **dataclasses.asdict(ev), "state": ev.state.value})
+        conn.execute(_insert(t.events), {"exchange_id": exchange_id, **columns(ev), "state": ev.state.value})
 
     def _add_outbox(
         self, conn: Connection, exchange_id: str, items: Iterable[NewOutboxItem], now: datetime, new: bool = False
@@ -257,7 +258,7 @@ class Store:
             return now if new else ob.retry_time_of_open_items(conn, exchange_id, item.system_id, now) or now
 
         rows = [
-            dataclasses.asdict(i)
+            columns(i)
             | {
                 "mode": i.mode.value,
                 "operation": i.operation.value,
@@ -274,7 +275,7 @@ class Store:
             conn.execute(_insert(t.outbox), rows)
 
     def _add_message(self, conn: Connection, message: StoredMessage) -> None:
-        conn.execute(_insert(t.messages), dataclasses.asdict(message))
+        conn.execute(_insert(t.messages), columns(message))
 
     def create_exchange(
         self,
@@ -287,7 +288,7 @@ class Store:
     ) -> None:
         """A new exchange with everything that comes with it; ``linked_events`` go into other
         exchanges' timelines in the same transaction (e.g. "replaced by ...")."""
-        values = dataclasses.asdict(exchange) | {"kind": exchange.kind.value, "state": exchange.state.value}
+        values = columns(exchange) | {"kind": exchange.kind.value, "state": exchange.state.value}
         with self._tx() as conn:
             self._store_package(conn, package, exchange.created_at)
             conn.execute(_insert(t.exchanges), values)
