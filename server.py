@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import socket
 import sys
@@ -102,6 +103,8 @@ def serve(settings: Settings, threads: int, sock: socket.socket | None = None, n
         raise
     if sock is None:
         print(f"connector listening on {_where(settings)}", flush=True)
+    else:
+        print(f"worker process {os.getpid()} serving", flush=True)
     try:
         server.run()
     except KeyboardInterrupt:
