@@ -11,16 +11,17 @@ Each process that imports this module builds its own runtime (migrating the sche
 ``connector/store/migrate.py``) and starts the delivery worker (``[delivery] enabled``; safe in
 every process, see ``connector/serving.py``) and the evidence notary (``evidence_sign_interval``;
 every process signs the chain's head once per interval when it moved). The WSGI server's worker
-processes should load the application themselves (gunicorn's default; not ``--preload``): a
-process forked from one that had loaded it rebuilds everything on its first request, since a
-database connection or a thread does not survive a fork.
+processes must load the application themselves (gunicorn's default, not ``--preload``; uWSGI
+with ``lazy-apps``): database connections and threads do not survive a fork, and a process
+forked from one that had loaded the application exits at once with status 3 (gunicorn's "worker
+failed to boot") and says why, instead of serving with its parent's connections.
 """
 
 from __future__ import annotations
 
 import atexit
 import os
-import threading
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -38,42 +39,38 @@ def settings_from_environment(environ: dict[str, str] | None = None) -> Settings
     return load_settings(Path(config) if config else None, environ=dict(env))
 
 
+FORKED_EXIT = 3  # gunicorn's WORKER_BOOT_ERROR: its master stops instead of forking again
+
+
 class ConnectorWsgi:
-    """The WSGI callable: the process's ``ServingProcess``, rebuilt once in a forked child."""
+    """The WSGI callable: this process's ``ServingProcess``, built when the module is loaded."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._lock = threading.Lock()
-        self._process: ServingProcess | None = None
-        self._start()
-        os.register_at_fork(after_in_child=self._forget)
+        self._process: ServingProcess | None = build_process(settings)
+        self._process.start_background(delivery=True, notary=True)
+        os.register_at_fork(after_in_child=_forked)
         atexit.register(self.close)
 
-    def _start(self) -> ServingProcess:
-        process = build_process(self.settings)
-        process.start_background(delivery=True, notary=True)
-        self._process = process
-        return process
-
-    def _forget(self) -> None:
-        """In a forked child: the parent's pooled connections are the parent's (closing them here
-        would end its sessions), and its threads did not come along."""
-        self._lock = threading.Lock()
-        if self._process is not None:
-            self._process.runtime.store.engine.dispose(close=False)
-        self._process = None
-
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        process = self._process
-        if process is None:
-            with self._lock:
-                process = self._process or self._start()
-        return process.wsgi(environ, start_response)
+        assert self._process is not None, "the connector was closed"
+        return self._process.wsgi(environ, start_response)
 
     def close(self) -> None:
         if self._process is not None:
             self._process.close()
             self._process = None
+
+
+def _forked() -> None:
+    """In a child forked after the application was loaded: its database connections are the
+    parent's and its threads (delivery worker, notary, any lock holder) did not come along."""
+    sys.stderr.write(
+        "connector.wsgi was loaded before the WSGI server forked this worker (gunicorn --preload, uWSGI "
+        "without lazy-apps): each worker process must load it itself\n"
+    )
+    sys.stderr.flush()
+    os._exit(FORKED_EXIT)
 
 
 def _application() -> ConnectorWsgi:

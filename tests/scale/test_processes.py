@@ -143,6 +143,7 @@ def test_gunicorn_serves_the_wsgi_application(tmp_path):
             "-m",
             "gunicorn",
             "connector.wsgi:application",
+            "--no-control-socket",  # gunicorn's admin socket would go to ~/.gunicorn
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
@@ -167,3 +168,26 @@ def test_gunicorn_serves_the_wsgi_application(tmp_path):
     text = log.read_text(encoding="utf-8", errors="replace")
     assert "Traceback" not in text, text[-3000:]
     assert text.count("Booting worker") >= 2
+
+
+def test_gunicorn_preload_is_refused_with_the_reason(tmp_path):
+    """Workers forked from a master that loaded the application would share its database
+    connections and lack its threads: they exit at once, and gunicorn stops."""
+    pytest.importorskip("gunicorn", reason="gunicorn is a development dependency (requirements-dev.txt)")
+    config = tmp_path / "connector.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\nevidence_sign_interval = 0\n', encoding="utf-8")
+    log = tmp_path / "gunicorn.log"
+    server = start(
+        ["-m", "gunicorn", "--preload", "--no-control-socket", "--workers", "2", "--bind", f"127.0.0.1:{free_port()}"]
+        + ["connector.wsgi:application"],
+        log,
+        env={"CONNECTOR_CONFIG": str(config), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)},
+    )
+    try:
+        assert server.wait(timeout=90) != 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+    text = log.read_text(encoding="utf-8", errors="replace")
+    assert "each worker process must load it itself" in text
+    assert "Worker failed to boot" in text
