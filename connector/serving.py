@@ -7,8 +7,8 @@ server). Which background threads a process runs is the caller's choice:
 - the **delivery worker** may run in every process: a claim is one ``UPDATE`` under a lease (and
   ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so several workers share the outbox without taking
   an item twice, and a killed process's items come back when their lease ends;
-- the **evidence notary** (signing the chain's head every ``evidence_sign_interval``) needs one
-  process per deployment: more only sign the same head again.
+- the **evidence notary** (signing the chain's head every ``evidence_sign_interval`` when it
+  moved) needs one process per deployment; more add redundant signatures of the head, no harm.
 """
 
 from __future__ import annotations
