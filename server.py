@@ -25,7 +25,7 @@ from connector.runtime import build_runtime
 from connector.serving import build_process
 from connector.soap import transport
 from connector.store import MigrationError
-from connector.supervisor import Supervisor, listening_socket
+from connector.supervisor import Supervisor, follow_parent, listening_socket
 from signing import KeyMaterialError
 from simulators.demo import Demo, DemoError, DemoPorts
 
@@ -69,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.demo:
             return run_demo(settings, args.demo_ports, args.exit_after_demo)
         if args.listen_fd is not None:
+            # The parent's SIGTERM, a terminal's Ctrl-C and a service manager may all signal a
+            # child: the first starts its clean stop, later ones must not cut it short.
+            for stop in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(stop, _interrupt_once)
+            follow_parent()
             return serve(settings, args.threads, socket.socket(fileno=args.listen_fd), notary=args.slot == 0)
         if args.workers > 1:
             return supervise(settings, args)
@@ -84,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _interrupt_once(signum: int, frame: object) -> None:
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 

@@ -13,18 +13,21 @@ signature checks and signing; N processes use N. The parent:
   start does not spin), and on SIGTERM or SIGINT stops them all: SIGTERM to each, SIGKILL to one
   that has not finished within ``stop_timeout``.
 
-A child killed mid-request loses only that request: what it had committed is in the database, what
+A child whose parent dies, even of SIGKILL, stops too (``follow_parent``): orphans would go on
+holding the port. A child killed mid-request loses only that request: what it had committed is in the database, what
 it had not is rolled back, and its leased outbox items return when their lease ends.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -33,8 +36,20 @@ from dataclasses import dataclass, field
 log = logging.getLogger(__name__)
 
 METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_LIBC = ctypes.CDLL(None) if sys.platform == "linux" else None
 Command = Callable[[int, int], Sequence[str]]
 """The command line of child ``slot`` serving the inherited socket ``fd``."""
+
+
+def follow_parent() -> None:
+    """In a child: receive SIGTERM when the parent dies, even of SIGKILL (Linux), rather than go on
+    serving the port unsupervised, where a restarted parent could not bind it again."""
+    if _LIBC is None:
+        return
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() == 1:  # the parent died before the call: nobody will signal
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def listening_socket(host: str, port: int, backlog: int = 1024) -> socket.socket:

@@ -47,6 +47,15 @@ def children(log: Path) -> dict[int, int]:
     return {int(slot): int(pid) for slot, pid in STARTED.findall(log.read_text(encoding="utf-8", errors="replace"))}
 
 
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's exit is reaped by whoever adopted it, maybe late)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
 def serving(log: Path) -> set[int]:
     """The children that are serving (built their runtime and accept on the socket)."""
     return {int(pid) for pid in SERVING.findall(log.read_text(encoding="utf-8", errors="replace"))}
@@ -126,8 +135,7 @@ def test_two_worker_processes_share_one_port_and_a_killed_one_comes_back(tmp_pat
     assert code == 0
     text = log.read_text(encoding="utf-8")
     assert "Traceback" not in text, text[-3000:]
-    for pid in children(log).values():  # every child ended with its parent
-        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    assert not any(running(pid) for pid in children(log).values())  # every child ended with its parent
 
 
 def test_gunicorn_serves_the_wsgi_application(tmp_path):
@@ -210,3 +218,22 @@ def test_a_taken_port_stops_the_parent_before_any_child_starts(tmp_path):
     assert run.returncode == 2
     assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use" in run.stderr
     assert "worker 0 started" not in run.stderr and "Traceback" not in run.stderr
+
+
+def test_children_stop_when_their_parent_is_killed(tmp_path):
+    """Orphans would hold the port: a restarted parent could not bind it."""
+    port = free_port()
+    log = tmp_path / "server.log"
+    parent = start(["server.py", "--data-dir", str(tmp_path / "data"), "--port", str(port), "--workers", "2"], log)
+    try:
+        wait_until(lambda: len(serving(log)) == 2, 60, "two children")
+        pids = set(children(log).values())
+        parent.kill()
+        parent.wait(timeout=10)
+        wait_until(lambda: not any(running(pid) for pid in pids), 60, "the children to stop")
+        with socket.socket() as again:  # the port is free again
+            again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            again.bind(("127.0.0.1", port))
+    finally:
+        if parent.poll() is None:
+            parent.kill()
