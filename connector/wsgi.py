@@ -6,7 +6,7 @@ the TOML settings file (docs/operations.md; none: the embedded default under ``.
 ``CONNECTOR_PUBLIC_URL``): the served WSDL names it, and the WSGI server's own address is not
 known here.
 
-Each process that imports this module builds its own runtime (migrating the schema first when
+Each process that loads ``application`` builds its own runtime (migrating the schema first when
 ``auto_migrate`` says so; concurrent starts are serialised by a lock in
 ``connector/store/migrate.py``) and starts the delivery worker (``[delivery] enabled``; safe in
 every process, see ``connector/serving.py``) and the evidence notary (``evidence_sign_interval``;
@@ -20,6 +20,7 @@ failed to boot") and says why, instead of serving with its parent's connections.
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -73,10 +74,18 @@ def _forked() -> None:
     os._exit(FORKED_EXIT)
 
 
+@functools.cache
 def _application() -> ConnectorWsgi:
+    """The process's one application, built on first use."""
     settings = settings_from_environment()
     configure_logging(settings.log_format)
     return ConnectorWsgi(settings)
 
 
-application = _application()
+def __getattr__(name: str) -> Any:
+    """``application`` is built when a WSGI server asks for it (``from connector.wsgi import
+    application``, gunicorn's ``connector.wsgi:application``), not when the module is imported:
+    importing it (a test that imports every module, a tool) starts nothing."""
+    if name == "application":
+        return _application()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
