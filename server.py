@@ -2,7 +2,8 @@
 
 With no configuration the first run sets up the embedded default in the data directory
 (SQLite, migrated on start; development keys; the guide's sample directory without partner
-endpoints). ``--demo`` also starts both partner simulators and plays the guide's two cases in
+endpoints). ``--workers N`` serves the port from N processes (``connector/supervisor.py``).
+``--demo`` also starts both partner simulators and plays the guide's two cases in
 DATA_DIR/demo (see README). Ctrl-C (SIGINT) or SIGTERM stops it.
 """
 
@@ -10,19 +11,21 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
 
-from connector import memory
 from connector.config import ConfigError, Settings, load_settings
 from connector.errors import ConnectorError
 from connector.logs import configure_logging
-from connector.runtime import build_runtime, build_worker
+from connector.runtime import build_runtime
+from connector.serving import build_process
 from connector.soap import transport
-from connector.soap.app import ConnectorApp
 from connector.store import MigrationError
+from connector.supervisor import Supervisor, follow_parent, listening_socket
 from signing import KeyMaterialError
 from simulators.demo import Demo, DemoError, DemoPorts
 
@@ -34,7 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, help="database, development keys (default ./data)")
     parser.add_argument("--config", type=Path, help="TOML settings file (docs/operations.md)")
     parser.add_argument("--public-url", help="address written into the WSDL (default http://HOST:PORT)")
-    parser.add_argument("--threads", type=int, default=8, help="waitress worker threads")
+    parser.add_argument("--threads", type=int, default=8, help="waitress worker threads (per process)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes sharing the port (default 1: this process serves)"
+    )
+    # A --workers child: the parent's listening socket, and which child it is (slot 0 runs the notary).
+    parser.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--slot", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument(
         "--demo", action="store_true", help="also run both partner simulators and play the guide's two cases"
     )
@@ -43,9 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--exit-after-demo", action="store_true", help="stop once the demo has played (for CI)")
     args = parser.parse_args(argv)
+    if args.workers < 1 or (args.workers > 1 and args.demo):
+        parser.error("--workers must be at least 1, and 1 with --demo")
     try:
+        # A child's parent migrated the schema already; the child only checks it.
+        migrate = {"auto_migrate": "never"} if args.listen_fd is not None else {}
         settings = load_settings(
-            args.config, host=args.host, port=args.port, data_dir=args.data_dir, public_url=args.public_url
+            args.config, host=args.host, port=args.port, data_dir=args.data_dir, public_url=args.public_url, **migrate
         )
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -55,6 +68,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.demo:
             return run_demo(settings, args.demo_ports, args.exit_after_demo)
+        if args.listen_fd is not None:
+            # The parent's SIGTERM, a terminal's Ctrl-C and a service manager may all signal a
+            # child: the first starts its clean stop, later ones must not cut it short.
+            for stop in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(stop, _interrupt_once)
+            follow_parent()
+            return serve(settings, args.threads, socket.socket(fileno=args.listen_fd), notary=args.slot == 0)
+        if args.workers > 1:
+            return supervise(settings, args)
         return serve(settings, args.threads)
     except OSError as exc:  # typically: the port is taken
         where = f"{settings.host}:{settings.port}" + (
@@ -70,35 +92,63 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def serve(settings: Settings, threads: int) -> int:
-    memory.limit_arenas(settings.malloc_arena_max)  # before any server or worker thread starts
-    runtime = build_runtime(settings)
-    app = ConnectorApp(runtime)
-    # Binds now: a taken port fails before the worker starts.
-    server = transport.create_server(
-        memory.TrimAfterLargeRequests(app, settings.trim_after_bytes),
-        settings.host,
-        settings.port,
-        **transport.server_options(settings, threads),
-    )
-    worker = build_worker(runtime).start() if settings.delivery.enabled else None
-    interval = settings.evidence_sign_interval
-    notary = runtime.notary.start(interval) if interval > 0 else None  # signs the evidence chain's head
-    print(
-        f"connector listening on http://{settings.host}:{settings.port}/soap  (WSDL: {app.public_url}/soap?wsdl)",
-        flush=True,
-    )
+def _interrupt_once(signum: int, frame: object) -> None:
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def serve(settings: Settings, threads: int, sock: socket.socket | None = None, notary: bool = True) -> int:
+    """Serve in this process: on ``settings``' address, or on ``sock`` (a ``--workers`` child)."""
+    process = build_process(settings)  # before any server or worker thread starts
+    options = transport.server_options(settings, threads)
+    try:
+        # Binds now: a taken port fails before the worker starts.
+        if sock is None:
+            server = transport.create_server(process.wsgi, settings.host, settings.port, **options)
+        else:
+            server = transport.create_server(process.wsgi, sockets=[sock], **options)
+        process.start_background(delivery=True, notary=notary)
+    except BaseException:
+        process.close()
+        raise
+    if sock is None:
+        print(f"connector listening on {_where(settings)}", flush=True)
+    else:
+        print(f"worker process {os.getpid()} serving", flush=True)
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
-        if worker is not None:
-            worker.stop()
-        if notary is not None:
-            notary.set()
-        runtime.close()
+        process.close()
     return 0
+
+
+def supervise(settings: Settings, args: argparse.Namespace) -> int:
+    """``--workers N``: bind, do the first run's set-up once, then run N children on the socket."""
+    sock = listening_socket(settings.host, settings.port)
+    build_runtime(settings).close()  # migrations, development keys, the directory's first import
+
+    def command(fd: int, slot: int) -> list[str]:
+        given = {
+            "--config": args.config,
+            "--host": args.host,
+            "--port": args.port,
+            "--data-dir": args.data_dir,
+            "--public-url": args.public_url,
+        }
+        options = [str(part) for flag, value in given.items() if value is not None for part in (flag, value)]
+        child = ["--threads", str(args.threads), "--listen-fd", str(fd), "--slot", str(slot)]
+        return [sys.executable, __file__, *options, *child]
+
+    print(f"connector listening on {_where(settings)} with {args.workers} worker processes", flush=True)
+    return Supervisor(command, args.workers, sock).run()
+
+
+def _where(settings: Settings) -> str:
+    public = settings.effective_public_url
+    return f"http://{settings.host}:{settings.port}/soap  (WSDL: {public}/soap?wsdl)"
 
 
 def run_demo(settings: Settings, demo_ports: str, exit_after: bool) -> int:

@@ -87,9 +87,12 @@ def server_options(settings: Settings, threads: int) -> dict[str, Any]:
     }
 
 
-def create_server(app: Any, host: str, port: int, **options: Any) -> Any:
-    """``waitress.create_server`` whose connections answer oversized bodies with the SOAP fault."""
-    server = waitress.create_server(app, host=host, port=port, **options)
+def create_server(app: Any, host: str | None = None, port: int | None = None, **options: Any) -> Any:
+    """``waitress.create_server`` whose connections answer oversized bodies with the SOAP fault.
+    ``sockets=[...]`` instead of ``host`` and ``port``: serve sockets bound by another process
+    (``server.py --workers``)."""
+    address = {} if options.get("sockets") else {"host": host, "port": port}
+    server = waitress.create_server(app, **address, **options)
     listeners = [server, *getattr(server, "map", {}).values()]  # one per address when the host has several
     for listener in listeners:
         if isinstance(listener, BaseWSGIServer):

@@ -1,0 +1,61 @@
+"""One serving process: its runtime, its WSGI application and its background threads.
+
+The same assembly behind every way of running the connector: ``server.py`` (waitress, one
+process or ``--workers N`` children on one port) and ``connector.wsgi`` (gunicorn or any WSGI
+server). Which background threads a process runs is the caller's choice:
+
+- the **delivery worker** may run in every process: a claim is one ``UPDATE`` under a lease (and
+  ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so several workers share the outbox without taking
+  an item twice, and a killed process's items come back when their lease ends;
+- the **evidence notary** (signing the chain's head every ``evidence_sign_interval`` when it
+  moved) needs one process per deployment; more add redundant signatures of the head, no harm.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from connector import memory
+from connector.config import Settings
+from connector.delivery import DeliveryWorker
+from connector.runtime import Runtime, build_runtime, build_worker
+from connector.soap.app import ConnectorApp
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+@dataclass
+class ServingProcess:
+    runtime: Runtime
+    app: ConnectorApp
+    wsgi: WsgiApp
+    """``app`` as it is served: wrapped to return memory after large requests."""
+    worker: DeliveryWorker | None
+    notary: threading.Event | None  # set() stops the notary's thread
+
+    def start_background(self, delivery: bool, notary: bool) -> None:
+        """Start the delivery worker and the notary, each when asked and configured."""
+        if delivery and self.runtime.settings.delivery.enabled:
+            self.worker = build_worker(self.runtime).start()
+        interval = self.runtime.settings.evidence_sign_interval
+        if notary and interval > 0:
+            self.notary = self.runtime.notary.start(interval)
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        if self.notary is not None:
+            self.notary.set()
+        self.runtime.close()
+
+
+def build_process(settings: Settings) -> ServingProcess:
+    """The runtime and the application, nothing started yet. Call before any thread starts:
+    it sets the process's malloc arenas (``connector/memory.py``)."""
+    memory.limit_arenas(settings.malloc_arena_max)
+    runtime = build_runtime(settings)
+    app = ConnectorApp(runtime)
+    return ServingProcess(runtime, app, memory.TrimAfterLargeRequests(app, settings.trim_after_bytes), None, None)
