@@ -140,6 +140,6 @@ class Envelopes:
     def acknowledge(self, item_id: int) -> Request:
         body = (
             f"<c:acknowledge><c:systemId>{PULL_AGENCY}</c:systemId><c:itemId>{item_id}</c:itemId>"
-            "<c:outcome>DONE</c:outcome></c:acknowledge>"
+            "<c:outcome>FAIL</c:outcome><c:reason>benchmark: back to the list</c:reason></c:acknowledge>"
         )
         return self._request(PULL_AGENCY, "acknowledge", body)
