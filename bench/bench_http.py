@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import dataclasses
 import gc
 import io
 import itertools
+import logging
 import math
 import os
 import pstats
@@ -55,7 +57,7 @@ from httpload import LoadResult, ServerProcess, post_all, run_load  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from connector.auth.admin import CredentialAdmin, generate_password  # noqa: E402
-from connector.config import load_settings  # noqa: E402
+from connector.config import Settings, load_settings  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks-http.md"
 HOST = "127.0.0.1"
@@ -66,6 +68,7 @@ CEILING_REQUESTS = 8
 LARGE = "20 MiB sendDocument"
 PULL_ITEMS = 20  # items waiting for the pull system during the mixed case (the list it reads)
 MIX = ("sendDocument",) * 4 + ("updateStatus",) * 3 + ("listPending", "fetchPending", "acknowledge")
+UNPROFILED = 100  # in-process sends timed without the profiler
 BARE_POOL = 200  # the baseline checks nothing: its envelopes reuse this many signed packages
 
 
@@ -264,13 +267,27 @@ def measure(
     package_bytes: int = 0,
 ) -> Case:
     """One case: warm-up aside, the window between two scrapes of the server's CPU and memory.
-    ``duration`` None: every request once, however long that takes."""
+    ``duration`` None: every request once, however long that takes. ``package_bytes``: a large
+    request's package; the requests are then sent one at a time, the peak-RSS mark reset before
+    each, and the case keeps the largest growth (a request's own peak, not what earlier ones left)."""
     scraped = target.scrape()
     cpu = target.server.cpu_seconds()
-    rss = target.server.reset_peak()
-    load = run_load(HOST, target.port, requests, connections, duration or math.inf)
+    if package_bytes:
+        answers, seconds, rss, peak = [], 0.0, 0, 0
+        for index, request in enumerate(requests):
+            before = target.server.reset_peak()
+            one = run_load(HOST, target.port, [request], 1, math.inf)
+            after = target.server.memory("VmHWM")
+            if after - before >= peak - rss:
+                rss, peak = before, after
+            answers += [dataclasses.replace(a, index=index) for a in one.answers]
+            seconds += one.seconds
+        load = LoadResult(answers, seconds, exhausted=False)
+    else:
+        rss = target.server.reset_peak()
+        load = run_load(HOST, target.port, requests, connections, duration or math.inf)
+        peak = target.server.memory("VmHWM")
     cpu = target.server.cpu_seconds() - cpu
-    peak = target.server.memory("VmHWM")
     stages = stage_means(scraped, target.scrape()) if target.metrics else {}
     envelope = statistics.fmean(r.envelope_bytes for r in requests[: max(len(load.answers), 1)])
     case = Case(name, target.label, load, cpu, rss, peak, stages, round(envelope), package_bytes)
@@ -283,7 +300,7 @@ def measure(
         flush=True,
     )
     if load.exhausted and duration is not None:
-        run.note(f"{target.label}, {name}: the prepared requests ran out after {load.seconds:.1f} s (raise --max-rate)")
+        run.note(f"{target.label}, {name}: the prepared requests ran out after {load.seconds:.1f} s (see --max-rate)")
     return case
 
 
@@ -397,11 +414,16 @@ def case_ceiling(run: Run, target: Target) -> None:
     env = target.envelopes
     tags = [f"ceiling-{n}-{os.urandom(3).hex()}" for n in range(CEILING_REQUESTS)]
     started = time.monotonic()
-    requests = [env.send_document(tag, env.send_package(tag, padding=CEILING_PADDING)) for tag in tags]
+    requests, size = [], 0
+    for tag in tags:
+        package = env.send_package(tag, padding=CEILING_PADDING)
+        requests.append(env.send_document(tag, package))
+        size = len(package)
     print(f"  ({len(requests)} requests of {requests[0].envelope_bytes / MiB:.0f} MiB built in "
           f"{time.monotonic() - started:.0f} s)", flush=True)  # fmt: skip
-    run.sizes["ceiling sendDocument"] = (requests[0].envelope_bytes, 0)
+    run.sizes["memory ceiling sendDocument"] = (requests[0].envelope_bytes, size)
     run.ceiling = measure(run, target, "8 x 90 MB at once", requests, None, CEILING_REQUESTS)
+    run.ceiling.package_bytes = size  # for the copies; the peak is the whole burst's
     run.cases.remove(run.ceiling)
 
 
@@ -423,6 +445,7 @@ def profile_small(run: Run, work: Path, sends: int = 300, top: int = 25) -> None
     from connector.runtime import build_runtime
     from connector.soap.app import ConnectorApp
 
+    logging.getLogger("connector").setLevel(logging.ERROR)  # as quiet as a server whose log goes nowhere
     settings = load_settings(None, environ={}, data_dir=work / "profile", delivery={"enabled": False})
     runtime = build_runtime(settings)
     app = ConnectorApp(runtime)
@@ -431,7 +454,7 @@ def profile_small(run: Run, work: Path, sends: int = 300, top: int = 25) -> None
     for system, password in passwords.items():
         admin.set_password(system, password)
     env = Envelopes(settings.effective_keys_dir, passwords, HOST)
-    tags = [f"profile-{n}-{os.urandom(3).hex()}" for n in range(sends + 5)]
+    tags = [f"profile-{n}-{os.urandom(3).hex()}" for n in range(5 + UNPROFILED + sends)]
     requests = [env.send_document(tag, env.send_package(tag)) for tag in tags]
 
     def call(request: Request) -> None:
@@ -453,10 +476,15 @@ def profile_small(run: Run, work: Path, sends: int = 300, top: int = 25) -> None
 
     for request in requests[:5]:
         call(request)
+    plain = requests[5 : 5 + UNPROFILED]
+    started = time.perf_counter()
+    for request in plain:
+        call(request)
+    unprofiled = (time.perf_counter() - started) / len(plain)
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
-    for request in requests[5:]:
+    for request in requests[5 + UNPROFILED :]:
         call(request)
     profiler.disable()
     elapsed = time.perf_counter() - started
@@ -473,7 +501,11 @@ def profile_small(run: Run, work: Path, sends: int = 300, top: int = 25) -> None
     run.profile = sorted(rows, key=lambda r: r[2], reverse=True)[:top]
     ours = [r for r in rows if r[0].startswith(("connector/", "signing/"))]
     run.profile_ours = sorted(ours, key=lambda r: r[3], reverse=True)[:top]
-    run.note(f"profile: {sends} sends in-process under cProfile, {elapsed / sends * 1000:.2f} ms per send profiled")
+    run.note(
+        f"profile: in-process (the WSGI callable, no HTTP, one at a time) a 7 KB send took "
+        f"{unprofiled * 1000:.2f} ms without the profiler ({UNPROFILED} sends), {elapsed / sends * 1000:.2f} ms "
+        f"under cProfile ({sends} sends)"
+    )
     run.note(
         f"profile: Spyne's once-a-second gc.collect() (spyne/context.py, MethodContext.close) took "
         f"{collect * 1000:.0f} ms in the profiling process ({objects:,} objects tracked; the benchmark's own "
@@ -567,8 +599,9 @@ def targets(run: Run) -> tuple[str, list[str]]:
         if copies > 4:
             why.append(f"20 MiB memory: peak RSS grew {large.growth_kib / 1024:.0f} MiB for a "
                        f"{large.package_bytes / MiB:.1f} MiB package ({copies:.1f} copies); bare Spyne grew "
-                       f"{large_bare.growth_kib / 1024:.0f} MiB ({large_bare.copies:.1f} copies) for the same request, "
-                       "so that much is Spyne's reading of the envelope before the connector sees it")  # fmt: skip
+                       f"{large_bare.growth_kib / 1024:.0f} MiB ({large_bare.copies:.1f} copies) for the same request "
+                       "doing nothing with it: that much is Spyne reading the envelope (the body, its tree, the "
+                       "base64 text, the decoded bytes) before any of the connector's code runs")  # fmt: skip
     headers = ["target", "wanted", "measured", ""]
     return markdown_table(headers, rows, "llrl") if rows else "(the cases for the targets did not run)", why
 
@@ -602,7 +635,7 @@ def report(run: Run) -> str:
         *[f"- {k}: {v}" for k, v in machine().items()],
         f"- run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {o.duration:g} s per case, "
         f"{o.connections} keep-alive connections, {o.threads} waitress threads per server process"
-        + (" (--quick)" if o.quick else ""),
+        + f"; options: {' '.join(sys.argv[1:]) or 'none'}",
         *[
             f"- {kind}: envelope {env / 1024:,.1f} KiB"
             + (f", signed edXML package {pkg / 1024:,.1f} KiB" if pkg else "")
@@ -625,7 +658,10 @@ def report(run: Run) -> str:
         "and after the case): *in the app* is the time from the WSGI call to the answer, the four stages are "
         "the pipeline's, *app outside the stages* is the rest of it (Spyne's parse and XSD validation, "
         "authentication with its nonce write, the receipt's serialisation, the log line), and *HTTP + "
-        "waiting* is what the client saw beyond that (waitress, sockets, waiting for the GIL and a thread).",
+        "waiting* is what the client saw beyond that (waitress, sockets, waiting for a thread). All of these are "
+        "wall-clock times with several requests in flight: they include waiting for the GIL and, on SQLite, for "
+        "the database's single writer, so a stage can take far longer than the CPU it uses; CPU ms/req is the "
+        "figure that limits throughput.",
         "",
         "## Results",
         "",
@@ -651,7 +687,9 @@ def report(run: Run) -> str:
         lines += [
             "## 20 MiB sendDocument: time and memory",
             "",
-            "One request at a time; package copies = peak RSS growth / the signed package's decoded size.",
+            "One request at a time on one connection, the peak-RSS mark reset before each; the growth is the "
+            "largest of the requests' (peak during the request minus RSS before it), package copies = growth / "
+            "the signed package's decoded size.",
             "",
             markdown_table(
                 ["server", "s per request", "RSS before MiB", "peak MiB", "growth MiB", "package copies"], rows
@@ -659,15 +697,18 @@ def report(run: Run) -> str:
             "",
         ]
     if run.ceiling:
-        c = run.ceiling
+        c, budget = run.ceiling, Settings()
         faults = ", ".join(f"{code} x{n}" for code, n in c.load.faults().most_common()) or "none"
         lines += [
             "## Memory ceiling: 8 requests of ~90 MB at once",
             "",
-            f"SQLite, 1 process, default memory budget (requests above `large_request_bytes` = 8 MiB take one of "
-            f"`max_large_requests` = 2 slots; the others get `Server.Busy` at once). Answered: "
-            f"{len(c.load.ok)} accepted; faults: {faults}. Peak RSS {c.peak_kib / 1024:.0f} MiB "
-            f"(from {c.rss_before_kib / 1024:.0f} MiB), {c.load.seconds:.1f} s for all eight.",
+            f"SQLite, 1 process, the default memory budget (requests above `large_request_bytes` = "
+            f"{budget.large_request_bytes / MiB:g} MiB take one of `max_large_requests` = {budget.max_large_requests} "
+            f"slots; the others get `Server.Busy` at once), {CEILING_REQUESTS} connections each sending one request "
+            f"with a {c.package_bytes / MiB:.0f} MiB package. Answered: {len(c.load.ok)} accepted; faults: {faults}. "
+            f"Peak RSS {c.peak_kib / 1024:.0f} MiB (from {c.rss_before_kib / 1024:.0f} MiB: "
+            f"+{c.growth_kib / 1024:.0f} MiB, {c.copies:.1f} package copies), {c.load.seconds:.1f} s for all "
+            f"{CEILING_REQUESTS}.",
             "",
         ]
     if run.profile:
@@ -726,6 +767,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-http-"))
     threads = options.threads
     try:
+        if options.profile:  # first: this process's heap is at its smallest (see the gc.collect note)
+            profile_small(run, work)
         run_target(run, lambda: start_bare(work, threads), large=True)
         run_target(run, lambda: start_connector(work, "SQLite, 1 process", threads, None, 1), large=True)
         if options.ceiling:
@@ -749,8 +792,6 @@ def main() -> int:
                         )
         else:
             run.note("several processes: skipped - `server.py --help` shows no `--workers` option in this checkout")
-        if options.profile:
-            profile_small(run, work)
     finally:
         subprocess.run(["rm", "-rf", str(work)], check=False)
     text = report(run)
