@@ -524,21 +524,27 @@ def ratio(value: float, base: float) -> str:
     return f"{value / base:.2f}x" if base and not math.isnan(base) and not math.isnan(value) else "-"
 
 
+def with_ratio(text: str, value: float, base: float | None) -> str:
+    return f"{text} ({ratio(value, base)})" if base is not None else text
+
+
 def results_table(run: Run) -> str:
+    """Every figure with its ratio to bare Spyne's in the same case (the baseline's own rows: 1.00x)."""
     rows = []
     for c in run.cases:
         base = run.case(c.name, "bare Spyne")
         load = c.load
+        cells = [with_ratio(f"{load.rate:.1f}", load.rate, base.load.rate if base else None)]
+        for q in (50, 95, 99):
+            value = load.percentile_ms(q)
+            cells.append(with_ratio(f"{value:.1f}", value, base.load.percentile_ms(q) if base else None))
+        cells.append(with_ratio(ms(c.cpu_per_request), c.cpu_per_request, base.cpu_per_request if base else None))
+        cells.append(with_ratio(f"{c.peak_kib / 1024:.0f}", c.peak_kib, base.peak_kib if base else None))
         faults = ", ".join(f"{code} x{n}" for code, n in load.faults().most_common()) or "-"
-        rows.append((
-            c.name, c.target, len(load.answers), f"{load.rate:.1f}", ratio(load.rate, base.load.rate) if base else "-",
-            f"{load.percentile_ms(50):.1f}", f"{load.percentile_ms(95):.1f}", f"{load.percentile_ms(99):.1f}",
-            ms(c.cpu_per_request), ratio(c.cpu_per_request, base.cpu_per_request) if base else "-",
-            f"{c.peak_kib / 1024:.0f}", faults,
-        ))  # fmt: skip
-    headers = ["case", "server", "requests", "req/s", "vs bare", "p50 ms", "p95 ms", "p99 ms", "CPU ms/req",
-               "vs bare", "peak RSS MiB", "faults"]  # fmt: skip
-    return markdown_table(headers, rows, "ll" + "r" * 9 + "l")
+        rows.append((c.name, c.target, len(load.answers), *cells, faults))
+    headers = ["case", "server", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "CPU ms/req", "peak RSS MiB",
+               "faults"]  # fmt: skip
+    return markdown_table(headers, rows, "ll" + "r" * 7 + "l")
 
 
 def stage_table(run: Run, name: str, operations: Sequence[str] | None = None) -> str | None:
@@ -644,24 +650,19 @@ def report(run: Run) -> str:
         "",
         "## How to read this",
         "",
-        "Each server is its own process; this script is only the client, in another process, sending "
-        "pre-built requests (packages signed and a fresh WS-Security UsernameToken per envelope before the "
-        "case starts) back to back over the keep-alive connections: closed loop, so req/s is what the server "
+        "This script is only the client: another process, sending pre-built requests (signed packages, a fresh "
+        "UsernameToken per envelope) back to back over the keep-alive connections, so req/s is what the server "
         "sustains with that many requests in flight. *bare Spyne* (`bench/bare_spyne.py`) is the connector's "
-        "own service definition on the same waitress with the same options and XSD validation, answering "
-        "constants: the cost of the SOAP stack alone. The other rows are `server.py` on SQLite (its embedded "
-        "default) or PostgreSQL, with authentication on. CPU ms/req is the server processes' user + system "
-        "time over the case divided by the requests answered; on this 2-core machine, shared with the client "
-        "and other work, the absolute numbers move between runs, the ratios to the baseline of the same run "
-        "much less. Peak RSS is the server's VmHWM, reset when the case starts. The stage tables come from "
-        "the connector's own metrics (`connector_stage_seconds`, `connector_request_seconds`, scraped before "
-        "and after the case): *in the app* is the time from the WSGI call to the answer, the four stages are "
-        "the pipeline's, *app outside the stages* is the rest of it (Spyne's parse and XSD validation, "
-        "authentication with its nonce write, the receipt's serialisation, the log line), and *HTTP + "
-        "waiting* is what the client saw beyond that (waitress, sockets, waiting for a thread). All of these are "
-        "wall-clock times with several requests in flight: they include waiting for the GIL and, on SQLite, for "
-        "the database's single writer, so a stage can take far longer than the CPU it uses; CPU ms/req is the "
-        "figure that limits throughput.",
+        "own service definition on the same waitress, validating against the same models and answering "
+        "constants: the SOAP stack alone. Figures in brackets are ratios to it in the same case; on a busy "
+        "2-core machine the absolute numbers move between runs, the ratios much less. CPU ms/req (the server "
+        "processes' user + system time over the case, per answer) is what limits throughput; peak RSS is the "
+        "server's VmHWM, reset when the case starts. The stage tables are the connector's own metrics, scraped "
+        "before and after: *in the app* runs from the WSGI call to the answer, then the pipeline's four stages, "
+        "*app outside the stages* (Spyne's parse and XSD validation, authentication with its nonce write, the "
+        "receipt's XML, the log line) and *HTTP + waiting* (what the client saw beyond the app). They are "
+        "wall-clock times with several requests in flight, so they include waiting for the GIL and, on SQLite, "
+        "for the single writer: a stage can take much longer than the CPU it uses.",
         "",
         "## Results",
         "",
