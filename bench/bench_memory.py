@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import requests  # noqa: E402
 import zeep  # noqa: E402
-from common import MiB, machine, markdown_table  # noqa: E402
+from common import MiB, free_port, machine, markdown_table  # noqa: E402
 from zeep.transports import Transport  # noqa: E402
 
 from connector.edxml import build  # noqa: E402
@@ -40,12 +39,6 @@ VARIANTS = {  # name: (malloc_arena_max, trim_after_bytes)
     "malloc_trim after large requests alone": (0, MiB),
     "both (the connector's default)": (2, MiB),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_mib(pid: int) -> float:

@@ -42,6 +42,7 @@ from common import (  # noqa: E402
     machine,
     markdown_table,
     peak_rss_kib,
+    profile_location,
     reset_peak_rss,
     run_child,
     text_table,
@@ -387,7 +388,7 @@ def profile_small(
     profiler.disable()
     stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     rows = [
-        (_where(filename, line, function), calls / PROFILE_SENDS, own, cumulative)
+        (profile_location(filename, line, function, ROOT), calls / PROFILE_SENDS, own, cumulative)
         for (filename, line, function), (_, calls, own, cumulative, _) in stats.items()
     ]
     rows.sort(key=lambda r: r[2], reverse=True)
@@ -399,18 +400,6 @@ def profile_small(
         if function == name and filename.endswith(f"sqlalchemy/{suffix}")
     }
     return [(name, calls, own * scale, cum * scale) for name, calls, own, cum in rows[:top]], db
-
-
-def _where(filename: str, line: int, function: str) -> str:
-    if filename == "~":  # a C function
-        return function
-    parts = Path(filename).parts
-    if "site-packages" in parts:  # a dependency: package/module is enough
-        return f"{'/'.join(parts[parts.index('site-packages') + 1 :])}:{line}({function})"
-    try:
-        return f"{Path(filename).relative_to(ROOT)}:{line}({function})"
-    except ValueError:
-        return f"{Path(filename).name}:{line}({function})"  # the standard library
 
 
 # ---- child processes: peak memory ------------------------------------------------------

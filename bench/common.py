@@ -10,10 +10,14 @@ import json
 import os
 import platform
 import resource
+import socket
 import statistics
 import subprocess
 import sys
+import time
 import timeit
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +90,68 @@ def run_child(argv: Sequence[str], timeout: float = 120) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+# ---- server processes (Linux /proc) ----------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float = 60, alive: Callable[[], bool] = lambda: True) -> None:
+    """Until ``url`` answers at all (any HTTP status); ``alive`` false stops early (the process died)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and alive():
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up in {timeout:g} s")
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its living descendants (a server that forks workers is measured as a whole)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # ended meanwhile
+            children.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the process has used (utime + stime of /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (the peak RSS since start or since ``reset_peak_of``) in KiB."""
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in status) if k in ("VmRSS", "VmHWM")}
+
+
+def reset_peak_of(pid: int) -> bool:
+    """Set another process's peak-RSS mark (VmHWM) to its current RSS; False where not allowed."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
 # ---- reporting -------------------------------------------------------------------------
 
 
@@ -101,6 +167,20 @@ def machine() -> dict[str, str]:
         "OS": f"{platform.system()} {platform.release()} {platform.machine()}",
         "load average at start": load,  # > nproc means the numbers shared the CPU with other work
     }
+
+
+def profile_location(filename: str, line: int, function: str, root: Path) -> str:
+    """A cProfile entry's place, short: package/module for dependencies, the path below ``root``
+    for the project's own code, the bare name for C functions."""
+    if filename == "~":  # a C function
+        return function
+    parts = Path(filename).parts
+    if "site-packages" in parts:  # a dependency: package/module is enough
+        return f"{'/'.join(parts[parts.index('site-packages') + 1 :])}:{line}({function})"
+    try:
+        return f"{Path(filename).relative_to(root)}:{line}({function})"
+    except ValueError:
+        return f"{Path(filename).name}:{line}({function})"  # the standard library
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]], align: str | None = None) -> str:

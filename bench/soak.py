@@ -31,7 +31,6 @@ import json
 import os
 import random
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -49,7 +48,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import requests  # noqa: E402
 import zeep  # noqa: E402
-from common import MiB, machine, markdown_table  # noqa: E402
+from common import MiB, free_port, machine, markdown_table  # noqa: E402
 from zeep.transports import Transport  # noqa: E402
 
 from connector.clock import utcnow  # noqa: E402
@@ -62,12 +61,6 @@ from simulators import guide  # noqa: E402
 PYTHON = sys.executable
 PUSH = ("eoffice-stp", "igate-hungyen")
 SIM_OF = {"docmgmt": "eoffice-stp", "onestop": "igate-hungyen"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def proc_status(pid: int) -> dict[str, float]:
