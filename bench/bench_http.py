@@ -51,7 +51,7 @@ from wsgiref.util import setup_testing_defaults
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]  # run as a script from anywhere: nothing is installed
 
-from common import PADDING, MiB, free_port, machine, markdown_table, profile_location  # noqa: E402
+from common import PADDING, MiB, free_port, machine, markdown_table, profile_location, set_password  # noqa: E402
 from envelopes import SYSTEMS, Envelopes, Request  # noqa: E402
 from httpload import LoadResult, ServerProcess, post_all, run_load  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
@@ -203,15 +203,7 @@ def start_connector(work: Path, label: str, threads: int, database_url: str | No
         server.wait_ready(f"http://{HOST}:{port}/health")
         passwords = {system: generate_password() for system in SYSTEMS}
         for system, password in passwords.items():  # as an operator registers a caller
-            subprocess.run(
-                [sys.executable, "-m", "connector", "credentials", "set", system, "--password-stdin"]
-                + ["--data-dir", str(data), "--config", str(config)],
-                input=password + "\n",
-                text=True,
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-            )
+            set_password(system, password, data, config)
     except BaseException:
         server.stop()
         raise

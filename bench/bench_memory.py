@@ -26,9 +26,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import requests  # noqa: E402
 import zeep  # noqa: E402
-from common import MiB, free_port, machine, markdown_table  # noqa: E402
+from common import MiB, free_port, machine, markdown_table, set_password  # noqa: E402
+from envelopes import ONESTOP  # noqa: E402
 from zeep.transports import Transport  # noqa: E402
+from zeep.wsse.username import UsernameToken  # noqa: E402
 
+from connector.auth.admin import generate_password  # noqa: E402
 from connector.edxml import build  # noqa: E402
 from signing import init_dev_keys, sign_package  # noqa: E402
 from simulators import guide  # noqa: E402
@@ -48,11 +51,16 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-def client(url: str) -> zeep.Client:
+def client(url: str, password: str) -> zeep.Client:
     session = requests.Session()
     session.trust_env = False
     transport = Transport(session=session, timeout=10, operation_timeout=300)
-    return zeep.Client(f"{url}/soap?wsdl", transport=transport, settings=zeep.Settings(strict=True, forbid_dtd=True))
+    return zeep.Client(
+        f"{url}/soap?wsdl",
+        transport=transport,
+        settings=zeep.Settings(strict=True, forbid_dtd=True),
+        wsse=UsernameToken(ONESTOP, password, use_digest=True),
+    )
 
 
 def send(zc: zeep.Client, identity, n: int, padding: int) -> None:
@@ -60,7 +68,7 @@ def send(zc: zeep.Client, identity, n: int, padding: int) -> None:
     package = sign_package(build(guide.send_package(dossier, padding=padding)), identity)
     zc.service.sendDocument(
         messageId=str(uuid.uuid4()),
-        package=package,
+        edxmlPackage=package,
         kind="INCOMING",
         senderUsername="cbtiepnhan",
         dossier={
@@ -99,7 +107,9 @@ def measure(name: str, arenas: int, trim: int, args: argparse.Namespace) -> Resu
             server.stdout.readline()  # "connector listening on ..."
             url = f"http://127.0.0.1:{port}"
             identity = init_dev_keys(Path(tmp) / "data" / "keys").identity(guide.ONESTOP.organ_id)
-            zc = client(url)
+            password = generate_password()
+            set_password(ONESTOP, password, Path(tmp) / "data", config)
+            zc = client(url, password)
             send(zc, identity, 0, 0)  # warm-up: imports, schemas, caches
             time.sleep(2)
             idle = rss_mib(server.pid)
@@ -113,7 +123,7 @@ def measure(name: str, arenas: int, trim: int, args: argparse.Namespace) -> Resu
             sampler.start()
             started = time.monotonic()
             padding = int(args.size_mb * MiB)
-            clients = [client(url) for _ in range(args.clients)]
+            clients = [client(url, password) for _ in range(args.clients)]
             with ThreadPoolExecutor(args.clients) as pool:
                 list(
                     pool.map(lambda n: send(clients[n % args.clients], identity, n, padding), range(1, args.sends + 1))

@@ -93,6 +93,20 @@ def run_child(argv: Sequence[str], timeout: float = 120) -> dict:
 # ---- server processes (Linux /proc) ----------------------------------------------------
 
 
+def set_password(system_id: str, password: str, data_dir: Path, config: Path | None = None) -> None:
+    """Register a caller's password as an operator does (``python -m connector credentials set``)."""
+    subprocess.run(
+        [sys.executable, "-m", "connector", "credentials", "set", system_id, "--password-stdin"]
+        + ["--data-dir", str(data_dir)]
+        + (["--config", str(config)] if config else []),
+        input=password + "\n",
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        check=True,
+        capture_output=True,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
