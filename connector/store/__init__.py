@@ -5,6 +5,7 @@ Import from here, not from the submodules: ``records`` (what callers build and r
 """
 
 from connector.store.credentials import CertificateMapping, CredentialStore, CredentialSummary
+from connector.store.directory_cache import DirectoryCache
 from connector.store.evidence import ChainVerdict
 from connector.store.migrate import (
     MigrationError,
@@ -68,6 +69,7 @@ __all__ = [
     "PartnerQueue",
     "ResultInfo",
     "SignedHead",
+    "DirectoryCache",
     "Store",
     "StoreConflict",
     "StoredAttachment",

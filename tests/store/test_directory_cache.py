@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 
 from connector.directory import Directory, OrganizationEntry, SystemEntry, SystemKind
-from connector.store import Store
-from connector.store.directory_cache import DirectoryCache
+from connector.store import DirectoryCache, Store
 
 
 @pytest.fixture
