@@ -105,9 +105,11 @@ def serve(settings: Settings, threads: int, sock: socket.socket | None = None, n
     try:
         # Binds now: a taken port fails before the worker starts.
         if sock is None:
-            server = transport.create_server(process.wsgi, settings.host, settings.port, **options)
+            server = transport.create_server(
+                process.wsgi, settings.host, settings.port, admission=process.app.gate, **options
+            )
         else:
-            server = transport.create_server(process.wsgi, sockets=[sock], **options)
+            server = transport.create_server(process.wsgi, sockets=[sock], admission=process.app.gate, **options)
         process.start_background(delivery=True, notary=notary)
     except BaseException:
         process.close()

@@ -274,6 +274,11 @@ class ExchangeService:
                     "package/MessageHeader/From/OrganId",
                 )
             existing = self.store.exchange_by_document_id(package.document_id)
+            if existing is not None and existing.exchange_id == request.message_id:
+                # This very message, accepted by a concurrent retry since ``_begin`` looked.
+                replay = self._replay_after_race(request.message_id, begun.request_digest)
+                if replay:
+                    return replay
             if existing is not None:
                 raise ConnectorError(
                     ErrorCode.DUPLICATE_MESSAGE,

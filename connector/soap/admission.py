@@ -5,6 +5,12 @@ decoded package, the verifier's trees), so a handful of concurrent 90 MB request
 server that handles thousands of small ones. Requests above ``large_request_bytes`` take one of
 ``max_large_requests`` slots; when none is free the request is refused at once with the
 retryable ``Server.Busy`` fault instead of waiting (a waiting request still holds its body).
+
+The HTTP server asks ``full_for`` as soon as a request's headers are in
+(``connector.soap.transport``): while every slot is taken, a large request is refused before
+its body is read, so its client is told at once instead of after uploading it. The slot itself
+is taken when the whole request has arrived (``admit``), so a request admitted from its headers
+may still be refused then.
 """
 
 from __future__ import annotations
@@ -19,6 +25,11 @@ class LargeRequestGate:
         self.large_request_bytes = large_request_bytes
         self.max_large_requests = max_large_requests
         self._slots = threading.BoundedSemaphore(max_large_requests) if max_large_requests > 0 else None
+        self._in_use = 0
+
+    def full_for(self, length: int) -> bool:
+        """Would a request of ``length`` bytes be refused now? (A look, not a reservation.)"""
+        return self._slots is not None and length > self.large_request_bytes and self._in_use >= self.max_large_requests
 
     @contextmanager
     def admit(self, length: int) -> Iterator[bool]:
@@ -29,7 +40,9 @@ class LargeRequestGate:
         if not self._slots.acquire(blocking=False):
             yield False
             return
+        self._in_use += 1  # read without the lock by full_for: a look may be one request stale
         try:
             yield True
         finally:
+            self._in_use -= 1
             self._slots.release()

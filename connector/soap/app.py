@@ -52,7 +52,8 @@ class ConnectorApp:
     request's Host header.
     """
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, gate: LargeRequestGate | None = None) -> None:
+        """``gate``: the memory budget, when the HTTP server shares it (``transport.create_server``)."""
         settings = runtime.settings
         self.runtime = runtime
         self.max_request_bytes = settings.max_request_bytes
@@ -70,7 +71,7 @@ class ConnectorApp:
             )
             application.exchange_service = runtime.service  # read by the service methods via ctx.app
             self.soap[version] = WsgiApplication(application, max_content_length=settings.max_request_bytes)
-        self.gate = LargeRequestGate(settings.large_request_bytes, settings.max_large_requests)
+        self.gate = gate or LargeRequestGate(settings.large_request_bytes, settings.max_large_requests)
         # The checked-in WSDL itself, with this server's addresses.
         self.wsdl = published_wsdl(self.public_url)
         silence_spyne_fault_logging()  # the request line replaces spyne's fault logging

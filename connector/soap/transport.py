@@ -10,51 +10,91 @@
   as soon as the headers are in, and stops a chunked body the moment it passes the cap; the
   connection is then closed without reading the rest. waitress would answer with a plain-text
   413; ``SoapChannel`` answers with the documented ``Client.TooLarge`` SOAP fault instead.
+- **The memory budget before the body is read.** With ``admission`` (the application's
+  ``LargeRequestGate``), a large request that arrives while every slot is taken gets
+  ``Server.Busy`` from its headers, the same way.
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import waitress
 from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
 from waitress.server import BaseWSGIServer
 from waitress.task import ErrorTask
-from waitress.utilities import RequestEntityTooLarge
+from waitress.utilities import Error, RequestEntityTooLarge
 
 from connector.config import Settings
 from connector.errors import ErrorCode
-from connector.soap.faults import fault_envelope
+from connector.soap.admission import LargeRequestGate
+from connector.soap.faults import SoapVersion, fault_envelope
 
 _DRAIN_BYTES = 16 * 1024 * 1024
 
 
-class SoapTooLargeTask(ErrorTask):
-    """waitress's error response, except that an oversized body gets the SOAP fault."""
+class ServerBusy(Error):
+    """The memory budget refused a request from its headers (answered by ``SoapRefusalTask``)."""
+
+    code = 500
+    reason = "Internal Server Error"
+
+
+class AdmittingParser(HTTPRequestParser):
+    """waitress's request parser, which also asks the memory budget once the headers are in."""
+
+    def __init__(self, adj: Any, admission: LargeRequestGate | None) -> None:
+        super().__init__(adj)
+        self.admission = admission
+
+    def parse_header(self, header_plus: bytes) -> None:
+        super().parse_header(header_plus)
+        if self.admission is not None and not self.chunked and self.admission.full_for(self.content_length):
+            slots = self.admission.max_large_requests
+            self.error = ServerBusy(f"{slots} large requests are being processed; retry later")
+            self.completed = True  # the body is never read
+
+
+class SoapRefusalTask(ErrorTask):
+    """waitress's error response, except that a request refused from its headers (too large, or
+    over the memory budget) gets the SOAP fault."""
 
     def execute(self) -> None:
-        if not isinstance(self.request.error, RequestEntityTooLarge):
+        error = self.request.error
+        if not isinstance(error, RequestEntityTooLarge | ServerBusy):
             super().execute()
             return
-        limit = self.channel.server.adj.max_request_body_size - 1  # waitress refuses at >= its value
-        announced = self.request.content_length if not self.request.chunked else 0
-        size = f"request is {announced:,} bytes" if announced > limit else "request body is larger than the limit"
-        body = fault_envelope(ErrorCode.TOO_LARGE, f"{size}; the limit is {limit:,} bytes")
+        version = SoapVersion.SOAP12 if self.request.path == "/soap12" else SoapVersion.SOAP11
+        if isinstance(error, ServerBusy):
+            body = fault_envelope(ErrorCode.BUSY, error.body, version)
+            self.response_headers.append(("Retry-After", "5"))
+        else:
+            limit = self.channel.server.adj.max_request_body_size - 1  # waitress refuses at >= its value
+            announced = self.request.content_length if not self.request.chunked else 0
+            size = f"request is {announced:,} bytes" if announced > limit else "request body is larger than the limit"
+            body = fault_envelope(ErrorCode.TOO_LARGE, f"{size}; the limit is {limit:,} bytes", version)
         self.status = "500 Internal Server Error"  # SOAP 1.1 carries faults with HTTP 500
-        self.response_headers.extend([("Content-Type", "text/xml; charset=utf-8")])
+        self.response_headers.append(("Content-Type", version.content_type))
         self.set_close_on_finish()  # the rest of the body is never read
         self.content_length = len(body)
         self.write(body)
 
 
 class SoapChannel(HTTPChannel):
-    error_task_class = SoapTooLargeTask
+    error_task_class = SoapRefusalTask
+
+    @property
+    def parser_class(self) -> Callable[[Any], AdmittingParser]:  # type: ignore[override]
+        admission = getattr(self.server, "admission", None)
+        return lambda adj: AdmittingParser(adj, admission)
 
     def send_continue(self) -> None:
         # A body refused from its headers is not invited ("Expect: 100-continue").
-        if self.request is None or not isinstance(self.request.error, RequestEntityTooLarge):
+        if self.request is None or not isinstance(self.request.error, RequestEntityTooLarge | ServerBusy):
             super().send_continue()
 
     def handle_close(self) -> None:
@@ -87,14 +127,21 @@ def server_options(settings: Settings, threads: int) -> dict[str, Any]:
     }
 
 
-def create_server(app: Any, host: str | None = None, port: int | None = None, **options: Any) -> Any:
-    """``waitress.create_server`` whose connections answer oversized bodies with the SOAP fault.
-    ``sockets=[...]`` instead of ``host`` and ``port``: serve sockets bound by another process
-    (``server.py --workers``)."""
+def create_server(
+    app: Any,
+    host: str | None = None,
+    port: int | None = None,
+    admission: LargeRequestGate | None = None,
+    **options: Any,
+) -> Any:
+    """``waitress.create_server`` whose connections answer oversized bodies, and large ones
+    beyond ``admission``'s budget, with the SOAP fault. ``sockets=[...]`` instead of ``host``
+    and ``port``: serve sockets bound by another process (``server.py --workers``)."""
     address = {} if options.get("sockets") else {"host": host, "port": port}
     server = waitress.create_server(app, **address, **options)
     listeners = [server, *getattr(server, "map", {}).values()]  # one per address when the host has several
     for listener in listeners:
         if isinstance(listener, BaseWSGIServer):
             listener.channel_class = SoapChannel
+            listener.admission = admission
     return server

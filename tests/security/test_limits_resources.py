@@ -186,6 +186,12 @@ def test_large_requests_beyond_the_budget_get_server_busy_at_once(tmp_path):
                 busy = post(connector.url, large)
                 assert fault_of(busy).code == ErrorCode.BUSY.value and busy.headers["Retry-After"]
                 assert not any(f.done() for f in running)
+                # ... and told from its headers alone, before it uploads a byte of its body.
+                sock = raw_connection(connector.url)
+                sock.sendall(b"POST /soap12 HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n")
+                answer = read_response(sock)
+                assert answer.startswith(b"HTTP/1.1 500") and b"Retry-After: 5" in answer, answer[:300]
+                assert b"application/soap+xml" in answer and b"<tns:code>Server.Busy</tns:code>" in answer
                 assert row_counts(connector) == before
                 # A small request is not large: it passes.
                 assert post(connector.url, envelope(list_pending())).status_code == 200

@@ -27,6 +27,7 @@ from connector.config import load_settings
 from connector.edxml import Package, build
 from connector.httpserver import BackgroundServer
 from connector.runtime import Runtime, build_runtime
+from connector.soap.admission import LargeRequestGate
 from connector.soap.app import ConnectorApp
 from connector.soap.transport import server_options
 from signing import sign_package
@@ -104,12 +105,14 @@ def start_connector(
     runtime = build_runtime(settings)
     holder: dict[str, ConnectorApp] = {}
     # The production server's limits (connections, idle timeout, size cap as a SOAP fault).
+    # The memory budget is shared by the server (refusals from the headers) and the app.
+    gate = LargeRequestGate(settings.large_request_bytes, settings.max_large_requests)
     server = BackgroundServer(
-        lambda environ, start: holder["app"](environ, start), **server_options(settings, threads=4)
+        lambda environ, start: holder["app"](environ, start), admission=gate, **server_options(settings, threads=4)
     )
     # The WSDL address is pinned from configuration once the port is known, as an operator would.
     runtime.settings = dataclasses.replace(settings, public_url=server.url)
-    holder["app"] = ConnectorApp(runtime)
+    holder["app"] = ConnectorApp(runtime, gate)
     server.start()
     return LiveConnector(server.url, runtime, settings.effective_keys_dir), server
 
