@@ -14,14 +14,18 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from lxml import etree
-from signxml import SignatureConfiguration, XMLVerifier
+from signxml import SignatureConfiguration, VerifyResult, XMLVerifier
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureConstructionMethod, SignatureMethod
 from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature, SignXMLException
+from signxml.util import _remove_sig
 from signxml.xades import XAdESSignatureConfiguration, XAdESVerifier, XAdESVerifyResult
 
 from .attachments import AttachmentDigest, describe_attachments
@@ -239,13 +243,91 @@ def _location(profile: DocumentProfile) -> str:
     return "./" + "".join(f"{step}/" for step in profile.signature_parent)
 
 
+_ENVELOPED = SignatureConstructionMethod.enveloped.value
+
+
+class _OneTree:
+    """signxml on the tree ``verify_xml`` parsed, instead of its own copies of it.
+
+    signxml 5.2 parses the document again, copies the whole tree (serialise + parse) for each
+    reference and once more for the canonicalisation transform: with a 27 MB package that is
+    ~8 copies at the peak. Here the tree it gets is used as it is (``get_root``), and the
+    whole-document reference (``URI=""``, enveloped, at most one canonicalisation - the only
+    kind ``_check_signed_info`` lets through) is canonicalised on that tree with its Signature
+    detached meanwhile (signxml's own ``_remove_sig``, then put back exactly). The digest is
+    over the same canonical bytes signxml would compute (a serialise-and-parse copy of a parsed
+    tree canonicalises identically); the canonical bytes are parsed, as signxml does, by
+    ``verify_xml`` once this tree is released. Any other reference (XAdES SignedProperties)
+    goes through signxml unchanged."""
+
+    def get_root(self, data):  # noqa: ANN001, ANN201 - signxml's signature
+        return data if isinstance(data, etree._Element) else super().get_root(data)
+
+    def _verify_reference(self, reference, index, root, uri_resolver, c14n_algorithm, signature, signature_key_used):  # noqa: ANN001, ANN201, PLR0913 - signxml's signature
+        transforms = self._find(reference, "Transforms", require=False)
+        steps = self._findall(transforms, "Transform") if transforms is not None else []
+        c14n = [step for step in steps if step.get("Algorithm") != _ENVELOPED]
+        try:
+            methods = [CanonicalizationMethod(step.get("Algorithm")) for step in c14n]
+        except ValueError:  # not a canonicalisation: signxml decides
+            methods = []
+            c14n.append(None)
+        if reference.get("URI") != "" or len(c14n) == len(steps) or len(c14n) > 1:
+            return super()._verify_reference(
+                reference, index, root, uri_resolver, c14n_algorithm, signature, signature_key_used
+            )
+        method = methods[0] if methods else self.config.default_reference_c14n_method
+        prefixes = self._get_inclusive_ns_prefixes(c14n[0]) if c14n else None
+        with _detached(self._get_signature(root)):
+            payload_c14n = self._c14n(root, algorithm=method, inclusive_ns_prefixes=prefixes)
+        digest_alg = DigestAlgorithm(self._find(reference, "DigestMethod").get("Algorithm"))
+        self.check_digest_alg_expected(digest_alg)
+        if base64.b64decode(self._find(reference, "DigestValue").text) != self._get_digest(payload_c14n, digest_alg):
+            raise InvalidDigest(f"Digest mismatch for reference {index} ({reference.get('URI')})")
+        if isinstance(signature_key_used, bytes):
+            signature_key = signature_key_used
+        else:
+            signature_key = signature_key_used.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        # signed_xml (the parse of payload_c14n) is left to verify_xml, once this tree is released;
+        # signxml itself reads it only for a SignedProperties reference, which this is not.
+        return VerifyResult(payload_c14n, None, signature, signature_key=signature_key)
+
+
+class _Verifier(_OneTree, XMLVerifier):
+    pass
+
+
+class _XAdESVerifier(_OneTree, XAdESVerifier):
+    pass
+
+
+@contextmanager
+def _detached(signature: etree._Element) -> Iterator[None]:
+    """The enveloped-signature transform on the tree itself, undone afterwards."""
+    parent, previous = signature.getparent(), signature.getprevious()
+    index, tail = parent.index(signature), signature.tail
+    text = parent.text if previous is None else previous.tail
+    _remove_sig(signature, idempotent=True)
+    try:
+        yield
+    finally:
+        parent.insert(index, signature)
+        signature.tail = tail
+        if previous is None:
+            parent.text = text
+        else:
+            previous.tail = text
+
+
 def _crypto_verify(
-    xml_bytes: bytes,
+    root: etree._Element,
     leaf: x509.Certificate,
     facts: _SignedInfoFacts,
     policy: VerificationPolicy,
     profile: DocumentProfile,
-) -> tuple[bytes, etree._Element, dt.datetime | None]:
+) -> tuple[bytes, dt.datetime | None]:
+    """The signature checked by signxml on ``root`` itself; the canonical bytes of the document
+    reference (parsed by the caller once ``root`` is released) and the XAdES signing time."""
     common = {
         "location": _location(profile),
         "expect_references": facts.reference_count,
@@ -255,12 +337,12 @@ def _crypto_verify(
     }
     try:
         if facts.xades:
-            results = XAdESVerifier().verify(
-                xml_bytes, x509_cert=leaf, parser=hardened_parser(), expect_config=XAdESSignatureConfiguration(**common)
+            results = _XAdESVerifier().verify(
+                root, x509_cert=leaf, parser=hardened_parser(), expect_config=XAdESSignatureConfiguration(**common)
             )
         else:
-            result = XMLVerifier().verify(
-                xml_bytes, x509_cert=leaf, parser=hardened_parser(), expect_config=SignatureConfiguration(**common)
+            result = _Verifier().verify(
+                root, x509_cert=leaf, parser=hardened_parser(), expect_config=SignatureConfiguration(**common)
             )
             results = [result] if not isinstance(result, list) else result
     except InvalidDigest as exc:
@@ -281,8 +363,6 @@ def _crypto_verify(
         raise _fail(Reason.MALFORMED_SIGNATURE, str(exc)) from exc
 
     document = results[facts.document_reference_index]
-    if document.signed_xml is None:
-        raise _fail(Reason.WRAPPING, "the signed data is not an XML document")
     signing_time = None
     for result in results:
         if isinstance(result, XAdESVerifyResult):
@@ -294,7 +374,15 @@ def _crypto_verify(
                     raise _fail(
                         Reason.MALFORMED_SIGNATURE, f"XAdES SigningTime {time_el.text!r} is not a date"
                     ) from exc
-    return document.signed_data, document.signed_xml, signing_time
+    return document.signed_data, signing_time
+
+
+def _signed_tree(signed_data: bytes) -> etree._Element:
+    """The canonical bytes that were digested, parsed (as signxml parses them)."""
+    try:
+        return etree.fromstring(signed_data, parser=hardened_parser())
+    except etree.XMLSyntaxError:
+        raise _fail(Reason.WRAPPING, "the signed data is not an XML document") from None
 
 
 def _signer_organisations(leaf: x509.Certificate, fingerprint: str, policy: VerificationPolicy) -> set[str]:
@@ -370,7 +458,11 @@ def verify_xml(
     facts = _check_signed_info(signature, policy)
     signer: ValidatedSigner = validate_signer(_certificates(signature, policy), policy)
     _check_key_type(signer.leaf, facts.method)
-    signed_data, signed_root, signing_time = _crypto_verify(xml_bytes, signer.leaf, facts, policy, profile)
+    signed_data, signing_time = _crypto_verify(root, signer.leaf, facts, policy, profile)
+    # Only what was signed is read from here on; the received tree (a copy of the package) goes
+    # before the signed bytes are parsed into the next one.
+    del root, signature
+    signed_root = _signed_tree(signed_data)
     if signed_root.tag != profile.root:
         raise _fail(Reason.WRAPPING, f"the signed data is a {signed_root.tag}, not a {profile.root}")
     fingerprint = fingerprint_sha256(signer.leaf)
