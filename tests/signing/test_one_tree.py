@@ -1,0 +1,80 @@
+"""The verifier hands signxml its own parse of the document (signing/verify.py ``_OneTree``):
+the bytes it digests and returns must be the ones stock signxml computes from the bytes, for
+every shape of signed document the policy admits, and a changed document must still fail."""
+
+from __future__ import annotations
+
+import pytest
+from signxml import SignatureConfiguration, XMLVerifier
+from signxml.algorithms import SignatureMethod
+from signxml.exceptions import InvalidDigest
+from signxml.xades import XAdESSignatureConfiguration, XAdESVerifier
+
+from signing import Reason, SignatureVerificationError, SigningOptions, sign_xml, verify_package
+from signing.profile import EDXML_PROFILE
+from signing.xmlparse import hardened_parser
+
+LOCATION = "./" + "".join(f"{step}/" for step in EDXML_PROFILE.signature_parent)  # as signing/verify.py says it
+
+
+def stock(data: bytes, sender, xades: bool) -> bytes:
+    """What signxml itself digests, from the bytes (the verifier's way before)."""
+    common = {
+        "location": LOCATION,
+        "expect_references": data.count(b"<ds:Reference "),
+        "signature_methods": frozenset({SignatureMethod.RSA_SHA256}),
+    }
+    if xades:
+        results = XAdESVerifier().verify(
+            data,
+            x509_cert=sender.certificate,
+            parser=hardened_parser(),
+            expect_config=XAdESSignatureConfiguration(**common),
+        )
+        return results[0].signed_data
+    return (
+        XMLVerifier()
+        .verify(
+            data, x509_cert=sender.certificate, parser=hardened_parser(), expect_config=SignatureConfiguration(**common)
+        )
+        .signed_data
+    )
+
+
+@pytest.mark.parametrize("xades", [False, True])
+@pytest.mark.parametrize(
+    ("edit", "accepted"),
+    [
+        ((b"", b""), True),
+        ((b"</ds:Signature>", b"</ds:Signature><!-- after -->"), True),  # comments are not signed
+        ((b"</ds:Signature>", b"</ds:Signature>\n  "), False),  # the text after the Signature is
+        ((b"<ds:Signature", b"<!-- before --><ds:Signature"), True),
+        ((b"<ds:Signature", b" <ds:Signature"), False),
+        ((b"?>", b"?>\n<!-- top -->"), True),
+    ],
+)
+def test_the_digested_bytes_are_signxmls_own(package, sender, policy, xades, edit, accepted):
+    data = sign_xml(package, sender, SigningOptions(xades=xades)).replace(*edit, 1)
+    try:
+        verified = verify_package(data, policy).signed_xml
+    except SignatureVerificationError as exc:
+        assert exc.reason is Reason.DIGEST_MISMATCH
+        verified = None
+    try:
+        expected = stock(data, sender, xades)
+    except InvalidDigest:
+        expected = None
+    assert verified == expected
+    assert (verified is not None) is accepted
+
+
+@pytest.mark.parametrize("xades", [False, True])
+def test_a_changed_document_still_fails(package, sender, policy, xades):
+    data = sign_xml(package, sender, SigningOptions(xades=xades))
+    at = data.index(b"</edXML:edXMLHeader>")
+    changed = data[:at] + b"<!-- harmless -->" + data[at:]
+    assert verify_package(changed, policy).signed_xml == stock(changed, sender, xades)  # comments are not signed
+    body = data.rindex(b"</")
+    with pytest.raises(SignatureVerificationError) as refused:
+        verify_package(data[:body] + b" " + data[body:], policy)
+    assert refused.value.reason is Reason.DIGEST_MISMATCH
