@@ -14,7 +14,8 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from collections.abc import Iterator
+import secrets
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -279,7 +280,7 @@ class _OneTree:
         method = methods[0] if methods else self.config.default_reference_c14n_method
         prefixes = self._get_inclusive_ns_prefixes(c14n[0]) if c14n else None
         with _detached(self._get_signature(root)):
-            payload_c14n = self._c14n(root, algorithm=method, inclusive_ns_prefixes=prefixes)
+            payload_c14n = _canonical(root, lambda: self._c14n(root, algorithm=method, inclusive_ns_prefixes=prefixes))
         digest_alg = DigestAlgorithm(self._find(reference, "DigestMethod").get("Algorithm"))
         self.check_digest_alg_expected(digest_alg)
         if base64.b64decode(self._find(reference, "DigestValue").text) != self._get_digest(payload_c14n, digest_alg):
@@ -299,6 +300,54 @@ class _Verifier(_OneTree, XMLVerifier):
 
 class _XAdESVerifier(_OneTree, XAdESVerifier):
     pass
+
+
+_BIG_TEXT = 256 * 1024
+# Text that canonicalisation writes as it is (C14N escapes only &, <, > and carriage returns in
+# text): base64 and the whitespace between its lines, as attachments are.
+_VERBATIM = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/= \t\n"
+
+
+def _canonical(root: etree._Element, canonicalize: Callable[[], bytes]) -> bytes:
+    """``canonicalize()`` of ``root``, without libxml2 and lxml each holding copies of the big
+    text nodes (base64 attachments) while it runs: each such text is taken out of the tree and
+    a unique marker put in its place, the (small) rest is canonicalised, and the texts are put
+    back into the output where their markers are. Exact because such a text is written by
+    C14N unchanged (``_VERBATIM``), and so is the marker. The tree keeps the markers: it is the
+    verifier's own parse, read no further for this reference (any other reference covers parts
+    of the Signature, which holds no such text and is detached meanwhile)."""
+    token = secrets.token_hex(16)
+    texts: list[tuple[bytes, bytes]] = []
+    for element in root.iter(etree.Element):
+        for side in ("text", "tail"):
+            value = getattr(element, side)
+            if value is None or len(value) < _BIG_TEXT:
+                continue
+            marker = f"{token}x{len(texts)}x"
+            setattr(element, side, marker)  # libxml2's copy goes first
+            data = value.encode("utf-8")
+            if data.translate(None, _VERBATIM):
+                setattr(element, side, value)
+                continue
+            del value
+            texts.append((marker.encode(), data))
+    skeleton = canonicalize()
+    if not texts:
+        return skeleton
+    located = []
+    for marker, data in texts:
+        at = skeleton.find(marker)
+        if at < 0 or skeleton.find(marker, at + 1) >= 0:
+            raise InvalidInput("a text node could not be placed in the canonical form")
+        located.append((at, marker, data))
+    parts, position = [], 0
+    for at, marker, data in sorted(located, key=lambda item: item[0]):
+        parts += [skeleton[position:at], data]
+        position = at + len(marker)
+    parts.append(skeleton[position:])
+    texts.clear()
+    located.clear()
+    return b"".join(parts)
 
 
 @contextmanager

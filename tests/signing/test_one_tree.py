@@ -4,7 +4,10 @@ every shape of signed document the policy admits, and a changed document must st
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from signing_testkit import Attachment, PackageSpec, build_package, fake_pdf
 from signxml import SignatureConfiguration, XMLVerifier
 from signxml.algorithms import SignatureMethod
 from signxml.exceptions import InvalidDigest
@@ -78,3 +81,27 @@ def test_a_changed_document_still_fails(package, sender, policy, xades):
     with pytest.raises(SignatureVerificationError) as refused:
         verify_package(data[:body] + b" " + data[body:], policy)
     assert refused.value.reason is Reason.DIGEST_MISMATCH
+
+
+def test_big_texts_are_canonicalised_as_signxml_does(sender, policy):
+    """Attachments above the size the verifier takes out of the tree for canonicalisation
+    (one wrapped in lines, one not), and a big text that C14N must escape (left in place)."""
+    spec = PackageSpec(
+        attachments=(
+            Attachment("cid:a", "a.pdf", fake_pdf(400_000, 2)),
+            Attachment("cid:b", "b.pdf", fake_pdf(300_000, 3)),
+        ),
+        subject="Tom &amp; Jerry\r\n" * 20_000,
+    )
+    package = build_package(spec)
+    first = re.search(rb"<edXML:ContentTransferEncoded>([^<]+)<", package)
+    wrapped = b"\n".join(re.findall(rb".{1,76}", first.group(1)))
+    package = package.replace(first.group(1), wrapped, 1)
+    for xades in (False, True):
+        data = sign_xml(package, sender, SigningOptions(xades=xades))
+        assert len(data) > 1_000_000
+        assert verify_package(data, policy).signed_xml == stock(data, sender, xades)
+        at = data.index(b"A", data.index(b"<edXML:ContentTransferEncoded>") + 200_000)
+        with pytest.raises(SignatureVerificationError) as refused:
+            verify_package(data[:at] + b"B" + data[at + 1 :], policy)
+        assert refused.value.reason is Reason.DIGEST_MISMATCH
