@@ -31,7 +31,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
-from connector.edxml import EdxmlError, ParseLimits, parse_xml
+from connector.edxml import ParseLimits, parse_xml
+from connector.errors import ConnectorError
 from connector.soap.models import TNS
 
 ENVIRON_KEY = "connector.soap.hollowed"
@@ -178,7 +179,7 @@ def _marker_in_place(envelope: bytes, marker: str, limits: ParseLimits, soap_env
         return False
     try:
         root = parse_xml(envelope, limits).getroot()
-    except EdxmlError:
+    except ConnectorError:  # EdxmlError included: spyne's path says it about the body itself
         return False
     found = root.xpath(
         "/e:Envelope/e:Body/*/t:edxmlPackage[not(node()[not(self::text())])]",
@@ -201,7 +202,7 @@ def hollowed(environ: dict[str, Any], limits: ParseLimits, soap_env: str) -> Ite
     start = stream.tell()
     try:
         result = hollow(stream, length)
-    except _NotHollow:
+    except (_NotHollow, OSError):  # spyne reads it again and answers as it would have
         result = None
     if result is None or not _marker_in_place(result[0], result[1].marker, limits, soap_env):
         stream.seek(start)
