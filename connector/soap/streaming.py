@@ -44,6 +44,7 @@ MIN_RUN_CHARS = 4096
 
 _BASE64_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 _WHITESPACE = b" \t\r\n"  # XML's whitespace, which strict base64 (connector.edxml.b64) allows between characters
+_SPACES = (b"\n", b" ", b"\r", b"\t")
 _RUN_CHARS = _BASE64_CHARS + _WHITESPACE
 # '>' (the end of a start tag) followed by a long run of base64 text: where a package begins.
 _RUN_START = re.compile(rb">[A-Za-z0-9+/= \t\r\n]{%d}" % MIN_RUN_CHARS)
@@ -74,15 +75,17 @@ class _StrictBase64Sink:
         self._padded = False
 
     def feed(self, text: bytes) -> None:
-        chars = self._pending + text.translate(None, _WHITESPACE)
+        if any(space in text for space in _SPACES):  # lines (MIME style): most senders write none
+            text = text.translate(None, _WHITESPACE)
+        chars = self._pending + text if self._pending else text
         whole = len(chars) - len(chars) % 4
         self._pending = chars[whole:]
         if not whole:
             return
         if self._padded:  # padding, then more data
             raise _NotHollow
-        try:
-            self._out.write(binascii.a2b_base64(chars[:whole], strict_mode=True))
+        try:  # anything outside the alphabet, and misplaced padding, is refused here
+            self._out.write(binascii.a2b_base64(memoryview(chars)[:whole], strict_mode=True))
         except binascii.Error:
             raise _NotHollow from None
         self._padded = chars[whole - 1 : whole] == b"="
@@ -153,14 +156,9 @@ def hollow(stream: IO[bytes], length: int) -> tuple[bytes, HollowedPackage] | No
 
 
 def _run_end(data: bytes) -> int:
-    """Where the run ends in ``data`` (at a '<'), -1 when all of it is run; ``_NotHollow`` when
-    it ends at anything else (a character reference, a character outside base64)."""
-    if not data.translate(None, _RUN_CHARS):
-        return -1
-    end = data.find(b"<")
-    if end < 0 or data[:end].translate(None, _RUN_CHARS):
-        raise _NotHollow
-    return end
+    """Where the run ends in ``data`` (at a '<'), -1 when it goes on; any other character
+    outside base64 (a character reference, say) is refused by the decoder."""
+    return data.find(b"<")
 
 
 def _undecided_tail(buffer: bytes) -> bytes:

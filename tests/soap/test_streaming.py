@@ -251,3 +251,20 @@ def test_a_21_mib_file_over_http_is_hollowed_stored_and_kept_intact(connector, m
     [stored] = connector.runtime.store.package_attachments(receipt.packageDigest)
     assert stored.sha256 == package.attachments[0].sha256
     assert hashlib.sha256(stored.data).hexdigest() == package.attachments[0].sha256
+
+
+@pytest.mark.parametrize(
+    "inside",
+    [
+        "QUJD" * 2000 + "<![CDATA[QUJD]]>",  # CDATA: the run ends early
+        "QUJD" * 2000 + "<!-- a comment -->QUJD",
+        "QUJD" * 2000 + "&#x41;QUJ",  # a character reference
+        "QUJD" * 2000 + "QQ==QUJD",  # padding inside
+    ],
+)
+def test_what_cannot_be_hollowed_exactly_goes_to_spyne_whole(inside):
+    body = envelope(f"<c:sendDocument><c:edxmlPackage>{inside}</c:edxmlPackage></c:sendDocument>").encode()
+    environ = {"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+    with streaming.hollowed(environ, LIMITS, SOAP_ENV) as package:
+        assert package is None
+        assert environ["wsgi.input"].read() == body  # rewound, unchanged
