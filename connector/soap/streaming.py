@@ -200,7 +200,7 @@ def hollowed(environ: dict[str, Any], limits: ParseLimits, soap_env: str) -> Ite
     start = stream.tell()
     try:
         result = hollow(stream, length)
-    except (_NotHollow, OSError):  # spyne reads it again and answers as it would have
+    except (_NotHollow, OSError, ValueError):  # spyne reads it again and answers as it would have
         result = None
     if result is None or not _marker_in_place(result[0], result[1].marker, limits, soap_env):
         stream.seek(start)
