@@ -10,7 +10,8 @@ into the canonical bytes where their markers are.
 
 Exact, because a text is taken out only when C14N writes it unchanged and the parser reads it
 unchanged: base64 characters, spaces, tabs and line feeds, between a '>' and a '<' (no
-character reference, no '&', '>' or carriage return, nothing outside ASCII). The marker keeps
+character reference, no '&', '>' or carriage return, nothing outside ASCII), in a document
+that is UTF-8 or ASCII (where such a byte is its character). The marker keeps
 the text's line feeds, so line numbers in messages stay the same. ``parse_hollow`` checks that
 every marker came back as the whole text (or tail) of an element; anything else - a run inside
 a comment, an attribute or CDATA, a document the hollow parse refuses - is parsed whole
@@ -36,6 +37,8 @@ _CHECK_BYTES = 1024 * 1024
 _VERBATIM = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/= \t\n"
 _RUN_START = re.compile(rb">[A-Za-z0-9+/= \t\n]{4096}")
 _WIDE_STARTS = (b"\xff\xfe", b"\xfe\xff", b"\x00", b"<\x00")  # UTF-16/32: bytes are not characters
+_DECLARED = re.compile(rb"""^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*["']([^"']*)["']""")
+_ASCII_BASED = frozenset({b"utf-8", b"utf8", b"us-ascii", b"ascii"})  # a base64 byte is its character
 
 Texts = dict[bytes, memoryview]
 """Marker (as it appears in the canonical bytes) -> the text it stands for."""
@@ -58,7 +61,8 @@ def parse_hollow(xml_bytes: bytes) -> tuple[etree._Element, Texts]:
 
 
 def _hollow(xml_bytes: bytes) -> tuple[bytes, Texts] | None:
-    if xml_bytes.startswith(_WIDE_STARTS):
+    declared = _DECLARED.match(xml_bytes[:512])
+    if xml_bytes.startswith(_WIDE_STARTS) or (declared and declared.group(1).lower() not in _ASCII_BASED):
         return None
     view = memoryview(xml_bytes)
     token = secrets.token_hex(16)
