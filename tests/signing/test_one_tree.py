@@ -145,3 +145,12 @@ def test_big_runs_that_are_not_element_text_are_parsed_whole(sender, policy, whe
     except InvalidDigest:
         expected = None
     assert verified == expected
+
+
+@pytest.mark.parametrize(("declaration", "kept_out"), [("UTF-8", 1), ("utf-8", 1), ("ISO-8859-1", 0), (None, 1)])
+def test_only_utf8_or_ascii_documents_are_hollowed(declaration, kept_out):
+    prolog = f'<?xml version="1.0" encoding="{declaration}"?>\n' if declaration else ""
+    document = f"{prolog}<a><b>{'QUJD' * 100_000}</b><c/></a>".encode()
+    root, texts = bigtext.parse_hollow(document)
+    assert len(texts) == kept_out
+    assert root.find("c").sourceline == 1 + bool(prolog)
