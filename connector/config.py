@@ -116,6 +116,9 @@ class Settings:
     """Requests above this size count against ``max_large_requests`` (the memory budget)."""
     max_large_requests: int = 2
     """Large requests processed at once; the others get ``Server.Busy`` at once (retryable)."""
+    stream_threshold_bytes: int = 1 * MiB
+    """Requests at least this large are read in chunks, the package decoded on the way and
+    only the rest of the envelope given to spyne (``connector/soap/streaming.py``)."""
     connection_limit: int = 1000
     """Open connections the server accepts at once (waitress's default of 100 lets 100 clients
     that send half a request stall everyone else)."""

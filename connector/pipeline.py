@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from lxml import etree
+
 from connector.edxml import (
     DocumentPackage,
     EdxmlError,
@@ -79,10 +81,10 @@ def verify_signature(data: bytes, policy: VerificationPolicy, timings: StageTimi
         raise ConnectorError(code, f"{exc.reason}: {exc.message}", where) from None
 
 
-def validate_package(verified: VerifiedPackage, settings: ValidationSettings, limits: ParseLimits) -> Package:
-    """edXML validation of what the signature covers, on the verifier's own parse of it (the
-    signed bytes are not parsed a second time)."""
-    tree = verified.signed_root.getroottree()
+def validate_package(signed_root: etree._Element, settings: ValidationSettings, limits: ParseLimits) -> Package:
+    """edXML validation of what the signature covers, on the verifier's own parse of it
+    (``VerifiedPackage.signed_root``: the signed bytes are not parsed a second time)."""
+    tree = signed_root.getroottree()
     try:
         check_tree(tree, limits)
     except EdxmlError as exc:
@@ -110,7 +112,9 @@ def accept_package(
             ErrorCode.TOO_LARGE, f"package is {len(data):,} bytes; the limit is {limits.max_bytes:,}", "package"
         )
     with timings.stage("verify"):
-        verified = verify_signature(data, policy, timings)
+        # Only the verifier's tree is read on: its canonical bytes (one more copy of the
+        # package) are not kept while the attachments are decoded.
+        signed_root = verify_signature(data, policy, timings).signed_root
     with timings.stage("validate"):
-        package = validate_package(verified, settings, limits)
+        package = validate_package(signed_root, settings, limits)
     return AcceptedPackage(data, package, digest or hashlib.sha256(data).hexdigest())

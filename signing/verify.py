@@ -14,16 +14,28 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.hashes import Hash
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from lxml import etree
-from signxml import SignatureConfiguration, XMLVerifier
-from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureConstructionMethod, SignatureMethod
+from signxml import SignatureConfiguration, VerifyResult, XMLVerifier
+from signxml.algorithms import (
+    CanonicalizationMethod,
+    DigestAlgorithm,
+    SignatureConstructionMethod,
+    SignatureMethod,
+    digest_algorithm_implementations,
+)
 from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature, SignXMLException
+from signxml.util import _remove_sig
 from signxml.xades import XAdESSignatureConfiguration, XAdESVerifier, XAdESVerifyResult
 
+from . import bigtext
 from .attachments import AttachmentDigest, describe_attachments
 from .certs import fingerprint_sha256, organ_id_of, organ_name_of, subject_text
 from .errors import Reason, SignatureVerificationError
@@ -42,8 +54,8 @@ class VerifiedPackage:
 
     signed: bool
     """False only when the policy lets unsigned documents through (``require_signature=False``)."""
-    signed_xml: bytes
-    """The canonical bytes that were digested (the document without its Signature)."""
+    signed_parts: bigtext.Parts = field(repr=False)
+    """``signed_xml`` in pieces (the big texts are slices of the input: not copied again)."""
     signed_root: etree._Element = field(repr=False)
     """``signed_xml`` parsed; the tree the caller may read."""
     sender_organ_id: str | None = None
@@ -69,6 +81,11 @@ class VerifiedPackage:
     xades: bool = False
     document: str = EDXML_PROFILE.name
     """The kind of document (its profile's name), e.g. ``connector receipt``."""
+
+    @property
+    def signed_xml(self) -> bytes:
+        """The canonical bytes that were digested (the document without its Signature)."""
+        return b"".join(self.signed_parts)
 
     def attachments(self) -> list[AttachmentDigest]:
         """SHA-256 of each attachment as signed (computed on demand: it decodes every file)."""
@@ -239,13 +256,103 @@ def _location(profile: DocumentProfile) -> str:
     return "./" + "".join(f"{step}/" for step in profile.signature_parent)
 
 
+_ENVELOPED = SignatureConstructionMethod.enveloped.value
+
+
+class _OneTree:
+    """signxml on the tree ``verify_xml`` parsed, instead of its own copies of it.
+
+    signxml 5.2 parses the document again, copies the whole tree (serialise + parse) for each
+    reference and once more for the canonicalisation transform: with a 27 MB package that is
+    ~8 copies at the peak. Here the tree it gets is used as it is (``get_root``), and the
+    whole-document reference (``URI=""``, enveloped, at most one canonicalisation - the only
+    kind ``_check_signed_info`` lets through) is canonicalised on that tree with its Signature
+    detached meanwhile (signxml's own ``_remove_sig``, then put back exactly), the big texts
+    spliced in by ``bigtext``. The digest is over the same canonical bytes signxml would
+    compute (a serialise-and-parse copy of a parsed tree canonicalises identically); the
+    canonical bytes are parsed, as signxml does, by ``verify_xml`` once this tree is released.
+    Any other reference (XAdES SignedProperties) goes through signxml unchanged."""
+
+    texts: bigtext.Texts = {}  # the big texts ``bigtext.parse_hollow`` kept out of the tree
+    signed_parts: bigtext.Parts | None = None  # the whole-document reference's canonical bytes
+
+    def get_root(self, data):  # noqa: ANN001, ANN201 - signxml's signature
+        return data if isinstance(data, etree._Element) else super().get_root(data)
+
+    def _verify_reference(self, reference, index, root, uri_resolver, c14n_algorithm, signature, signature_key_used):  # noqa: ANN001, ANN201, PLR0913 - signxml's signature
+        transforms = self._find(reference, "Transforms", require=False)
+        steps = self._findall(transforms, "Transform") if transforms is not None else []
+        c14n = [step for step in steps if step.get("Algorithm") != _ENVELOPED]
+        try:
+            methods = [CanonicalizationMethod(step.get("Algorithm")) for step in c14n]
+        except ValueError:  # not a canonicalisation: signxml decides
+            methods = []
+            c14n.append(None)
+        if reference.get("URI") != "" or len(c14n) == len(steps) or len(c14n) > 1:
+            return super()._verify_reference(
+                reference, index, root, uri_resolver, c14n_algorithm, signature, signature_key_used
+            )
+        method = methods[0] if methods else self.config.default_reference_c14n_method
+        prefixes = self._get_inclusive_ns_prefixes(c14n[0]) if c14n else None
+        with _detached(self._get_signature(root)):
+            texts = {**self.texts, **bigtext.take_out(root)}
+            parts = bigtext.canonical(lambda: self._c14n(root, algorithm=method, inclusive_ns_prefixes=prefixes), texts)
+            del texts
+        digest_alg = DigestAlgorithm(self._find(reference, "DigestMethod").get("Algorithm"))
+        self.check_digest_alg_expected(digest_alg)
+        hasher = Hash(digest_algorithm_implementations[digest_alg]())  # as signxml's _get_digest, piecewise
+        for part in parts:
+            hasher.update(part)
+        if base64.b64decode(self._find(reference, "DigestValue").text) != hasher.finalize():
+            raise InvalidDigest(f"Digest mismatch for reference {index} ({reference.get('URI')})")
+        self.signed_parts = parts
+        if isinstance(signature_key_used, bytes):
+            signature_key = signature_key_used
+        else:
+            signature_key = signature_key_used.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        # The canonical bytes stay in pieces (``signed_parts``), parsed by verify_xml once this tree
+        # is released; signxml itself reads a result's bytes and tree only for a SignedProperties
+        # reference, which this is not.
+        return VerifyResult(b"", None, signature, signature_key=signature_key)
+
+
+class _Verifier(_OneTree, XMLVerifier):
+    pass
+
+
+class _XAdESVerifier(_OneTree, XAdESVerifier):
+    pass
+
+
+@contextmanager
+def _detached(signature: etree._Element) -> Iterator[None]:
+    """The enveloped-signature transform on the tree itself, undone afterwards."""
+    parent, previous = signature.getparent(), signature.getprevious()
+    index, tail = parent.index(signature), signature.tail
+    text = parent.text if previous is None else previous.tail
+    _remove_sig(signature, idempotent=True)
+    try:
+        yield
+    finally:
+        parent.insert(index, signature)
+        signature.tail = tail
+        if previous is None:
+            parent.text = text
+        else:
+            previous.tail = text
+
+
 def _crypto_verify(
-    xml_bytes: bytes,
+    root: etree._Element,
+    texts: bigtext.Texts,
     leaf: x509.Certificate,
     facts: _SignedInfoFacts,
     policy: VerificationPolicy,
     profile: DocumentProfile,
-) -> tuple[bytes, etree._Element, dt.datetime | None]:
+) -> tuple[bigtext.Parts, dt.datetime | None]:
+    """The signature checked by signxml on ``root`` itself; the canonical bytes of the document
+    reference (parsed by the caller once ``root`` is released) and the XAdES signing time.
+    ``texts``: what ``bigtext.parse_hollow`` kept out of ``root``."""
     common = {
         "location": _location(profile),
         "expect_references": facts.reference_count,
@@ -253,14 +360,16 @@ def _crypto_verify(
         "digest_algorithms": policy.effective_digest_algorithms,
         "verification_time": policy.verification_time,
     }
+    verifier = _XAdESVerifier() if facts.xades else _Verifier()
+    verifier.texts = texts
     try:
         if facts.xades:
-            results = XAdESVerifier().verify(
-                xml_bytes, x509_cert=leaf, parser=hardened_parser(), expect_config=XAdESSignatureConfiguration(**common)
+            results = verifier.verify(
+                root, x509_cert=leaf, parser=hardened_parser(), expect_config=XAdESSignatureConfiguration(**common)
             )
         else:
-            result = XMLVerifier().verify(
-                xml_bytes, x509_cert=leaf, parser=hardened_parser(), expect_config=SignatureConfiguration(**common)
+            result = verifier.verify(
+                root, x509_cert=leaf, parser=hardened_parser(), expect_config=SignatureConfiguration(**common)
             )
             results = [result] if not isinstance(result, list) else result
     except InvalidDigest as exc:
@@ -281,8 +390,6 @@ def _crypto_verify(
         raise _fail(Reason.MALFORMED_SIGNATURE, str(exc)) from exc
 
     document = results[facts.document_reference_index]
-    if document.signed_xml is None:
-        raise _fail(Reason.WRAPPING, "the signed data is not an XML document")
     signing_time = None
     for result in results:
         if isinstance(result, XAdESVerifyResult):
@@ -294,7 +401,15 @@ def _crypto_verify(
                     raise _fail(
                         Reason.MALFORMED_SIGNATURE, f"XAdES SigningTime {time_el.text!r} is not a date"
                     ) from exc
-    return document.signed_data, document.signed_xml, signing_time
+    return verifier.signed_parts or (document.signed_data,), signing_time
+
+
+def _signed_tree(signed_parts: bigtext.Parts) -> etree._Element:
+    """The canonical bytes that were digested, parsed (with signxml's parser, as it would)."""
+    try:
+        return bigtext.parse_parts(signed_parts, hardened_parser())
+    except etree.XMLSyntaxError:
+        raise _fail(Reason.WRAPPING, "the signed data is not an XML document") from None
 
 
 def _signer_organisations(leaf: x509.Certificate, fingerprint: str, policy: VerificationPolicy) -> set[str]:
@@ -346,7 +461,7 @@ def verify_xml(
     if len(xml_bytes) > policy.max_bytes:
         raise _fail(Reason.DOCUMENT_TOO_LARGE, f"{len(xml_bytes)} bytes, above the policy limit of {policy.max_bytes}")
     try:
-        root = parse_document(xml_bytes)
+        root, texts = bigtext.parse_hollow(xml_bytes)  # attachments kept out of the tree
     except UnsafeXMLError as exc:
         raise _fail(Reason.MALFORMED_XML, str(exc)) from exc
     if profile is None:
@@ -359,9 +474,11 @@ def verify_xml(
         message = f"no XML-DSig Signature{_placeholder_note(root)}"
         if policy.require_signature:
             raise _fail(Reason.UNSIGNED, message)
+        if texts:  # the caller reads this tree: whole
+            root = parse_document(xml_bytes)
         return VerifiedPackage(
             signed=False,
-            signed_xml=xml_bytes,
+            signed_parts=(xml_bytes,),
             signed_root=root,
             sender_organ_id=profile.sender_of(root),
             covered=message,
@@ -370,7 +487,11 @@ def verify_xml(
     facts = _check_signed_info(signature, policy)
     signer: ValidatedSigner = validate_signer(_certificates(signature, policy), policy)
     _check_key_type(signer.leaf, facts.method)
-    signed_data, signed_root, signing_time = _crypto_verify(xml_bytes, signer.leaf, facts, policy, profile)
+    signed_parts, signing_time = _crypto_verify(root, texts, signer.leaf, facts, policy, profile)
+    # Only what was signed is read from here on; the received tree (a copy of the package) goes
+    # before the signed bytes are parsed into the next one.
+    del root, signature, texts
+    signed_root = _signed_tree(signed_parts)
     if signed_root.tag != profile.root:
         raise _fail(Reason.WRAPPING, f"the signed data is a {signed_root.tag}, not a {profile.root}")
     fingerprint = fingerprint_sha256(signer.leaf)
@@ -378,7 +499,7 @@ def verify_xml(
     accepted_org = _check_sender(sender, signer.leaf, fingerprint, policy, profile)
     return VerifiedPackage(
         signed=True,
-        signed_xml=signed_data,
+        signed_parts=signed_parts,
         signed_root=signed_root,
         sender_organ_id=sender,
         signer_subject=subject_text(signer.leaf),

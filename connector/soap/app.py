@@ -37,6 +37,7 @@ from connector.soap.faults import SoapVersion, fault_envelope
 from connector.soap.models import TNS
 from connector.soap.service import ConnectorService
 from connector.soap.spyne_compat import WsgiApplication
+from connector.soap.streaming import hollowed
 
 StartResponse = Callable[..., Any]
 OPERATIONS = frozenset(ConnectorService.public_methods)  # bounded values for the metrics' operation label
@@ -72,6 +73,8 @@ class ConnectorApp:
             application.exchange_service = runtime.service  # read by the service methods via ctx.app
             self.soap[version] = WsgiApplication(application, max_content_length=settings.max_request_bytes)
         self.gate = gate or LargeRequestGate(settings.large_request_bytes, settings.max_large_requests)
+        self.stream_threshold_bytes = settings.stream_threshold_bytes
+        self.envelope_limits = ParseLimits(max_bytes=settings.max_request_bytes)
         # The checked-in WSDL itself, with this server's addresses.
         self.wsdl = published_wsdl(self.public_url)
         silence_spyne_fault_logging()  # the request line replaces spyne's fault logging
@@ -111,8 +114,9 @@ class ConnectorApp:
     def _post(
         self, environ: dict[str, Any], start_response: StartResponse, version: SoapVersion = SoapVersion.SOAP11
     ) -> Iterable[bytes]:
-        """The size cap, then spyne, with a last line of defence: nothing leaves as waitress's
-        plain-text 500. Then the request id into the answer, the log line and the metrics."""
+        """The size cap, then spyne (a large body hollowed first: ``streaming``), with a last line
+        of defence: nothing leaves as waitress's plain-text 500. Then the request id into the
+        answer, the log line and the metrics."""
         request = RequestContext(caller=environ.get("REMOTE_ADDR") or "-")
         environ[ENVIRON_KEY] = request
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -122,7 +126,10 @@ class ConnectorApp:
             body = fault_envelope(ErrorCode.TOO_LARGE, message, version)
         else:
             with self.gate.admit(length) as admitted:
-                if admitted:
+                if admitted and length >= self.stream_threshold_bytes:  # the package decoded as it is read
+                    with hollowed(environ, self.envelope_limits, version.value):
+                        status, headers, body = self._spyne(environ, request, version)
+                elif admitted:
                     status, headers, body = self._spyne(environ, request, version)
                 else:  # the memory budget is spent: answered at once, nothing parsed
                     status, headers = (

@@ -14,7 +14,7 @@ from connector.auth.wsse import SECURITY
 from connector.edxml import EdxmlError, ParseLimits, parse_xml
 from connector.errors import ConnectorError, ErrorCode
 from connector.soap import envelope_rules as rules
-from connector.soap import leniency
+from connector.soap import leniency, streaming
 from connector.soap.faults import SOAP11_ENV, SOAP12_ENV, ConnectorFault, SoapVersion
 from connector.soap.spyne_compat import Fault, Soap11
 
@@ -149,7 +149,11 @@ class HardenedSoap11(Soap11):
             raise ConnectorFault(ErrorCode.SCHEMA_INVALID, f"a value cannot be read: {exc}", "Body") from None
 
     def byte_array_from_element(self, ctx: Any, cls: Any, element: etree._Element) -> tuple[bytes]:
-        """base64Binary fields decoded strictly (spyne's decoder drops what is not base64)."""
+        """base64Binary fields decoded strictly (spyne's decoder drops what is not base64); a
+        large request's package was decoded while its body was read (``streaming``)."""
+        hollowed = getattr(ctx.transport, "req_env", {}).get(streaming.ENVIRON_KEY)
+        if hollowed is not None and element.text == hollowed.marker:
+            return (hollowed.data,)
         try:
             return (rules.strict_base64(element),)
         except ConnectorError as exc:
