@@ -18,7 +18,7 @@ test: $(STAMP)
 	.ci/ensure-tools
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/python -m pytest -x -q
+	$(VENV)/bin/python -m pytest -x -q -n 2 --dist loadscope
 	.ci/compat 3.12 3.13
 
 lint: $(STAMP)

@@ -8,7 +8,12 @@ leaves hundreds of MB resident and idle. Two measures, both set in ``Settings``:
 - ``malloc_arena_max``: at most this many arenas (``mallopt(M_ARENA_MAX)``), set before the
   server's threads start, so the threads share a few heaps instead of keeping one each;
 - ``trim_after_bytes``: after a request whose body is at least this large, ``malloc_trim(0)``
-  hands the free pages of every arena back to the kernel (a few milliseconds, only then).
+  hands the free pages of every arena back to the kernel (a few milliseconds, only then);
+- ``malloc_mmap_threshold``: blocks at least this large are mapped and unmapped directly
+  (``mallopt(M_MMAP_THRESHOLD)``). glibc otherwise raises the threshold after each large free,
+  after which a package-sized block comes from the heap, stays resident when freed and may be
+  copied when it grows: one 27 MB send then peaked anywhere between 3.8 and 6.6 copies of the
+  package, and steadily at 3.4 with the threshold pinned at 4 MiB, at the same speed.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 _M_ARENA_MAX = -8  # glibc's malloc.h
+_M_MMAP_THRESHOLD = -3
 
 
 def _glibc() -> Any | None:
@@ -42,6 +48,13 @@ def limit_arenas(count: int) -> bool:
     if _LIBC is None or count <= 0:
         return False
     return bool(_LIBC.mallopt(_M_ARENA_MAX, count))
+
+
+def pin_mmap_threshold(size: int) -> bool:
+    """Map blocks of ``size`` bytes or more directly, always (0: leave glibc's sliding threshold)."""
+    if _LIBC is None or size <= 0:
+        return False
+    return bool(_LIBC.mallopt(_M_MMAP_THRESHOLD, size))
 
 
 def trim() -> bool:

@@ -56,6 +56,7 @@ def build_process(settings: Settings) -> ServingProcess:
     """The runtime and the application, nothing started yet. Call before any thread starts:
     it sets the process's malloc arenas (``connector/memory.py``)."""
     memory.limit_arenas(settings.malloc_arena_max)
+    memory.pin_mmap_threshold(settings.malloc_mmap_threshold)
     runtime = build_runtime(settings)
     app = ConnectorApp(runtime)
     return ServingProcess(runtime, app, memory.TrimAfterLargeRequests(app, settings.trim_after_bytes), None, None)
