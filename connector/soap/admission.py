@@ -1,8 +1,9 @@
 """A memory budget for requests: at most N large ones are processed at once.
 
-Processing a request holds several copies of its body at its peak (envelope tree, base64 text,
-decoded package, the verifier's trees), so a handful of concurrent 90 MB requests can exhaust a
-server that handles thousands of small ones. Requests above ``large_request_bytes`` take one of
+Processing a large request holds several copies of its package at its peak (about 3.5 through
+the streaming path: the decoded package, the verifier's tree, the attachments; many more for a
+request that falls back to spyne's path), so a handful of concurrent 90 MB requests can exhaust
+a server that handles thousands of small ones. Requests above ``large_request_bytes`` take one of
 ``max_large_requests`` slots; when none is free the request is refused at once with the
 retryable ``Server.Busy`` fault instead of waiting (a waiting request still holds its body).
 
