@@ -30,7 +30,7 @@ from connector.directory import (
 )
 from connector.errors import ConnectorError, ErrorCode
 from connector.exchange import DocumentKind, ExchangeState
-from connector.store import directory_cache, migrate
+from connector.store import blobs, directory_cache, migrate
 from connector.store import evidence as ev_log
 from connector.store import outbox as ob
 from connector.store import tables as t
@@ -224,10 +224,10 @@ class Store:
 
     # ---- exchanges --------------------------------------------------------------------
     def _store_package(self, conn: Connection, blob: PackageBlob, now: datetime) -> None:
-        self._insert_ignore(
+        blobs.insert_ignoring(
             conn, t.packages, [{"digest": blob.digest, "data": blob.data, "size": len(blob.data), "stored_at": now}]
         )
-        self._insert_ignore(
+        blobs.insert_ignoring(
             conn, t.attachments, [{"sha256": a.sha256, "data": a.data, "size": len(a.data)} for a in blob.attachments]
         )
         self._insert_ignore(
