@@ -1,8 +1,9 @@
 """The connector's operations, framework-free: the SOAP layer translates to and from these.
 
 sendDocument and publishResult carry signed edXML document packages; updateStatus carries
-status packages; getStatus reads the timeline; the pull operations serve systems that cannot
-host an endpoint. Every operation is idempotent by message id.
+status packages; getStatus reads the timeline; the pull operations (``connector/pull.py``,
+``ExchangeService.pull``) serve systems that cannot host an endpoint. Every write operation is
+idempotent by message id.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from connector.authorisation import (
     require_connected,
     require_kind,
     require_own_organisation,
-    require_own_system,
 )
 from connector.clock import utcnow
 from connector.directory import DeliveryMode, SystemKind
@@ -30,20 +30,18 @@ from connector.edxml import BusinessDocType, DocumentPackage, ParseLimits, Statu
 from connector.errors import ConnectorError, ErrorCode
 from connector.exchange import ExchangeState, IllegalTransition, can_amend, can_publish_result, next_state
 from connector.pipeline import AcceptedPackage, StageTimings, accept_package
+from connector.pull import PullQueue
 from connector.receipts import Receipt, sign_receipt
 from connector.requests import (
     ExchangeView,
     PublishResultRequest,
-    PulledItem,
     SendDocumentRequest,
     SignedReceipt,
     UpdateStatusRequest,
 )
 from connector.routing import RoutingDecision, route
 from connector.store import (
-    OPEN_STATES,
     NewOutboxItem,
-    OutboxItem,
     OutboxOperation,
     ResultInfo,
     Store,
@@ -161,6 +159,8 @@ class ExchangeService:
     def __init__(self, store: Store, config: ServiceConfig) -> None:
         self.store = store
         self.config = config
+        self.pull = PullQueue(store)
+        """listPending, fetchPending and acknowledge (``connector/pull.py``)."""
 
     # ---- shared steps -----------------------------------------------------------------
     def _begin(self, operation: Operation, caller: Caller, message_id: str, package: bytes, metadata: object) -> _Begun:
@@ -686,57 +686,3 @@ class ExchangeService:
             else []
         )
         return ExchangeView(exchange, self.store.timeline(exchange.exchange_id), files)
-
-    # ---- pull -------------------------------------------------------------------------
-    def list_pending(self, caller: Caller, system_id: str) -> list[OutboxItem]:
-        """A pull system's items still to fetch or acknowledge, oldest first (its own only)."""
-        require_own_system(caller, system_id)
-        items = self.store.outbox_items(system_id=system_id)
-        return [i for i in items if i.state in OPEN_STATES and i.mode is DeliveryMode.PULL]
-
-    def fetch(self, caller: Caller, system_id: str, item_id: int) -> PulledItem:
-        """One pending item with its package; the item becomes "fetched" until acknowledged."""
-        require_own_system(caller, system_id)
-        item = self._pending_item(system_id, item_id)
-        self.store.mark_fetched(item.item_id, utcnow())
-        fetched = self._pending_item(system_id, item_id)  # as it is now: fetched
-        return PulledItem(fetched, self.store.package_bytes(item.package_digest) if item.package_digest else None)
-
-    def acknowledge(
-        self, caller: Caller, system_id: str, item_id: int, delivered: bool, reason: str | None
-    ) -> OutboxItem:
-        """The pull system's transport acknowledgement: delivered, or failed (back to pending)."""
-        require_own_system(caller, system_id)
-        item = self._pending_item(system_id, item_id)
-        exchange = self.store.exchange(item.exchange_id)
-        now = utcnow()
-        event = None
-        if delivered and exchange is not None:
-            event = StoredEvent(
-                now,
-                exchange.state,
-                system_id,
-                None,
-                item.package_digest,
-                f"{item.operation} fetched and acknowledged by {system_id}",
-            )
-        if not self.store.acknowledge(item.item_id, system_id, delivered, reason, now, event):
-            raise ConnectorError(
-                ErrorCode.UNKNOWN_ITEM, f"item {item_id} is no longer pending for {system_id}", "itemId"
-            )
-        acknowledged = self.store.outbox_item(item.item_id)
-        assert acknowledged is not None  # it was updated a moment ago; items are never deleted
-        return acknowledged
-
-    def _pending_item(self, system_id: str, item_id: int) -> OutboxItem:
-        item = self.store.outbox_item(item_id)
-        if (
-            item is None
-            or item.system_id != system_id
-            or item.mode is not DeliveryMode.PULL
-            or item.state not in OPEN_STATES
-        ):
-            raise ConnectorError(
-                ErrorCode.UNKNOWN_ITEM, f"item {item_id} is not pending for system {system_id!r}", "itemId"
-            )
-        return item

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from connector.auth.admin import generate_password
@@ -227,15 +229,14 @@ def test_the_real_server_answers_an_oversized_request_with_a_fault(tmp_path):
         server.wait(timeout=10)
 
 
-def test_a_taken_port_is_a_one_line_error(tmp_path):
-    import socket
-
+@pytest.mark.parametrize("workers", [[], ["--workers", "2"]], ids=["one process", "--workers 2"])
+def test_a_taken_port_is_a_one_line_error(tmp_path, workers):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
         run = subprocess.run(
-            [sys.executable, "server.py", "--data-dir", str(tmp_path), "--port", str(port)],
+            [sys.executable, "server.py", "--data-dir", str(tmp_path), "--port", str(port), *workers],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -243,4 +244,5 @@ def test_a_taken_port_is_a_one_line_error(tmp_path):
         )
     assert run.returncode == 2
     assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use" in run.stderr
+    assert "worker 0 started" not in run.stderr  # with --workers: before any child starts
     assert "Traceback" not in run.stderr

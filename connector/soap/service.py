@@ -206,11 +206,11 @@ class ConnectorService(ServiceBase):
 
     @operation(SystemId, _returns=Array(models.PendingItem), _out_variable_name="items")
     def listPending(ctx, systemId):  # noqa: N802, N803
-        return [_pending(i) for i in _service(ctx).list_pending(_caller(ctx), systemId)]
+        return [_pending(i) for i in _service(ctx).pull.list_pending(_caller(ctx), systemId)]
 
     @operation(SystemId, required(Integer), _returns=models.FetchedItem, _out_variable_name="fetched")
     def fetchPending(ctx, systemId, itemId):  # noqa: N802, N803
-        pulled = _service(ctx).fetch(_caller(ctx), systemId, itemId)
+        pulled = _service(ctx).pull.fetch(_caller(ctx), systemId, itemId)
         return models.FetchedItem(
             item=_pending(pulled.item),
             metadata=pulled.item.payload,
@@ -226,7 +226,7 @@ class ConnectorService(ServiceBase):
         _out_variable_name="item",
     )
     def acknowledge(ctx, systemId, itemId, outcome, reason):  # noqa: N803
-        return _pending(_service(ctx).acknowledge(_caller(ctx), systemId, itemId, str(outcome) == "DONE", reason))
+        return _pending(_service(ctx).pull.acknowledge(_caller(ctx), systemId, itemId, str(outcome) == "DONE", reason))
 
 
 def _pending(item: Any) -> models.PendingItem:

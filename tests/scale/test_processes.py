@@ -8,7 +8,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from tests.ops.conftest import scrape, value
 from tests.partners.test_delivery_failures import free_port
 from tests.soap.conftest import ONESTOP, LiveConnector, new_id
 from tests.soap.test_guide_cases import DOSSIER
-from tests.test_processes import ROOT, set_password, start, wait_until
+from tests.test_processes import set_password, start, wait_until
 
 STARTED = re.compile(r"worker (\d+) started \(pid (\d+)\)")
 SERVING = re.compile(r"worker process (\d+) serving")
@@ -201,23 +200,6 @@ def test_gunicorn_preload_is_refused_with_the_reason(tmp_path):
     text = log.read_text(encoding="utf-8", errors="replace")
     assert "each worker process must load it itself" in text
     assert "Worker failed to boot" in text
-
-
-def test_a_taken_port_stops_the_parent_before_any_child_starts(tmp_path):
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen(1)
-        port = taken.getsockname()[1]
-        run = subprocess.run(
-            [sys.executable, "server.py", "--data-dir", str(tmp_path), "--port", str(port), "--workers", "2"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    assert run.returncode == 2
-    assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use" in run.stderr
-    assert "worker 0 started" not in run.stderr and "Traceback" not in run.stderr
 
 
 def test_children_stop_when_their_parent_is_killed(tmp_path):

@@ -111,5 +111,5 @@ def test_a_result_from_another_agency_finds_no_exchange(service, signed):
 
 
 def test_pull_operations_serve_the_callers_own_system_and_pending_items(service):
-    refused(ErrorCode.FORBIDDEN, service.list_pending, PULL_AGENCY, "not-registered")
-    refused(ErrorCode.UNKNOWN_ITEM, service.fetch, PULL_AGENCY, "eoffice-ubnd", 424242)
+    refused(ErrorCode.FORBIDDEN, service.pull.list_pending, PULL_AGENCY, "not-registered")
+    refused(ErrorCode.UNKNOWN_ITEM, service.pull.fetch, PULL_AGENCY, "eoffice-ubnd", 424242)

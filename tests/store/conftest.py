@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from connector.store import Store
+
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -32,3 +34,12 @@ def database_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def store(database_url):
+    """An empty store at the head schema, on each backend."""
+    s = Store(database_url)
+    s.create_schema()
+    yield s
+    s.close()

@@ -4,18 +4,8 @@ line) within ``max_age`` seconds, through the generation each import bumps."""
 
 from __future__ import annotations
 
-import pytest
-
 from connector.directory import Directory, OrganizationEntry, SystemEntry, SystemKind
 from connector.store import DirectoryCache, Store
-
-
-@pytest.fixture
-def store(database_url):
-    s = Store(database_url)
-    s.create_schema()
-    yield s
-    s.close()
 
 
 class Clock:

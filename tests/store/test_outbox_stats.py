@@ -5,19 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from connector.clock import utcnow
-from connector.store import AttemptOutcome, OutboxState, Store
+from connector.store import AttemptOutcome, OutboxState
 from tests.store.test_store import create
-
-
-@pytest.fixture
-def store(database_url):
-    s = Store(database_url)
-    s.create_schema()
-    yield s
-    s.close()
 
 
 def test_counts_oldest_and_in_flight_per_partner_and_state(store):

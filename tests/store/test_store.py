@@ -82,14 +82,6 @@ def create(store: Store, exchange_id: str, document_id: str, attachment: bytes =
     )
 
 
-@pytest.fixture
-def store(database_url):
-    s = Store(database_url)
-    s.create_schema()
-    yield s
-    s.close()
-
-
 def test_an_exchange_is_stored_whole_with_package_attachments_and_outbox(store):
     create(store, "m1", "doc-1")
     assert store.exchange("m1").state is ExchangeState.ACCEPTED
