@@ -11,14 +11,13 @@ accepts ``Created`` within ``[auth] created_window``, 300 s by default).
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from connector.auth.wsse import WSSE, WSU, PasswordType
+from connector.auth.wsse import digest_header
 from connector.edxml import Organization, StatusCode, build
 from connector.soap.models import TNS
 from signing import OrgSpec, SigningIdentity, init_dev_keys, sign_package
@@ -48,15 +47,7 @@ def new_id() -> str:
 
 def security_header(system_id: str, password: str) -> str:
     """A UsernameToken with PasswordDigest = base64(SHA-1(nonce + Created + password))."""
-    nonce = os.urandom(16)
-    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    digest = base64.b64encode(hashlib.sha1(nonce + created.encode() + password.encode()).digest()).decode()
-    return (
-        f'<w:Security xmlns:w="{WSSE}" xmlns:u="{WSU}"><w:UsernameToken><w:Username>{system_id}</w:Username>'
-        f'<w:Password Type="{PasswordType.DIGEST.value}">{digest}</w:Password>'
-        f"<w:Nonce>{base64.b64encode(nonce).decode()}</w:Nonce><u:Created>{created}</u:Created>"
-        "</w:UsernameToken></w:Security>"
-    )
+    return digest_header(system_id, password, os.urandom(16), datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def http_request(operation: str, body: str, header: str, host: str, tag: str | None = None) -> Request:

@@ -49,6 +49,18 @@ class UsernameToken:
         return hmac.compare_digest(expected, self.password.encode())
 
 
+def digest_header(username: str, password: str, nonce: bytes, created: str) -> str:
+    """A ``wsse:Security`` header with a PasswordDigest UsernameToken, as text: what a client
+    without a WS-Security library puts in ``soap:Header`` (docs/integration.md)."""
+    digest = base64.b64encode(hashlib.sha1(nonce + created.encode() + password.encode()).digest()).decode()
+    return (
+        f'<w:Security xmlns:w="{WSSE}" xmlns:u="{WSU}"><w:UsernameToken><w:Username>{username}</w:Username>'
+        f'<w:Password Type="{PasswordType.DIGEST.value}">{digest}</w:Password>'
+        f"<w:Nonce>{base64.b64encode(nonce).decode()}</w:Nonce><u:Created>{created}</u:Created>"
+        "</w:UsernameToken></w:Security>"
+    )
+
+
 def read_username_token(security: etree._Element) -> UsernameToken:
     """The one UsernameToken of a ``wsse:Security`` header (a ``wsu:Timestamp`` may sit beside it)."""
     tokens = security.findall(f"{{{WSSE}}}UsernameToken")

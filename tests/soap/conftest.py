@@ -4,9 +4,7 @@ PasswordDigest, with a password generated and set through the credentials admin)
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import hashlib
 import os
 import threading
 import uuid
@@ -22,7 +20,7 @@ from zeep.transports import Transport
 from zeep.wsse.username import UsernameToken
 
 from connector.auth.admin import CredentialAdmin, generate_password
-from connector.auth.wsse import WSSE, WSU, PasswordType
+from connector.auth.wsse import digest_header
 from connector.config import load_settings
 from connector.edxml import Package, build
 from connector.httpserver import BackgroundServer
@@ -78,15 +76,11 @@ class LiveConnector:
         password: str | None = None,
     ) -> str:
         """A ``wsse:Security`` header (PasswordDigest) as text, for hand-written envelopes."""
-        nonce = nonce or os.urandom(16)
-        created = created or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        secret = password or self.password(system_id)
-        digest = base64.b64encode(hashlib.sha1(nonce + created.encode() + secret.encode()).digest()).decode()
-        return (
-            f'<w:Security xmlns:w="{WSSE}" xmlns:u="{WSU}"><w:UsernameToken><w:Username>{system_id}</w:Username>'
-            f'<w:Password Type="{PasswordType.DIGEST.value}">{digest}</w:Password>'
-            f"<w:Nonce>{base64.b64encode(nonce).decode()}</w:Nonce><u:Created>{created}</u:Created>"
-            "</w:UsernameToken></w:Security>"
+        return digest_header(
+            system_id,
+            password or self.password(system_id),
+            nonce or os.urandom(16),
+            created or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
 
 
