@@ -1,4 +1,4 @@
-"""The verifier hands signxml its own parse of the document (signing/verify.py ``_OneTree``):
+"""The verifier hands signxml its own parse of the document (signing/onetree.py):
 the bytes it digests and returns must be the ones stock signxml computes from the bytes, for
 every shape of signed document the policy admits, and a changed document must still fail."""
 
