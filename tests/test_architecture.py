@@ -19,6 +19,7 @@ DOMAIN = [
     "connector.exchange",
     "connector.routing",
     "connector.service",
+    "connector.pull",
     "connector.pipeline",
     "connector.requests",
     "connector.directory",
