@@ -21,7 +21,7 @@ from lxml import etree
 
 from connector.auth.caller import AuthMethod, Caller
 from connector.auth.events import security_event
-from connector.auth.ratelimit import FailureLimiter
+from connector.auth.ratelimit import FailureLimiter, SharedFailures
 from connector.auth.secretbox import SecretBox, SecretKeyError
 from connector.auth.transport import TransportFacts
 from connector.auth.wsse import PasswordType, TokenError, UsernameToken, read_username_token
@@ -78,6 +78,7 @@ class Authenticator:
         self.settings = settings
         self.clock = clock
         self.limiter = limiter or FailureLimiter(settings.max_failures, settings.failure_window)
+        self.shared = SharedFailures(self.credentials, settings.max_failures, settings.failure_window, wall=clock)
 
     def authenticate(self, security_headers: Sequence[etree._Element], facts: TransportFacts) -> Caller:
         if facts.untrusted_proxy_headers:
@@ -101,7 +102,8 @@ class Authenticator:
                 )
             if facts.basic:
                 usernames.append(facts.basic[0])
-            blocked = self.limiter.blocked([f"address:{facts.client_address}", *(f"username:{u}" for u in usernames)])
+            keys = [f"address:{facts.client_address}", *(f"username:{u}" for u in usernames)]
+            blocked = self.limiter.blocked(keys) or self.shared.blocked(keys)
             if blocked:
                 raise AuthFailure(
                     "too many failed attempts; try again later",
@@ -116,7 +118,9 @@ class Authenticator:
 
             record_authentication_failure(failure.kind)
             if failure.counts:
-                self.limiter.failed([f"address:{facts.client_address}", *(f"username:{u}" for u in usernames)])
+                keys = [f"address:{facts.client_address}", *(f"username:{u}" for u in usernames)]
+                self.limiter.failed(keys)
+                self.shared.failed(keys)
             security_event(
                 "auth.failed",
                 username=",".join(usernames) or None,

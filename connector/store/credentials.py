@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from connector.store import tables as t
 from connector.store.records import StoreConflict
@@ -39,6 +39,7 @@ class CredentialStore:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._next_purge = datetime.min.replace(tzinfo=UTC)
+        self._next_failure_purge = datetime.min.replace(tzinfo=UTC)
 
     def set_password(self, system_id: str, sealed: bytes, now: datetime) -> None:
         with self._store._tx() as conn:
@@ -89,6 +90,24 @@ class CredentialStore:
         except StoreConflict:
             return False
         return True
+
+    def record_failures(self, keys: list[str], at: datetime, forget_before: datetime) -> None:
+        """Failed attempts under ``keys`` (the client address, the usernames tried). Failures
+        older than ``forget_before`` are dropped, once a minute (they no longer count)."""
+        purge = at >= self._next_failure_purge
+        if purge:
+            self._next_failure_purge = at + _PURGE_INTERVAL
+        with self._store._tx() as conn:
+            if purge:
+                conn.execute(delete(t.auth_failures).where(t.auth_failures.c.failed_at < forget_before))
+            conn.execute(insert(t.auth_failures), [{"key": key[:300], "failed_at": at} for key in keys])
+
+    def keys_at_limit(self, since: datetime, limit: int) -> frozenset[str]:
+        """The keys with at least ``limit`` failures since ``since``, recorded by any process."""
+        f = t.auth_failures
+        query = select(f.c.key).where(f.c.failed_at >= since).group_by(f.c.key).having(func.count() >= limit)
+        with self._store._read() as conn:
+            return frozenset(conn.execute(query).scalars())
 
 
 def _mapping(row: object) -> CertificateMapping:

@@ -232,6 +232,14 @@ auth_nonces = Table(  # UsernameToken nonces seen within the Created window: a s
     Column("seen_at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_auth_nonces_seen", auth_nonces.c.seen_at)
+auth_failures = Table(  # failed authentication attempts of every process: the shared rate limit
+    "auth_failures",
+    metadata,
+    Column("failure_id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(300), nullable=False),  # "address:..." or "username:..." (connector/auth/ratelimit.py)
+    Column("failed_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_auth_failures_at", auth_failures.c.failed_at, auth_failures.c.key)
 Index("ix_attempts_item", attempts.c.item_id)
 
 # ---- evidence log: a hash chain, only ever appended (connector/store/evidence.py) -------------

@@ -158,7 +158,7 @@ def fault_of(response: requests.Response) -> Fault:
 
 # Authentication's own bookkeeping: the caller's password (set on first use) and the nonce of
 # every authenticated request (replay protection) are written before the request is looked at.
-AUTH_TABLES = frozenset({"credentials", "auth_nonces"})
+AUTH_TABLES = frozenset({"credentials", "auth_nonces", "auth_failures"})
 
 
 def row_counts(live: LiveConnector) -> dict[str, int]:

@@ -5,11 +5,13 @@ leaves every row as it was. Through the real HTTP interface of a live connector.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 import os
 import stat
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +21,10 @@ import zeep
 
 from connector.auth.secretbox import KEY_ENV, SecretBox, SecretKeyError
 from connector.errors import ErrorCode
+from connector.httpserver import BackgroundServer
+from connector.runtime import build_runtime
+from connector.soap.app import ConnectorApp
+from connector.soap.transport import server_options
 from connector.store import CertificateMapping, CredentialStore
 from simulators import guide
 from tests.security.conftest import (
@@ -379,6 +385,24 @@ def test_failures_are_counted_per_client_address_across_usernames(strict):
     body = envelope(usernametoken(AGENCY, strict.password(AGENCY)), send_body(strict))
     with unchanged(strict):
         assert "too many failed attempts" in refused(post(strict, body), UNAUTHENTICATED)
+
+
+def test_failures_spread_over_processes_count_once_for_all(strict, tmp_path):
+    # A second connector process on the same database, as `server.py --workers 2` or a second node.
+    other_runtime = build_runtime(strict.runtime.settings)
+    other_server = BackgroundServer(ConnectorApp(other_runtime), **server_options(other_runtime.settings, threads=2))
+    other = dataclasses.replace(strict, url=other_server.start().url, runtime=other_runtime)
+    try:
+        password = strict.password(ONESTOP)
+        for live in (strict, other, strict):  # 3 guesses, neither process saw 3 itself
+            refused(post(live, envelope(usernametoken(ONESTOP, "guess " + new_id()), send_body(live))), UNAUTHENTICATED)
+        time.sleep(1.1)  # the shared counts are read at most once a second
+        for live in (strict, other):
+            body = envelope(usernametoken(ONESTOP, password), send_body(live))
+            assert "too many failed attempts" in refused(post(live, body), UNAUTHENTICATED)
+    finally:
+        other_server.stop()
+        other_runtime.close()
 
 
 # ---- zeep, as integrators use it -----------------------------------------------------
