@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +184,10 @@ class Settings:
         for name, allowed in (("auto_migrate", AUTO_MIGRATE), ("log_format", LOG_FORMATS)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"setting {name!r} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
+        for f in fields(self):  # sizes, counts, seconds: 0 is "off" where a setting allows it, never below
+            value = getattr(self, f.name)
+            if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+                raise ConfigError(f"setting {f.name!r} must not be negative, not {value!r}")
 
     @property
     def migrates_on_start(self) -> bool:

@@ -246,3 +246,20 @@ def test_a_taken_port_is_a_one_line_error(tmp_path, workers):
     assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use" in run.stderr
     assert "worker 0 started" not in run.stderr  # with --workers: before any child starts
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("setting", ["stream_threshold_bytes = -1", "malloc_mmap_threshold = -4096"])
+def test_a_negative_size_in_the_settings_is_a_one_line_error_naming_it(tmp_path, setting):
+    config = tmp_path / "connector.toml"
+    config.write_text(setting + "\n")
+    run = subprocess.run(
+        [sys.executable, "server.py", "--data-dir", str(tmp_path / "data"), "--config", str(config)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    name = setting.split(" =")[0]
+    assert run.returncode == 2
+    assert f"error: setting '{name}' must not be negative" in run.stderr
+    assert "Traceback" not in run.stderr
