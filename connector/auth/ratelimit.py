@@ -102,4 +102,5 @@ class SharedFailures:
             self.credentials.record_failures(list(keys), at, at - self.window)
         except ConnectorError as exc:
             log.warning("failed attempt not recorded for other processes: %s", exc.message)
-        self._read_at = None  # this process's own count is read again at the next attempt
+        # Not read again at once: under a flood of guesses that would be a grouped query per
+        # guess. This process's own failures count at once in ``FailureLimiter``.
