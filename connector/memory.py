@@ -43,18 +43,19 @@ def _glibc() -> Any | None:
 _LIBC = _glibc()
 
 
+def _mallopt(parameter: int, value: int) -> bool:
+    """Set a glibc malloc parameter; 0 (or not glibc) leaves glibc's default."""
+    return _LIBC is not None and value > 0 and bool(_LIBC.mallopt(parameter, value))
+
+
 def limit_arenas(count: int) -> bool:
     """At most ``count`` malloc arenas for the process (0: leave glibc's default, 8 per core)."""
-    if _LIBC is None or count <= 0:
-        return False
-    return bool(_LIBC.mallopt(_M_ARENA_MAX, count))
+    return _mallopt(_M_ARENA_MAX, count)
 
 
 def pin_mmap_threshold(size: int) -> bool:
     """Map blocks of ``size`` bytes or more directly, always (0: leave glibc's sliding threshold)."""
-    if _LIBC is None or size <= 0:
-        return False
-    return bool(_LIBC.mallopt(_M_MMAP_THRESHOLD, size))
+    return _mallopt(_M_MMAP_THRESHOLD, size)
 
 
 def trim() -> bool:

@@ -24,26 +24,29 @@ from contextlib import contextmanager
 class LargeRequestGate:
     def __init__(self, large_request_bytes: int, max_large_requests: int) -> None:
         self.large_request_bytes = large_request_bytes
-        self.max_large_requests = max_large_requests
-        self._slots = threading.BoundedSemaphore(max_large_requests) if max_large_requests > 0 else None
+        self.max_large_requests = max_large_requests  # 0: no budget
         self._in_use = 0
+        self._lock = threading.Lock()
 
     def full_for(self, length: int) -> bool:
         """Would a request of ``length`` bytes be refused now? (A look, not a reservation.)"""
-        return self._slots is not None and length > self.large_request_bytes and self._in_use >= self.max_large_requests
+        return 0 < self.max_large_requests <= self._in_use and length > self.large_request_bytes
 
     @contextmanager
     def admit(self, length: int) -> Iterator[bool]:
         """Yields whether a request of ``length`` bytes may be processed now (never waits)."""
-        if length <= self.large_request_bytes or self._slots is None:
+        if length <= self.large_request_bytes or self.max_large_requests <= 0:
             yield True
             return
-        if not self._slots.acquire(blocking=False):
+        with self._lock:
+            admitted = self._in_use < self.max_large_requests
+            if admitted:
+                self._in_use += 1
+        if not admitted:
             yield False
             return
-        self._in_use += 1  # read without the lock by full_for: a look may be one request stale
         try:
             yield True
         finally:
-            self._in_use -= 1
-            self._slots.release()
+            with self._lock:
+                self._in_use -= 1

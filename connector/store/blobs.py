@@ -12,7 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, func
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
+
+from connector.store import statements
 
 STREAMED_BYTES = 1024 * 1024  # values at least this large go in through blob I/O on SQLite
 _CHUNK = 1024 * 1024
@@ -27,8 +29,7 @@ def insert_ignoring(conn: Connection, table: Any, rows: list[dict[str, Any]]) ->
     streamed = [r for r in rows if on_sqlite and len(r["data"]) >= STREAMED_BYTES]
     plain = [r for r in rows if not (on_sqlite and len(r["data"]) >= STREAMED_BYTES)]
     if plain:
-        dialect = sqlite if on_sqlite else postgresql
-        conn.execute(dialect.insert(table).on_conflict_do_nothing(), plain)
+        conn.execute(statements.insert_ignoring(conn.dialect.name, table), plain)
     for row in streamed:
         data = memoryview(row["data"])
         statement = sqlite.insert(table).values(**(row | {"data": func.zeroblob(len(data))}))

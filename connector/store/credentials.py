@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 
+from connector.store import statements
 from connector.store import tables as t
 from connector.store.records import StoreConflict
 from connector.store.store import Store, _aware
@@ -31,15 +32,25 @@ class CredentialSummary:
     certificates: list[CertificateMapping]
 
 
-_INSERT_NONCE = insert(t.auth_nonces)  # built once: SQLAlchemy reuses its compiled form
-_PURGE_INTERVAL = timedelta(minutes=1)  # how often old nonces are dropped (not on every request)
+class _OncePerMinute:
+    """When rows that no longer count are dropped: once a minute, not on every request (two
+    threads may both purge at the turn of a minute: harmless)."""
+
+    def __init__(self) -> None:
+        self._next = datetime.min.replace(tzinfo=UTC)
+
+    def due(self, now: datetime) -> bool:
+        if now < self._next:
+            return False
+        self._next = now + timedelta(minutes=1)
+        return True
 
 
 class CredentialStore:
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._next_purge = datetime.min.replace(tzinfo=UTC)
-        self._next_failure_purge = datetime.min.replace(tzinfo=UTC)
+        self._nonce_purge = _OncePerMinute()
+        self._failure_purge = _OncePerMinute()
 
     def set_password(self, system_id: str, sealed: bytes, now: datetime) -> None:
         with self._store._tx() as conn:
@@ -79,14 +90,14 @@ class CredentialStore:
         """Record a nonce; False if it was seen already (a replay). Nonces older than
         ``forget_before`` are dropped, once a minute: their Created time is outside the window
         anyway, so keeping them a little longer changes no answer."""
-        purge = now >= self._next_purge
-        if purge:  # two threads may both purge at the turn of a minute: harmless
-            self._next_purge = now + _PURGE_INTERVAL
+        purge = self._nonce_purge.due(now)
         try:
             with self._store._tx() as conn:
                 if purge:
                     conn.execute(delete(t.auth_nonces).where(t.auth_nonces.c.seen_at < forget_before))
-                conn.execute(_INSERT_NONCE, {"nonce": nonce, "username": username, "seen_at": now})
+                conn.execute(
+                    statements.insert_into(t.auth_nonces), {"nonce": nonce, "username": username, "seen_at": now}
+                )
         except StoreConflict:
             return False
         return True
@@ -94,13 +105,11 @@ class CredentialStore:
     def record_failures(self, keys: list[str], at: datetime, forget_before: datetime) -> None:
         """Failed attempts under ``keys`` (the client address, the usernames tried). Failures
         older than ``forget_before`` are dropped, once a minute (they no longer count)."""
-        purge = at >= self._next_failure_purge
-        if purge:
-            self._next_failure_purge = at + _PURGE_INTERVAL
+        purge = self._failure_purge.due(at)
         with self._store._tx() as conn:
             if purge:
                 conn.execute(delete(t.auth_failures).where(t.auth_failures.c.failed_at < forget_before))
-            conn.execute(insert(t.auth_failures), [{"key": key[:300], "failed_at": at} for key in keys])
+            conn.execute(statements.insert_into(t.auth_failures), [{"key": key[:300], "failed_at": at} for key in keys])
 
     def keys_at_limit(self, since: datetime, limit: int) -> frozenset[str]:
         """The keys with at least ``limit`` failures since ``since``, recorded by any process."""

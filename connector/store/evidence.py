@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from connector.store import statements
 from connector.store import tables as t
 from connector.store.records import EvidenceKind, EvidenceRecord, SignedHead, StoredEvent, columns
 from signing import GENESIS, ORIGIN, ChainLink, canonical_json, first_break, link_hash, sha256_hex
@@ -34,14 +35,13 @@ def event_data(ev: StoredEvent) -> dict[str, Any]:
     return columns(ev) | {"at": _iso(ev.at), "state": ev.state.value}
 
 
-# Built once (SQLAlchemy reuses their compiled forms): the three statements of ``append_all``.
+# Built once (SQLAlchemy reuses their compiled forms): the head's statements of ``append_all``.
 _BUMP_HEAD = (
     update(t.evidence_head)
     .where(t.evidence_head.c.id == _HEAD)
     .values(seq=t.evidence_head.c.seq + bindparam("count"))
     .returning(t.evidence_head.c.seq, t.evidence_head.c.record_sha256)
 )
-_INSERT_RECORDS = insert(t.evidence)
 _SET_HEAD = update(t.evidence_head).where(t.evidence_head.c.id == _HEAD).values(record_sha256=bindparam("hash"))
 
 
@@ -101,7 +101,7 @@ def append_all(conn: Connection, entries: list[Entry]) -> int:
             }
         )
         prev = record_sha256
-    conn.execute(_INSERT_RECORDS, rows)
+    conn.execute(statements.insert_into(t.evidence), rows)
     conn.execute(_SET_HEAD, {"hash": prev})
     return seq
 

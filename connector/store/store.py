@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, create_engine, event, func, insert, or_, select, text, update
+from sqlalchemy import Connection, create_engine, event, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -32,7 +31,7 @@ from connector.directory import (
 )
 from connector.errors import ConnectorError, ErrorCode
 from connector.exchange import DocumentKind, ExchangeState
-from connector.store import blobs, directory_cache, migrate
+from connector.store import blobs, directory_cache, migrate, statements
 from connector.store import evidence as ev_log
 from connector.store import outbox as ob
 from connector.store import tables as t
@@ -161,7 +160,7 @@ class Store:
         """Insert rows whose key may already exist (content-addressed data)."""
         if not rows:
             return
-        conn.execute(_insert_ignoring(conn.dialect.name, table), rows)
+        conn.execute(statements.insert_ignoring(conn.dialect.name, table), rows)
 
     def _upsert(self, conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
         if not rows:
@@ -204,7 +203,7 @@ class Store:
 
     def _one(self, table: Any, column: Any, value: str) -> Any:
         with self._read() as conn:
-            return conn.execute(_lookup(table, column.name), {"key": value}).first()
+            return conn.execute(statements.lookup(table, column.name), {"key": value}).first()
 
     # The request path's lookups, from the process's snapshot (``directory_cache`` says when it
     # is refreshed).
@@ -255,7 +254,9 @@ class Store:
         )
 
     def _add_event(self, conn: Connection, exchange_id: str, ev: StoredEvent) -> None:
-        conn.execute(_insert(t.events), {"exchange_id": exchange_id, **columns(ev), "state": ev.state.value})
+        conn.execute(
+            statements.insert_into(t.events), {"exchange_id": exchange_id, **columns(ev), "state": ev.state.value}
+        )
 
     def _add_outbox(
         self, conn: Connection, exchange_id: str, items: Iterable[NewOutboxItem], now: datetime, new: bool = False
@@ -281,10 +282,10 @@ class Store:
             for i in items
         ]
         if rows:
-            conn.execute(_insert(t.outbox), rows)
+            conn.execute(statements.insert_into(t.outbox), rows)
 
     def _add_message(self, conn: Connection, message: StoredMessage) -> None:
-        conn.execute(_insert(t.messages), columns(message))
+        conn.execute(statements.insert_into(t.messages), columns(message))
 
     def create_exchange(
         self,
@@ -300,7 +301,7 @@ class Store:
         values = columns(exchange) | {"kind": exchange.kind.value, "state": exchange.state.value}
         with self._tx() as conn:
             self._store_package(conn, package, exchange.created_at)
-            conn.execute(_insert(t.exchanges), values)
+            conn.execute(statements.insert_into(t.exchanges), values)
             self._record(conn, exchange.exchange_id, first_event, message, outbox, new=True)
             ev_log.append_change(conn, exchange.exchange_id, first_event, None, _sized(package), _receipt(message))
             for exchange_id, linked in linked_events:
@@ -639,24 +640,6 @@ def _sized(package: PackageBlob | None) -> tuple[str, int] | None:
 
 def _receipt(message: StoredMessage | None) -> tuple[str, str, bytes] | None:
     return (message.message_id, message.operation, message.receipt) if message is not None else None
-
-
-# Statements built once: SQLAlchemy then reuses their cache keys and compiled forms, and the
-# values travel as parameters (building a statement per call was a tenth of a request's time).
-@functools.cache
-def _lookup(table: Any, column: str) -> Any:
-    return select(table).where(table.c[column] == bindparam("key"))
-
-
-@functools.cache
-def _insert(table: Any) -> Any:
-    return insert(table)
-
-
-@functools.cache
-def _insert_ignoring(dialect_name: str, table: Any) -> Any:
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
 
 
 def _engine_options(url: str) -> dict[str, Any]:
