@@ -2,7 +2,7 @@
 
 With no configuration the first run sets up the embedded default in the data directory
 (SQLite, migrated on start; development keys; the guide's sample directory without partner
-endpoints). ``--workers N`` serves the port from N processes (``connector/supervisor.py``).
+endpoints). ``--workers N`` serves the port from N processes (``connector/serving/supervisor.py``).
 ``--demo`` also starts both partner simulators and plays the guide's two cases in
 DATA_DIR/demo (see README). Ctrl-C (SIGINT) or SIGTERM stops it.
 """
@@ -20,12 +20,12 @@ from pathlib import Path
 
 from connector.config import ConfigError, Settings, load_settings
 from connector.errors import ConnectorError
-from connector.logs import configure_logging
-from connector.runtime import build_runtime
-from connector.serving import build_process
+from connector.ops.logs import configure_logging
+from connector.serving.process import build_process
+from connector.serving.runtime import build_runtime
+from connector.serving.supervisor import Supervisor, follow_parent, listening_socket
 from connector.soap import transport
 from connector.store import MigrationError
-from connector.supervisor import Supervisor, follow_parent, listening_socket
 from signing import KeyMaterialError
 from simulators.demo import Demo, DemoError, DemoPorts
 

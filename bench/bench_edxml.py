@@ -403,7 +403,7 @@ class Results:
             "The best round is the result (noise only adds time); the median shows the spread.",
             "- `validate()` parses, checks the XSD and the rules, and returns the package in "
             "`.package`, so it alone is the parse+validate path a service runs; it is timed as "
-            "`validate(data).raise_for_errors()`, which is what `connector/pipeline.py` "
+            "`validate(data).raise_for_errors()`, which is what `connector/exchange/pipeline.py` "
             "(`validate_package`) does. Calling `parse()` and then `validate()` is shown only "
             "to price that mistake.",
             "- Peak memory: each operation runs in a fresh interpreter that warms up on the 5 KB package "

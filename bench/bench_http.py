@@ -381,8 +381,8 @@ def exercise(run: Run, target: Target, single: bool) -> None:
 def profile_small(run: Run, work: Path, sends: int = 300, top: int = 25) -> None:
     """The 7 KB sendDocument through the connector's WSGI callable in this process, under cProfile
     (no HTTP server, no socket; the request line is logged to nowhere)."""
-    from connector.runtime import build_runtime
-    from connector.soap.app import ConnectorApp
+    from connector.serving.app import ConnectorApp
+    from connector.serving.runtime import build_runtime
 
     logging.getLogger("connector").setLevel(logging.ERROR)  # as quiet as a server whose log goes nowhere
     settings = load_settings(None, environ={}, data_dir=work / "profile", delivery={"enabled": False})

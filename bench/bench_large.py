@@ -35,16 +35,16 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from common import MiB, machine, markdown_table  # noqa: E402
 
-from connector import memory  # noqa: E402
 from connector.auth.admin import CredentialAdmin, generate_password  # noqa: E402
 from connector.auth.wsse import WSSE, WSU, PasswordType  # noqa: E402
 from connector.config import load_settings  # noqa: E402
 from connector.edxml import ParseLimits, build, parse_xml, strict_b64decode  # noqa: E402
-from connector.logs import ENVIRON_KEY  # noqa: E402
-from connector.pipeline import validate_package, verify_signature  # noqa: E402
-from connector.runtime import Runtime, build_runtime  # noqa: E402
+from connector.exchange.pipeline import validate_package, verify_signature  # noqa: E402
+from connector.ops.logs import ENVIRON_KEY  # noqa: E402
+from connector.serving import memory  # noqa: E402
+from connector.serving.app import ConnectorApp  # noqa: E402
+from connector.serving.runtime import Runtime, build_runtime  # noqa: E402
 from connector.soap import streaming  # noqa: E402
-from connector.soap.app import ConnectorApp  # noqa: E402
 from signing import sign_package  # noqa: E402
 from simulators import guide  # noqa: E402
 

@@ -28,9 +28,9 @@ from common import machine, markdown_table, text_table  # noqa: E402
 from connector.config import load_settings  # noqa: E402
 from connector.edxml import build  # noqa: E402
 from connector.errors import ConnectorError  # noqa: E402
-from connector.exchange import DocumentKind  # noqa: E402
-from connector.requests import DossierInfo, SendDocumentRequest  # noqa: E402
-from connector.runtime import build_runtime  # noqa: E402
+from connector.exchange.requests import DossierInfo, SendDocumentRequest  # noqa: E402
+from connector.exchange.states import DocumentKind  # noqa: E402
+from connector.serving.runtime import build_runtime  # noqa: E402
 from signing import sign_package  # noqa: E402
 from simulators import guide  # noqa: E402
 from tests.security.limits_kit import certificate_text, junk_certificate, with_key_info_certificates  # noqa: E402

@@ -53,11 +53,11 @@ from lxml import etree  # noqa: E402
 from connector.auth import AuthMethod, Caller  # noqa: E402
 from connector.config import load_settings  # noqa: E402
 from connector.edxml import build  # noqa: E402
-from connector.exchange import DocumentKind  # noqa: E402
-from connector.pipeline import StageTimings  # noqa: E402
-from connector.receipts import Receipt, sign_receipt  # noqa: E402
-from connector.requests import DossierInfo, SendDocumentRequest  # noqa: E402
-from connector.runtime import Runtime, build_runtime  # noqa: E402
+from connector.exchange.pipeline import StageTimings  # noqa: E402
+from connector.exchange.receipts import Receipt, sign_receipt  # noqa: E402
+from connector.exchange.requests import DossierInfo, SendDocumentRequest  # noqa: E402
+from connector.exchange.states import DocumentKind  # noqa: E402
+from connector.serving.runtime import Runtime, build_runtime  # noqa: E402
 from signing import SigningIdentity, sign_package  # noqa: E402
 from signing.xmlparse import hardened_parser  # noqa: E402
 from simulators import guide  # noqa: E402
@@ -760,7 +760,7 @@ class Results:
             )
         if val["parse"]:
             found.append(
-                "`validate` parses `verified.signed_xml` again (`connector/pipeline.py` `validate_package` → "
+                "`validate` parses `verified.signed_xml` again (`connector/exchange/pipeline.py` `validate_package` → "
                 "`safexml.parse_xml`), although `VerifiedPackage.signed_root` is that document already parsed. "
                 "The pipeline never reads that tree, yet `AcceptedPackage.verification` keeps it alive until the "
                 "request ends, next to `original` and `signed_xml` (two byte copies of the package). "
@@ -826,10 +826,11 @@ class Results:
             "",
             "## Method",
             "",
-            "- The service: `connector.runtime.build_runtime` on the embedded defaults in a temporary directory "
-            "(SQLite file database, development keys, the guide's sample directory), delivery off. Requests go "
-            "straight to `ExchangeService.send_document`, which records `verify` and `validate` "
-            "(`connector/pipeline.py`) and `route` and `persist` (`connector/service.py`) in `StageTimings`; "
+            "- The service: `connector.serving.runtime.build_runtime` on the embedded defaults in a temporary "
+            "directory (SQLite file database, development keys, the guide's sample directory), delivery off. "
+            "Requests go straight to `ExchangeService.send_document`, which records `verify` and `validate` "
+            "(`connector/exchange/pipeline.py`) and `route` and `persist` (`connector/exchange/`) in "
+            "`StageTimings`; "
             f'the rest of the call is shown as "{OUTSIDE}".',
             f"- Inputs: `guide.send_package(dossier)` built with `edxml.build()` and signed with "
             f"`signing.sign_package` as the one-stop system ({guide.ONESTOP.organ_id}): {s.package_bytes:,} bytes "

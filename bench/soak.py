@@ -53,7 +53,7 @@ from zeep.transports import Transport  # noqa: E402
 
 from connector.clock import utcnow  # noqa: E402
 from connector.edxml import build  # noqa: E402
-from connector.runtime import SAMPLE_DIRECTORY  # noqa: E402
+from connector.serving.runtime import SAMPLE_DIRECTORY  # noqa: E402
 from connector.store import Store  # noqa: E402
 from signing import init_dev_keys, sign_package  # noqa: E402
 from simulators import guide  # noqa: E402

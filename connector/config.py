@@ -125,12 +125,12 @@ class Settings:
     channel_timeout: float = 30.0
     """Seconds after which a silent connection (such as one that sent half a request) is closed."""
     malloc_arena_max: int = 2
-    """glibc malloc arenas for the server process (0: glibc's default of 8 per core); connector/memory.py."""
+    """glibc malloc arenas for the server process (0: glibc's default of 8 per core); connector/serving/memory.py."""
     trim_after_bytes: int = 1 * MiB
     """After a request body at least this large, return free heap memory to the kernel (0: never)."""
     malloc_mmap_threshold: int = 4 * MiB
     """glibc maps blocks this large directly instead of from the heap (0: glibc's sliding default);
-    connector/memory.py."""
+    connector/serving/memory.py."""
     keys_dir: Path | None = None
     """Default: ``data_dir/keys`` (development keys made on first run)."""
     identity_key: Path | None = None

@@ -9,7 +9,7 @@ known here.
 Each process that loads ``application`` builds its own runtime (migrating the schema first when
 ``auto_migrate`` says so; concurrent starts are serialised by a lock in
 ``connector/store/migrate.py``) and starts the delivery worker (``[delivery] enabled``; safe in
-every process, see ``connector/serving.py``) and the evidence notary (``evidence_sign_interval``;
+every process, see ``connector/serving/process.py``) and the evidence notary (``evidence_sign_interval``;
 every process signs the chain's head once per interval when it moved). The WSGI server's worker
 processes must load the application themselves (gunicorn's default, not ``--preload``; uWSGI
 with ``lazy-apps``): database connections and threads do not survive a fork, and a process
@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from connector.config import Settings, load_settings
-from connector.logs import configure_logging
-from connector.serving import ServingProcess, build_process
+from connector.ops.logs import configure_logging
+from connector.serving.process import ServingProcess, build_process
 
 CONFIG_ENV = "CONNECTOR_CONFIG"
 

@@ -1,6 +1,6 @@
 """The evidence bundle's layout and its two small signed documents (docs/evidence.md).
 
-The connector writes bundles (``connector.evidence``); ``signing.bundle`` verifies them
+The connector writes bundles (``connector.evidence.bundle``); ``signing.bundle`` verifies them
 offline. Both take names and formats from here, so the format is defined once.
 """
 

@@ -1,7 +1,7 @@
 """Reference partner systems for demos and tests: a document-management system
 (``DocMgmtSimulator``, an agency's eOffice) and a one-stop system (``OnestopSimulator``, iGate).
 
-Each serves its partner contract (``connector.partners.wsdl``) over SOAP, keeps its own SQLite
+Each serves its partner contract (``simulators.partner_service``) over SOAP, keeps its own SQLite
 database, shows its screens as data, and calls the connector back with zeep, signing what it
 sends with its organisation's development key. Modules: ``docmgmt`` and ``onestop`` (the two
 systems), ``packages`` (the edXML they send), ``link`` (their recorded, ordered calls to the

@@ -13,9 +13,9 @@ import os
 import sys
 from pathlib import Path
 
-from connector.directory import DirectoryFormatError, parse_directory
 from connector.edxml import Organization
-from connector.runtime import SAMPLE_DIRECTORY
+from connector.exchange.directory import DirectoryFormatError, parse_directory
+from connector.serving.runtime import SAMPLE_DIRECTORY
 from signing import KeyMaterialError
 from simulators.autopilot import Autopilot
 from simulators.docmgmt import DocMgmtConfig, DocMgmtSimulator, accounts_from_directory

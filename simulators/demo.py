@@ -18,10 +18,9 @@ from typing import TypeVar
 
 from connector.auth.admin import CredentialAdmin, generate_password
 from connector.config import Settings
-from connector.directory import Directory
-from connector.httpserver import BackgroundServer
-from connector.runtime import SAMPLE_DIRECTORY, Runtime, build_runtime, build_worker
-from connector.soap.app import ConnectorApp
+from connector.exchange.directory import Directory
+from connector.serving.app import ConnectorApp
+from connector.serving.runtime import SAMPLE_DIRECTORY, Runtime, build_runtime, build_worker
 from simulators import (
     ConnectorEndpoint,
     DocMgmtConfig,
@@ -32,6 +31,7 @@ from simulators import (
     start_in_background,
 )
 from simulators.docmgmt import accounts_from_directory
+from simulators.httpserver import BackgroundServer
 from simulators.onestop import guide_dossier, guide_files
 
 T = TypeVar("T")

@@ -43,15 +43,15 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from connector.directory import Account, parse_directory
 from connector.edxml import DocumentPackage, Organization, Priority, ResponseFor, StaffInfo, StatusCode
-from connector.partners.contracts import DocumentDelivery, StatusDelivery
-from connector.partners.wsdl import Acceptance, PartnerRejection, build_docmgmt_application
+from connector.exchange.directory import Account, parse_directory
+from connector.soap.partner_contracts import DocumentDelivery, StatusDelivery
 from simulators.db import Database
 from simulators.errors import ActionRefused
 from simulators.http import ENVELOPE_PARSE_LIMITS, SoapEndpoint
 from simulators.link import CALLS_SCHEMA, ConnectorCall, ConnectorEndpoint, ConnectorLink
 from simulators.packages import File, Issued, result_package, signed, status_package
+from simulators.partner_service import Acceptance, PartnerRejection, build_docmgmt_application
 from simulators.pdf import make_pdf
 from simulators.trust import SimulatorKeys
 

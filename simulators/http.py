@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from connector.edxml import ParseLimits
-from connector.soap.app import send, soap_endpoint
+from connector.serving.app import send, soap_endpoint
 from connector.soap.contract import served_wsdl
 from connector.soap.spyne_compat import Application, WsgiApplication
 from simulators.errors import ActionRefused

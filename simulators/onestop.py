@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from connector.edxml import DocumentPackage, Organization, ResponseFor, StaffInfo, StatusCode
-from connector.exchange import STATE_OF_CODE
-from connector.partners.contracts import OnestopStatusDelivery, ResultDelivery
-from connector.partners.wsdl import Acceptance, PartnerRejection, build_onestop_application
+from connector.exchange.states import STATE_OF_CODE
+from connector.soap.partner_contracts import OnestopStatusDelivery, ResultDelivery
 from simulators import guide
 from simulators.db import Database
 from simulators.errors import ActionRefused
 from simulators.http import ENVELOPE_PARSE_LIMITS, SoapEndpoint
 from simulators.link import CALLS_SCHEMA, ConnectorCall, ConnectorEndpoint, ConnectorLink
 from simulators.packages import File, Sending, send_package, signed, status_package
+from simulators.partner_service import Acceptance, PartnerRejection, build_onestop_application
 from simulators.trust import SimulatorKeys
 
 DossierFile = File  # a component file (thành phần hồ sơ) chosen in the sending form

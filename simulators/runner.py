@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 import waitress
 
-from connector.httpserver import BackgroundServer
+from simulators.httpserver import BackgroundServer
 
 
 class Servable(Protocol):

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connector.edxml import EdxmlError, MiB, Package, ParseLimits, StatusPackage, parse
-from connector.partners.wsdl import PartnerRejection
 from signing import (
     OrgSpec,
     SignatureVerificationError,
@@ -21,6 +20,7 @@ from signing import (
     init_dev_keys,
     verify_package,
 )
+from simulators.partner_service import PartnerRejection
 
 # What the connector accepts by default (its max_package_bytes): whatever it took must fit here.
 PACKAGE_LIMIT = 72 * MiB

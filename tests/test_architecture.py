@@ -16,17 +16,17 @@ FRAMEWORKS = {"spyne", "zeep", "waitress", "sqlalchemy", "psycopg", "requests"}
 # The middle of the architecture: the edXML model, the exchange's rules and the operations.
 DOMAIN = [
     "connector.edxml",
-    "connector.exchange",
-    "connector.routing",
-    "connector.service",
-    "connector.pull",
-    "connector.pipeline",
-    "connector.requests",
-    "connector.directory",
-    "connector.receipts",
+    "connector.exchange.states",
+    "connector.exchange.routing",
+    "connector.exchange.service",
+    "connector.exchange.pull",
+    "connector.exchange.pipeline",
+    "connector.exchange.requests",
+    "connector.exchange.directory",
+    "connector.exchange.receipts",
     "connector.errors",
     "connector.clock",
-    "connector.authorisation",
+    "connector.exchange.authorisation",
     "connector.auth.caller",
 ]
 PACKAGES_WITH_A_SURFACE = ["connector.store", "connector.edxml", "signing"]

@@ -6,9 +6,9 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from connector.breaker import CircuitBreaker, Permit
 from connector.config import PartnerPolicy
-from connector.retry import past_horizon, retry_delay
+from connector.delivery.breaker import CircuitBreaker, Permit
+from connector.delivery.retry import past_horizon, retry_delay
 from connector.store import BreakerState
 
 T0 = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)

@@ -21,9 +21,9 @@ from connector.admin import auth
 from connector.admin.views import certificate_rows, package_views
 from connector.admin.web import Request, Response, StartResponse
 from connector.clock import utcnow
-from connector.evidence import EvidenceNotFound, bundle_sources, export_bundle
-from connector.exchange import ExchangeState
-from connector.runtime import Runtime
+from connector.evidence.bundle import EvidenceNotFound, bundle_sources, export_bundle
+from connector.exchange.states import ExchangeState
+from connector.serving.runtime import Runtime
 from connector.store import AdminSession, OperatorRole, OutboxState
 from signing import TimestampError
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from cryptography import x509
 
 from connector.edxml import DocumentPackage, EdxmlError, StatusPackage, parse
-from connector.runtime import Runtime
+from connector.serving.runtime import Runtime
 from connector.store import EvidenceKind, EvidenceRecord, Store
 from signing import SignatureVerificationError, VerificationPolicy, verify_package
 

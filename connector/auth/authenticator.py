@@ -114,7 +114,7 @@ class Authenticator:
             caller = self._verify(token, facts)
         except AuthFailure as failure:
             # Imported here: prometheus-client is for the serving processes, not every command line.
-            from connector.metrics import record_authentication_failure
+            from connector.ops.metrics import record_authentication_failure
 
             record_authentication_failure(failure.kind)
             if failure.counts:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from connector.directory import SystemEntry, SystemKind
+from connector.exchange.directory import SystemEntry, SystemKind
 
 
 class AuthMethod(enum.StrEnum):

@@ -1,4 +1,4 @@
-"""The Spyne service: thin adapters from SOAP messages to ``connector.service.ExchangeService``.
+"""The Spyne service: thin adapters from SOAP messages to ``connector.exchange.service.ExchangeService``.
 
 Each operation converts its arguments to the domain request, calls the service and converts the
 answer back; every ``ConnectorError`` becomes a SOAP fault whose code is the documented one.
@@ -12,10 +12,8 @@ from typing import Any
 
 from connector.auth import Caller
 from connector.errors import ConnectorError, ErrorCode
-from connector.exchange import DocumentKind
-from connector.logs import ENVIRON_KEY, RequestContext
-from connector.pipeline import StageTimings
-from connector.requests import (
+from connector.exchange.pipeline import StageTimings
+from connector.exchange.requests import (
     DossierInfo,
     IssueInfo,
     PublishResultRequest,
@@ -23,7 +21,9 @@ from connector.requests import (
     SignedReceipt,
     UpdateStatusRequest,
 )
-from connector.service import ExchangeService
+from connector.exchange.service import ExchangeService
+from connector.exchange.states import DocumentKind
+from connector.ops.logs import ENVIRON_KEY, RequestContext
 from connector.soap import models
 from connector.soap.faults import ConnectorFault, FaultDetail, as_connector_fault
 from connector.soap.models import optional, required
@@ -86,7 +86,7 @@ class ConnectorService(ServiceBase):
     @classmethod
     def call_wrapper(cls, ctx: Any, *args: Any, **kwargs: Any) -> Any:
         """Map domain errors to SOAP faults; anything unexpected becomes Server.Internal. The
-        request's context (``connector.logs``) learns the operation, message id and fault; the
+        request's context (``connector.ops.logs``) learns the operation, message id and fault; the
         HTTP layer writes the one log line per request from it."""
         request = _request(ctx)
         request.operation = ctx.descriptor.name

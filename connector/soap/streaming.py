@@ -190,7 +190,7 @@ def _marker_in_place(envelope: bytes, marker: str, limits: ParseLimits, soap_env
 def hollowed(environ: dict[str, Any], limits: ParseLimits, soap_env: str) -> Iterator[HollowedPackage | None]:
     """For the duration of the block, ``wsgi.input`` and ``CONTENT_LENGTH`` describe the hollow
     envelope and ``environ[ENVIRON_KEY]`` holds the package; afterwards the environ is as it
-    was (middleware such as ``connector.memory`` reads ``CONTENT_LENGTH`` after the app). Yields
+    was (middleware such as ``connector.serving.memory`` reads ``CONTENT_LENGTH`` after the app). Yields
     None, with the body rewound for spyne, when the body cannot be hollowed exactly."""
     stream = environ.get("wsgi.input")
     length = int(environ.get("CONTENT_LENGTH") or 0)

@@ -31,7 +31,7 @@ from waitress.utilities import Error, RequestEntityTooLarge
 
 from connector.config import Settings
 from connector.errors import ErrorCode
-from connector.soap.admission import LargeRequestGate
+from connector.serving.admission import LargeRequestGate
 from connector.soap.faults import SoapVersion, fault_envelope
 
 _DRAIN_BYTES = 16 * 1024 * 1024

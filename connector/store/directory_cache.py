@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from connector.directory import Account, DeliveryMode, OrganizationEntry, Procedure, SystemEntry, SystemKind
-from connector.exchange import DocumentKind
+from connector.exchange.directory import Account, DeliveryMode, OrganizationEntry, Procedure, SystemEntry, SystemKind
+from connector.exchange.states import DocumentKind
 from connector.store import tables as t
 
 MAX_AGE_SECONDS = 1.0

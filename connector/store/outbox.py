@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, case, exists, func, insert, literal, select, update
 from sqlalchemy.sql import Select, Update
 
-from connector.directory import DeliveryMode
+from connector.exchange.directory import DeliveryMode
 from connector.store import tables as t
 from connector.store.records import OPEN_STATES, BreakerState, OutboxState, OutboxStats, PartnerQueue
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from connector.directory import DeliveryMode
-from connector.exchange import DocumentKind, ExchangeState
+from connector.exchange.directory import DeliveryMode
+from connector.exchange.states import DocumentKind, ExchangeState
 from signing import ChainLink
 
 
@@ -48,7 +48,7 @@ class AttemptOutcome(enum.StrEnum):
 
 
 class OutboxOperation(enum.StrEnum):
-    """The partner call an outbox item turns into (``connector.partners.contracts``)."""
+    """The partner call an outbox item turns into (``connector.soap.partner_contracts``)."""
 
     DELIVER_DOCUMENT = "deliverDocument"
     DELIVER_RESULT = "deliverResult"
@@ -171,7 +171,7 @@ class OutboxItem:
 
 
 class BreakerState(enum.StrEnum):
-    """A partner's circuit breaker (``connector/breaker.py``)."""
+    """A partner's circuit breaker (``connector/delivery/breaker.py``)."""
 
     CLOSED = "closed"  # deliver normally
     OPEN = "open"  # the partner is down: one probe per interval, nothing else

@@ -19,7 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from connector.directory import (
+from connector.errors import ConnectorError, ErrorCode
+from connector.exchange.directory import (
     Account,
     DeliveryMode,
     Directory,
@@ -29,8 +30,7 @@ from connector.directory import (
     SystemKind,
     UsernameMapping,
 )
-from connector.errors import ConnectorError, ErrorCode
-from connector.exchange import DocumentKind, ExchangeState
+from connector.exchange.states import DocumentKind, ExchangeState
 from connector.store import blobs, directory_cache, migrate, statements
 from connector.store import evidence as ev_log
 from connector.store import outbox as ob

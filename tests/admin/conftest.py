@@ -13,9 +13,9 @@ import requests
 from connector.admin.auth import add_operator
 from connector.clock import utcnow
 from connector.config import DeliverySettings
-from connector.delivery import DeliveryWorker
-from connector.directory import Directory, SystemEntry, SystemKind
-from connector.partners.clients import PartnerClients, Timeouts
+from connector.delivery.clients import PartnerClients, Timeouts
+from connector.delivery.worker import DeliveryWorker
+from connector.exchange.directory import Directory, SystemEntry, SystemKind
 from connector.store import OperatorRole, OutboxState
 from tests.evidence.conftest import play_guide
 from tests.soap.conftest import LiveConnector, start_connector

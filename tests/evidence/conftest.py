@@ -9,7 +9,7 @@ import pytest
 
 from connector.config import load_settings
 from connector.edxml import StatusCode, build
-from connector.runtime import Runtime, build_runtime
+from connector.serving.runtime import Runtime, build_runtime
 from signing import SigningOptions, sign_package
 from simulators import guide
 from tests.evidence.tsa import LocalTsa, start_tsa

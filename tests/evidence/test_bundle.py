@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from connector.evidence import bundle_sources, export_bundle
-from connector.runtime import Runtime
+from connector.evidence.bundle import bundle_sources, export_bundle
+from connector.serving.runtime import Runtime
 from signing import BundleLayout
 from signing import verify_bundle as offline_verify
 from simulators import guide

@@ -7,7 +7,7 @@ from __future__ import annotations
 import psycopg
 import requests
 
-from connector.runtime import build_worker
+from connector.serving.runtime import build_worker
 from simulators import guide
 from tests.ops.conftest import expired_identity
 from tests.soap.conftest import new_id, start_connector

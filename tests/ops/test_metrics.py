@@ -7,10 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from connector.certificates import ExpiryReminder, certificates
-from connector.directory import Directory, SystemEntry, SystemKind
 from connector.errors import ErrorCode
-from connector.runtime import build_worker
+from connector.exchange.directory import Directory, SystemEntry, SystemKind
+from connector.ops.certificates import ExpiryReminder, certificates
+from connector.serving.runtime import build_worker
 from simulators import guide
 from tests.ops.conftest import identity_files, scrape, value
 from tests.partners.test_delivery_failures import free_port
@@ -87,10 +87,10 @@ def test_certificate_expiry_in_days_and_the_30_day_warning(tmp_path, caplog):
     soon = identity_files(
         data / "keys", tmp_path / "soon", dt.datetime.now(dt.UTC) - dt.timedelta(days=355), dt.timedelta(days=365)
     )
-    with caplog.at_level(logging.WARNING, logger="connector.certificates"):
+    with caplog.at_level(logging.WARNING, logger="connector.ops.certificates"):
         live, server = start_connector(data, **soon)
     try:
-        warnings = [r.getMessage() for r in caplog.records if r.name == "connector.certificates"]
+        warnings = [r.getMessage() for r in caplog.records if r.name == "connector.ops.certificates"]
         assert len(warnings) == 1 and "identity certificate" in warnings[0] and "is expiring" in warnings[0]
         samples = scrape(live.url)
         days = {
@@ -108,7 +108,7 @@ def test_certificate_expiry_in_days_and_the_30_day_warning(tmp_path, caplog):
         t0 = dt.datetime.now(dt.UTC)
         reminder = ExpiryReminder(warned_at=t0)
         caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="connector.certificates"):
+        with caplog.at_level(logging.WARNING, logger="connector.ops.certificates"):
             reminder.remind(certs, t0 + dt.timedelta(hours=23), 30)
             assert caplog.records == []
             reminder.remind(certs, t0 + dt.timedelta(days=1), 30)

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from connector.config import load_settings
-from connector.runtime import build_runtime
+from connector.serving.runtime import build_runtime
 from connector.store import MigrationError
 from tests.cli.test_edxml_cli import run
 from tests.ops.conftest import expired_identity

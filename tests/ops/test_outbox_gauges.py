@@ -3,8 +3,8 @@ and an open circuit breaker, and the breaker's transition counter."""
 
 from __future__ import annotations
 
-from connector import metrics
 from connector.clock import utcnow
+from connector.ops import metrics
 from connector.store import BreakerState, OutboxState, OutboxStats
 
 

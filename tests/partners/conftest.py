@@ -22,12 +22,10 @@ import zeep
 from zeep.transports import Transport
 
 from connector.config import DeliverySettings
-from connector.delivery import DeliveryWorker
-from connector.directory import Directory
-from connector.httpserver import BackgroundServer
-from connector.partners.clients import PartnerClients, Timeouts
-from connector.partners.wsdl import DOCMGMT_WSDL_PATH, ONESTOP_WSDL_PATH
-from connector.soap.app import ConnectorApp
+from connector.delivery.clients import PartnerClients, Timeouts
+from connector.delivery.worker import DeliveryWorker
+from connector.exchange.directory import Directory
+from connector.serving.app import ConnectorApp
 from connector.store import OutboxItem
 from simulators import (
     ConnectorEndpoint,
@@ -41,7 +39,9 @@ from simulators import (
 )
 from simulators.cli import SAMPLE_DIRECTORY
 from simulators.docmgmt import accounts_from_directory
+from simulators.httpserver import BackgroundServer
 from simulators.onestop import Sent, guide_dossier, guide_files
+from simulators.partner_service import DOCMGMT_WSDL_PATH, ONESTOP_WSDL_PATH
 from tests.soap.conftest import AGENCY, ONESTOP, LiveConnector, start_connector
 
 AGENCY_ID = guide.AGENCY.organ_id  # 000.00.31.H31, Sở Tư pháp

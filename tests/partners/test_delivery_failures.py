@@ -12,9 +12,9 @@ from pathlib import Path
 
 from connector.clock import utcnow
 from connector.config import DeliverySettings
-from connector.delivery import DeliveryWorker
-from connector.directory import Account, Directory, SystemEntry, SystemKind
-from connector.partners.clients import PartnerClients, Timeouts
+from connector.delivery.clients import PartnerClients, Timeouts
+from connector.delivery.worker import DeliveryWorker
+from connector.exchange.directory import Account, Directory, SystemEntry, SystemKind
 from simulators import start_in_background
 from tests.partners.conftest import AGENCY_ID
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.cli import main
+from connector.cli.main import main
 from connector.config import ConfigError, DeliverySettings, PartnerPolicy, load_settings
 from connector.store import BreakerState
 from simulators import start_in_background

@@ -12,9 +12,9 @@ import zeep
 from lxml import etree
 
 from connector.edxml import build
-from connector.partners import wsdl
 from signing import SigningOptions, sign_package
 from simulators import guide
+from simulators import partner_service as wsdl
 from tests.partners.conftest import document_delivery, dossier, new_id
 
 SOAP_ADDRESS = "{http://schemas.xmlsoap.org/wsdl/soap/}address"
@@ -31,7 +31,7 @@ def test_checked_in_wsdls_are_what_the_generator_writes(tmp_path):
     for generated in wsdl.write(tmp_path):
         checked_in = wsdl.ROOT / "wsdl" / generated.name
         assert generated.read_bytes() == checked_in.read_bytes(), (
-            f"run python -m connector.partners.wsdl ({generated.name})"
+            f"run python -m simulators.partner_service ({generated.name})"
         )
 
 

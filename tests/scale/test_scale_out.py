@@ -36,7 +36,7 @@ from sqlalchemy import create_engine, func, select
 from connector.auth.admin import CredentialAdmin, generate_password
 from connector.auth.secretbox import SecretBox
 from connector.edxml import StatusCode, build
-from connector.exchange import ExchangeState, next_state
+from connector.exchange.states import ExchangeState, next_state
 from connector.store import Store, tables
 from signing import load_dev_keys, sign_package
 from simulators import guide

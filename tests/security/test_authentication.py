@@ -21,12 +21,12 @@ import zeep
 
 from connector.auth.secretbox import KEY_ENV, SecretBox, SecretKeyError
 from connector.errors import ErrorCode
-from connector.httpserver import BackgroundServer
-from connector.runtime import build_runtime
-from connector.soap.app import ConnectorApp
+from connector.serving.app import ConnectorApp
+from connector.serving.runtime import build_runtime
 from connector.soap.transport import server_options
 from connector.store import CertificateMapping, CredentialStore
 from simulators import guide
+from simulators.httpserver import BackgroundServer
 from tests.security.conftest import (
     envelope,
     minutes_from_now,

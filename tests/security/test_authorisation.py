@@ -11,9 +11,9 @@ from datetime import date
 import pytest
 import zeep
 
-from connector.directory import Directory, SystemEntry, SystemKind
 from connector.edxml import Organization, StatusCode
 from connector.errors import ErrorCode
+from connector.exchange.directory import Directory, SystemEntry, SystemKind
 from simulators import guide
 from tests.security.conftest import unchanged
 from tests.soap.conftest import AGENCY, ONESTOP, PULL_AGENCY, new_id

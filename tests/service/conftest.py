@@ -11,19 +11,19 @@ import pytest
 
 from connector.auth import AuthMethod, Caller
 from connector.config import load_settings
-from connector.directory import parse_directory
 from connector.edxml import Package, StatusCode, build
 from connector.errors import ConnectorError, ErrorCode
-from connector.exchange import DocumentKind
-from connector.requests import (
+from connector.exchange.directory import parse_directory
+from connector.exchange.requests import (
     DossierInfo,
     IssueInfo,
     PublishResultRequest,
     SendDocumentRequest,
     UpdateStatusRequest,
 )
-from connector.runtime import SAMPLE_DIRECTORY, Runtime, build_runtime
-from connector.service import ExchangeService
+from connector.exchange.service import ExchangeService
+from connector.exchange.states import DocumentKind
+from connector.serving.runtime import SAMPLE_DIRECTORY, Runtime, build_runtime
 from signing import SigningOptions, sign_package
 from simulators import guide
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from connector.edxml import Organization, StatusCode
 from connector.errors import ErrorCode
-from connector.exchange import DocumentKind, ExchangeState
+from connector.exchange.states import DocumentKind, ExchangeState
 from simulators import guide
 from tests.service.conftest import (
     AGENCY,

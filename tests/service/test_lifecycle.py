@@ -11,7 +11,7 @@ from dataclasses import replace
 from connector.auth import Caller
 from connector.edxml import Business, BusinessDocType, ReplacementInfo, StatusCode
 from connector.errors import ErrorCode
-from connector.exchange import ExchangeState
+from connector.exchange.states import ExchangeState
 from simulators import guide
 from tests.service.conftest import AGENCY, ONESTOP, refused, send_request, status_request
 

@@ -1,4 +1,4 @@
-"""The package stages every write operation runs first (``connector.pipeline``): a package is
+"""The package stages every write operation runs first (``connector.exchange.pipeline``): a package is
 used only if its signature verifies and what it signs is valid edXML; a refusal stores nothing."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from datetime import date
 
 from connector.edxml import build
 from connector.errors import ErrorCode
-from connector.pipeline import FAULT_OF_REASON
+from connector.exchange.pipeline import FAULT_OF_REASON
 from signing import Reason
 from simulators import guide
 from tests.service.conftest import ONESTOP, refused, send_request

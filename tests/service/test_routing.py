@@ -1,4 +1,4 @@
-"""Where sendDocument puts a dossier's document (``connector.routing``), and the refusals that
+"""Where sendDocument puts a dossier's document (``connector.exchange.routing``), and the refusals that
 name what is missing from the directory."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from connector.auth import Caller
 from connector.errors import ErrorCode
-from connector.exchange import DocumentKind
+from connector.exchange.states import DocumentKind
 from simulators import guide
 from tests.service.conftest import DOSSIER, ONESTOP, refused, send_request
 

@@ -18,12 +18,12 @@ import pytest
 
 from connector.auth import AuthMethod, Caller
 from connector.config import load_settings
-from connector.directory import SystemKind, parse_directory
 from connector.edxml import StatusCode, build, parse
 from connector.errors import ConnectorError, ErrorCode
-from connector.exchange import DocumentKind
-from connector.requests import DossierInfo, SendDocumentRequest, UpdateStatusRequest
-from connector.runtime import build_runtime
+from connector.exchange.directory import SystemKind, parse_directory
+from connector.exchange.requests import DossierInfo, SendDocumentRequest, UpdateStatusRequest
+from connector.exchange.states import DocumentKind
+from connector.serving.runtime import build_runtime
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "vendor-directory.json"
 DOCUMENT_7816 = "000.00.00.G22,2015/09/30,7816/VPCP-TTĐT"

@@ -23,12 +23,12 @@ from connector.auth.admin import CredentialAdmin, generate_password
 from connector.auth.wsse import digest_header
 from connector.config import load_settings
 from connector.edxml import Package, build
-from connector.httpserver import BackgroundServer
-from connector.runtime import Runtime, build_runtime
-from connector.soap.admission import LargeRequestGate
-from connector.soap.app import ConnectorApp
+from connector.serving.admission import LargeRequestGate
+from connector.serving.app import ConnectorApp
+from connector.serving.runtime import Runtime, build_runtime
 from connector.soap.transport import server_options
 from signing import sign_package
+from simulators.httpserver import BackgroundServer
 
 # The sample directory's systems (connector/samples/directory.json).
 ONESTOP = "igate-hungyen"  # one-stop of 000.00.13.H31

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.serialization import BestAvailableEncryption
 from connector.config import load_settings
 from connector.edxml import build
 from connector.errors import ErrorCode
-from connector.receipts import RECEIPT_PROFILE
+from connector.exchange.receipts import RECEIPT_PROFILE
 from signing import SigningIdentity, VerificationPolicy, init_dev_keys, sign_package, verify_xml
 from signing.certs import fingerprint_sha256
 from signing.keys import CONNECTOR_ORG, OrgSpec, load_certificates_pem, load_private_key_pem

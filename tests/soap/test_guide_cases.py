@@ -10,7 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from connector.edxml import StatusCode
-from connector.receipts import RECEIPT_PROFILE
+from connector.exchange.receipts import RECEIPT_PROFILE
 from signing import VerificationPolicy, verify_xml
 from simulators import guide
 from tests.soap.conftest import AGENCY, ONESTOP, new_id

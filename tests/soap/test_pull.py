@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 from connector.config import DeliverySettings
-from connector.delivery import DeliveryWorker
+from connector.delivery.clients import PartnerClients, Timeouts
+from connector.delivery.worker import DeliveryWorker
 from connector.edxml import Organization
-from connector.partners.clients import PartnerClients, Timeouts
 from simulators import guide
 from tests.soap.conftest import AGENCY, ONESTOP, PULL_AGENCY, new_id
 from tests.soap.test_guide_cases import DOSSIER

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 import pytest
 
 from connector.edxml import Base64Error, ParseLimits, strict_b64decode
+from connector.serving.app import ConnectorApp
 from connector.soap import streaming
-from connector.soap.app import ConnectorApp
 from simulators import guide
 from tests.security.limits_kit import SOAP_ENV, envelope, new_id, send_document
 from tests.soap.conftest import AGENCY, ONESTOP, LiveConnector, start_connector

@@ -4,7 +4,7 @@ line) within ``max_age`` seconds, through the generation each import bumps."""
 
 from __future__ import annotations
 
-from connector.directory import Directory, OrganizationEntry, SystemEntry, SystemKind
+from connector.exchange.directory import Directory, OrganizationEntry, SystemEntry, SystemKind
 from connector.store import DirectoryCache, Store
 
 

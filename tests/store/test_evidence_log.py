@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from connector.clock import utcnow
-from connector.exchange import ExchangeState
+from connector.exchange.states import ExchangeState
 from connector.store import EvidenceKind, Store
 from simulators import guide
 from tests.store.test_store import create

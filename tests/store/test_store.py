@@ -10,9 +10,9 @@ import pytest
 import zeep
 
 from connector.clock import utcnow
-from connector.directory import DeliveryMode
 from connector.errors import ErrorCode
-from connector.exchange import DocumentKind, ExchangeState
+from connector.exchange.directory import DeliveryMode
+from connector.exchange.states import DocumentKind, ExchangeState
 from connector.store import (
     AttemptOutcome,
     NewOutboxItem,

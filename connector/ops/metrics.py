@@ -23,8 +23,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from connector.certificates import CertificateStatus
-from connector.pipeline import StageTimings
+from connector.exchange.pipeline import StageTimings
+from connector.ops.certificates import CertificateStatus
 from connector.store import OPEN_STATES, BreakerState, OutboxStats
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST

@@ -11,11 +11,11 @@ import json
 
 from sqlalchemy.exc import OperationalError
 
-from connector.certificates import CertificateStatus, CertState, certificates
-from connector.cli_support import EXIT_INVALID, CliError, add_settings_options, settings_of
+from connector.cli.support import EXIT_INVALID, CliError, add_settings_options, settings_of
 from connector.clock import utcnow
 from connector.config import Settings
-from connector.runtime import connector_identity, existing_database_url
+from connector.ops.certificates import CertificateStatus, CertState, certificates
+from connector.serving.runtime import connector_identity, existing_database_url
 from connector.store import Store, head_revision, schema_state, upgrade_schema
 from signing import KeyMaterialError, VerificationPolicy, load_dev_keys
 

@@ -15,15 +15,15 @@ from sqlalchemy.engine import make_url
 
 from connector.auth import Authenticator
 from connector.auth.secretbox import SecretBox
-from connector.certificates import certificates, warn_expiring
 from connector.clock import utcnow
 from connector.config import Settings
-from connector.delivery import DeliveryWorker
-from connector.directory import Directory, parse_directory
+from connector.delivery.clients import PartnerClients, Timeouts
+from connector.delivery.worker import DeliveryWorker
 from connector.edxml import ParseLimits, ValidationSettings
-from connector.notary import HeadNotary, NotarySettings
-from connector.partners.clients import PartnerClients, Timeouts
-from connector.service import ExchangeService, ServiceConfig
+from connector.evidence.notary import HeadNotary, NotarySettings
+from connector.exchange.directory import Directory, parse_directory
+from connector.exchange.service import ExchangeService, ServiceConfig
+from connector.ops.certificates import certificates, warn_expiring
 from connector.store import MigrationError, Store, require_up_to_date
 from signing import (
     CONNECTOR_ORG,
@@ -37,7 +37,7 @@ from signing import (
 )
 
 log = logging.getLogger(__name__)
-SAMPLE_DIRECTORY = Path(__file__).parent / "data" / "sample-directory.json"
+SAMPLE_DIRECTORY = Path(__file__).parents[1] / "data" / "sample-directory.json"
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The connector's operations, framework-free: the SOAP layer translates to and from these.
 
 sendDocument and publishResult carry signed edXML document packages; updateStatus carries
-status packages; getStatus reads the timeline; the pull operations (``connector/pull.py``,
+status packages; getStatus reads the timeline; the pull operations (``connector/exchange/pull.py``,
 ``ExchangeService.pull``) serve systems that cannot host an endpoint. Every write operation is
 idempotent by message id.
 """
@@ -17,29 +17,29 @@ from datetime import datetime
 from typing import TypeVar
 
 from connector.auth import Caller
-from connector.authorisation import (
+from connector.clock import utcnow
+from connector.edxml import BusinessDocType, DocumentPackage, ParseLimits, StatusCode, StatusPackage, ValidationSettings
+from connector.errors import ConnectorError, ErrorCode
+from connector.exchange.authorisation import (
     forbidden,
     is_party,
     require_connected,
     require_kind,
     require_own_organisation,
 )
-from connector.clock import utcnow
-from connector.directory import DeliveryMode, SystemKind
-from connector.edxml import BusinessDocType, DocumentPackage, ParseLimits, StatusCode, StatusPackage, ValidationSettings
-from connector.errors import ConnectorError, ErrorCode
-from connector.exchange import ExchangeState, IllegalTransition, can_amend, can_publish_result, next_state
-from connector.pipeline import AcceptedPackage, StageTimings, accept_package
-from connector.pull import PullQueue
-from connector.receipts import Receipt, sign_receipt
-from connector.requests import (
+from connector.exchange.directory import DeliveryMode, SystemKind
+from connector.exchange.pipeline import AcceptedPackage, StageTimings, accept_package
+from connector.exchange.pull import PullQueue
+from connector.exchange.receipts import Receipt, sign_receipt
+from connector.exchange.requests import (
     ExchangeView,
     PublishResultRequest,
     SendDocumentRequest,
     SignedReceipt,
     UpdateStatusRequest,
 )
-from connector.routing import RoutingDecision, route
+from connector.exchange.routing import RoutingDecision, route
+from connector.exchange.states import ExchangeState, IllegalTransition, can_amend, can_publish_result, next_state
 from connector.store import (
     NewOutboxItem,
     OutboxOperation,
@@ -160,7 +160,7 @@ class ExchangeService:
         self.store = store
         self.config = config
         self.pull = PullQueue(store)
-        """listPending, fetchPending and acknowledge (``connector/pull.py``)."""
+        """listPending, fetchPending and acknowledge (``connector/exchange/pull.py``)."""
 
     # ---- shared steps -----------------------------------------------------------------
     def _begin(self, operation: Operation, caller: Caller, message_id: str, package: bytes, metadata: object) -> _Begun:

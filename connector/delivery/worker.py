@@ -4,9 +4,9 @@ Each push partner gets a ``PartnerLane``: up to ``concurrency`` threads that cla
 due items under a lease (so a crashed worker's item comes back), call the partner with the
 item's message id – the same on every attempt, so the partner can de-duplicate – and record the
 attempt. A slow partner only ever occupies its own lane's threads. Transport errors, timeouts
-and Server faults retry on the schedule of ``connector/retry.py`` until the partner's horizon; a
+and Server faults retry on the schedule of ``connector/delivery/retry.py`` until the partner's horizon; a
 Client fault dead-letters at once with the partner's reason. A circuit breaker per partner
-(``connector/breaker.py``) stops the calls while the partner is down and sends one probe per
+(``connector/delivery/breaker.py``) stops the calls while the partner is down and sends one probe per
 interval; its transitions are logged, counted and noted in the affected exchanges' timelines.
 Runs as threads of the server or as ``python -m connector worker``.
 """
@@ -23,12 +23,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from connector.breaker import CircuitBreaker, Permit
 from connector.clock import utcnow
 from connector.config import DeliverySettings, PartnerPolicy
-from connector.directory import SystemKind
-from connector.partners.clients import CallResult, Outcome, PartnerClients
-from connector.retry import past_horizon, retry_delay
+from connector.delivery.breaker import CircuitBreaker, Permit
+from connector.delivery.clients import CallResult, Outcome, PartnerClients
+from connector.delivery.retry import past_horizon, retry_delay
+from connector.exchange.directory import SystemKind
 from connector.store import AttemptOutcome, BreakerState, OutboxItem, OutboxOperation, Store, StoredEvent
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ class PartnerLane:
 
     def _record(self, item: OutboxItem, result: CallResult, duration_ms: int, permit: Permit) -> None:
         # Imported here: prometheus-client is for the processes that deliver, not every command line.
-        from connector.metrics import record_attempt
+        from connector.ops.metrics import record_attempt
 
         store, now = self.worker.store, self.worker.clock()
         attempt = item.attempts + 1
@@ -158,7 +158,7 @@ class PartnerLane:
         self._breaker(now, result, permit)
 
     def _breaker(self, now: datetime, result: CallResult, permit: Permit) -> None:
-        from connector.metrics import record_breaker
+        from connector.ops.metrics import record_breaker
 
         answered = result.outcome is not Outcome.RETRY
         if not answered:

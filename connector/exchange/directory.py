@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from connector.exchange import DocumentKind
+from connector.exchange.states import DocumentKind
 
 
 class SystemKind(enum.StrEnum):

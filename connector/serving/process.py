@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from connector import memory
 from connector.config import Settings
-from connector.delivery import DeliveryWorker
-from connector.runtime import Runtime, build_runtime, build_worker
-from connector.soap.app import ConnectorApp
+from connector.delivery.worker import DeliveryWorker
+from connector.serving import memory
+from connector.serving.app import ConnectorApp
+from connector.serving.runtime import Runtime, build_runtime, build_worker
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -54,7 +54,7 @@ class ServingProcess:
 
 def build_process(settings: Settings) -> ServingProcess:
     """The runtime and the application, nothing started yet. Call before any thread starts:
-    it sets the process's malloc arenas (``connector/memory.py``)."""
+    it sets the process's malloc arenas (``connector/serving/memory.py``)."""
     memory.limit_arenas(settings.malloc_arena_max)
     memory.pin_mmap_threshold(settings.malloc_mmap_threshold)
     runtime = build_runtime(settings)

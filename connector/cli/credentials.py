@@ -14,8 +14,8 @@ from cryptography import x509
 
 from connector.auth.admin import CredentialAdmin, CredentialError
 from connector.auth.secretbox import SecretBox, SecretKeyError
-from connector.cli_support import EXIT_INVALID, CliError, add_settings_options, settings_of
-from connector.runtime import open_store
+from connector.cli.support import EXIT_INVALID, CliError, add_settings_options, settings_of
+from connector.serving.runtime import open_store
 
 
 def _read_file(path: str) -> bytes:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from connector.pipeline import StageTimings
+from connector.exchange.pipeline import StageTimings
 
 REQUEST_LOGGER = "connector.request"
 ENVIRON_KEY = "connector.request"  # the RequestContext in the WSGI environ

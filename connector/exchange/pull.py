@@ -7,11 +7,11 @@ gets the same answer as a missing one.
 from __future__ import annotations
 
 from connector.auth import Caller
-from connector.authorisation import require_own_system
 from connector.clock import utcnow
-from connector.directory import DeliveryMode
 from connector.errors import ConnectorError, ErrorCode
-from connector.requests import PulledItem
+from connector.exchange.authorisation import require_own_system
+from connector.exchange.directory import DeliveryMode
+from connector.exchange.requests import PulledItem
 from connector.store import OPEN_STATES, OutboxItem, Store, StoredEvent
 
 

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 from connector.admin.auth import PasswordRefused, add_operator
-from connector.cli_support import EXIT_INVALID, CliError, add_settings_options, settings_of
+from connector.cli.support import EXIT_INVALID, CliError, add_settings_options, settings_of
 from connector.clock import utcnow
-from connector.evidence import EvidenceNotFound, bundle_sources, export_bundle
-from connector.runtime import build_runtime, open_existing_store, open_store
+from connector.evidence.bundle import EvidenceNotFound, bundle_sources, export_bundle
+from connector.serving.runtime import build_runtime, open_existing_store, open_store
 from connector.store import OperatorRole, Store
 from signing import TimestampError
 

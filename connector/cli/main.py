@@ -15,12 +15,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from connector.cli_credentials import add_credentials_commands
-from connector.cli_evidence import add_evidence_commands
-from connector.cli_ops import add_db_commands, add_keys_commands
-from connector.cli_support import EXIT_INVALID, EXIT_USAGE, CliError, add_settings_options, settings_of
+from connector.cli.credentials import add_credentials_commands
+from connector.cli.evidence import add_evidence_commands
+from connector.cli.ops import add_db_commands, add_keys_commands
+from connector.cli.support import EXIT_INVALID, EXIT_USAGE, CliError, add_settings_options, settings_of
 from connector.clock import utcnow
-from connector.directory import DirectoryFormatError, directory_to_json, parse_directory
 from connector.edxml import (
     DocumentPackage,
     EdxmlError,
@@ -36,8 +35,9 @@ from connector.edxml import (
     validate,
 )
 from connector.errors import FAULTS, ConnectorError
-from connector.logs import configure_logging
-from connector.runtime import build_runtime, build_worker, open_existing_store, open_store
+from connector.exchange.directory import DirectoryFormatError, directory_to_json, parse_directory
+from connector.ops.logs import configure_logging
+from connector.serving.runtime import build_runtime, build_worker, open_existing_store, open_store
 from connector.store import BreakerState, MigrationError, OutboxState, Store
 
 

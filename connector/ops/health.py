@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from connector.certificates import certificates, key_problems
 from connector.errors import ConnectorError
-from connector.runtime import Runtime
+from connector.ops.certificates import certificates, key_problems
+from connector.serving.runtime import Runtime
 from connector.store import OPEN_STATES, MigrationError, require_up_to_date
 
 

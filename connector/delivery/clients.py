@@ -17,7 +17,7 @@ import requests
 import zeep
 from zeep.transports import Transport
 
-from connector.directory import SystemKind
+from connector.exchange.directory import SystemKind
 
 WSDL_DIR = Path(__file__).resolve().parents[2] / "wsdl"
 WSDLS = {

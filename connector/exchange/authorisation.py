@@ -10,8 +10,8 @@ are not refused here: the service answers them exactly as it answers items that 
 from __future__ import annotations
 
 from connector.auth import Caller
-from connector.directory import SystemKind
 from connector.errors import ConnectorError, ErrorCode
+from connector.exchange.directory import SystemKind
 from connector.store import StoredExchange
 
 _ROLE = {SystemKind.ONESTOP: "one-stop", SystemKind.DOCMGMT: "document-management"}

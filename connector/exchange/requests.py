@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from connector.exchange import DocumentKind
-from connector.receipts import Receipt
+from connector.exchange.receipts import Receipt
+from connector.exchange.states import DocumentKind
 from connector.store import OutboxItem, StoredEvent, StoredExchange
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from connector.clock import utcnow
-from connector.notary import HeadNotary
-from connector.runtime import Runtime
+from connector.evidence.notary import HeadNotary
+from connector.serving.runtime import Runtime
 from connector.store import EvidenceKind, EvidenceRecord, SignedHead, Store, StoredExchange
 from signing import (
     MANIFEST_PROFILE,

@@ -3,7 +3,7 @@
 ``POST /soap`` (SOAP 1.1) and ``POST /soap12`` (SOAP 1.2), each size-capped, then spyne;
 ``GET /soap?wsdl`` (the checked-in WSDL with the configured address, built once at start-up),
 ``GET /wsdl/*.wsdl`` and ``GET /schemas/*.xsd`` (the checked-in
-contract for integrators), ``GET /health/live`` and ``/health/ready`` (``connector/health.py``;
+contract for integrators), ``GET /health/live`` and ``/health/ready`` (``connector/ops/health.py``;
 ``/health`` is the liveness answer), ``GET /metrics`` (Prometheus) and ``GET /`` (a page for a
 person). Every SOAP request gets a request id: in the ``X-Request-Id`` header, in every fault's
 ``detail`` (``requestId``) and in its one log line.
@@ -21,17 +21,17 @@ from typing import Any
 
 from lxml import etree
 
-from connector import metrics
 from connector.admin.app import AdminApp
 from connector.auth import transport_facts
-from connector.certificates import CertificateStatus, ExpiryReminder, certificates
 from connector.clock import utcnow
 from connector.edxml import ParseLimits
 from connector.errors import ConnectorError, ErrorCode
-from connector.health import readiness
-from connector.logs import ENVIRON_KEY, RequestContext, log_request, silence_spyne_fault_logging
-from connector.runtime import Runtime
-from connector.soap.admission import LargeRequestGate
+from connector.ops import metrics
+from connector.ops.certificates import CertificateStatus, ExpiryReminder, certificates
+from connector.ops.health import readiness
+from connector.ops.logs import ENVIRON_KEY, RequestContext, log_request, silence_spyne_fault_logging
+from connector.serving.admission import LargeRequestGate
+from connector.serving.runtime import Runtime
 from connector.soap.contract import PATHS, ROOT, build_application, published_wsdl
 from connector.soap.faults import SoapVersion, fault_envelope
 from connector.soap.models import TNS

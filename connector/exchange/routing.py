@@ -12,9 +12,9 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol
 
-from connector.directory import Account, OrganizationEntry, Procedure, SystemEntry, SystemKind
 from connector.errors import ConnectorError, ErrorCode
-from connector.exchange import DocumentKind
+from connector.exchange.directory import Account, OrganizationEntry, Procedure, SystemEntry, SystemKind
+from connector.exchange.states import DocumentKind
 
 
 class Queue(enum.StrEnum):
