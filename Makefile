@@ -2,13 +2,15 @@
 # Both create the virtualenv and install the pinned requirements first.
 PYTHON ?= python3
 VENV := .venv
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: run test lint bench
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@echo "setting up $(VENV): the pinned requirements, then the project itself (editable; about a minute the first time)"
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt >$(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
+	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e . >>$(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 run: $(STAMP)

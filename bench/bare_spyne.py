@@ -3,7 +3,7 @@
 The same service definition (``connector.soap.service.ConnectorService``: the same operations,
 argument types and models, so a request body is read and XSD-validated exactly as far as Spyne
 does it) inside a plain Spyne ``Application`` with Spyne's own ``Soap11(validator='lxml')``, on
-the same waitress with the same options (``connector.soap.transport``). Instead of calling the
+the same waitress with the same options (``connector.serving.httpserver``). Instead of calling the
 operations it answers every request with a constant: no authentication, no signature check, no
 edXML validation, no database, no logging. ``huge_tree`` is on (a 20 MiB attachment is one
 text node of more than 10 MB, which libxml2 refuses otherwise) and the body limit is the
@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project is not installed
 
 from connector.config import Settings  # noqa: E402
+from connector.serving.httpserver import create_server, server_options  # noqa: E402
 from connector.soap import models  # noqa: E402
 from connector.soap.service import ConnectorService  # noqa: E402
 from connector.soap.spyne_compat import Application, Soap11, WsgiApplication  # noqa: E402
-from connector.soap.transport import create_server, server_options  # noqa: E402
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 # About the size of the connector's signed receipt (an XML-DSig signed element with a certificate),

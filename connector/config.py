@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.edxml import MiB
+from connector.errors import SimpleError
 from signing import DEFAULT_MAX_BYTES
 
 AUTO_MIGRATE = ("sqlite", "always", "never")
@@ -212,7 +213,7 @@ class Settings:
         return self.auth.secret_key_file or self.data_dir / "secret.key"
 
 
-class ConfigError(ValueError):
+class ConfigError(SimpleError, ValueError):
     """A configuration file or value that cannot be used; the message names the key."""
 
 

@@ -183,7 +183,16 @@ FAULTS: dict[ErrorCode, FaultSpec] = {
 
 
 class ConnectorError(Exception):
-    """An error with a documented code, and the field it concerns when there is one."""
+    """The root of every error the connector raises: a documented ``code`` (what a SOAP caller
+    reads in the fault's detail), a ``message`` and the ``field`` it concerns when there is one.
+
+    A refused request raises it directly with its code. Every other kind of error is a subclass
+    (``SimpleError`` and its family below and in the packages): its class says which code it maps
+    to, so the SOAP fault mapping reads ``error.code`` and nothing else. ``Server.Internal`` ones
+    reach a caller only as the generic "internal error" (their message goes to the log).
+    """
+
+    code: ErrorCode = ErrorCode.INTERNAL
 
     def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -193,3 +202,11 @@ class ConnectorError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class SimpleError(ConnectorError):
+    """A ``ConnectorError`` that carries only a message; its code is its class's ``code``
+    (configuration, keys, the schema, the command line, ...: ``Server.Internal``)."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(type(self).code, message)

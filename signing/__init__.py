@@ -17,7 +17,7 @@ from .bundle_format import (
 )
 from .certs import fingerprint_sha256, subject_text
 from .chain import GENESIS, ORIGIN, ChainLink, canonical_json, first_break, link_hash, sha256_hex
-from .errors import KeyMaterialError, Reason, SignatureVerificationError, SigningError
+from .errors import CannotSignError, KeyMaterialError, Reason, SignatureVerificationError, SigningError
 from .keys import (
     CONNECTOR_ORG,
     DevKeyLayout,
@@ -65,6 +65,7 @@ __all__ = [
     "Reason",
     "SignatureVerificationError",
     "SigningError",
+    "CannotSignError",
     "SigningIdentity",
     "SigningOptions",
     "TimestampError",

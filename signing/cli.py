@@ -36,7 +36,7 @@ VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7), "ICT")
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
-class UsageError(Exception):
+class UsageError(SigningError):
     """Bad arguments or unreadable input; reported in one line with exit code 2."""
 
 

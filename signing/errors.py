@@ -34,14 +34,18 @@ class Reason(StrEnum):
 
 
 class SigningError(Exception):
+    """The root of every error the signing package raises."""
+
+
+class CannotSignError(SigningError):
     """A package could not be signed (bad input, existing signature, wrong key)."""
 
 
-class KeyMaterialError(Exception):
+class KeyMaterialError(SigningError):
     """Keys, certificates, passwords or CRLs could not be loaded."""
 
 
-class SignatureVerificationError(Exception):
+class SignatureVerificationError(SigningError):
     """Verification failed; ``reason`` is the stable code, ``message`` the human explanation."""
 
     def __init__(self, reason: Reason, message: str) -> None:

@@ -18,7 +18,7 @@ from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, Signatur
 from signxml.exceptions import SignXMLException
 from signxml.xades import XAdESSigner
 
-from .errors import SigningError
+from .errors import CannotSignError
 from .keys import SigningIdentity
 from .policy import DEFAULT_MAX_BYTES
 from .profile import EDXML_PROFILE, DocumentProfile
@@ -93,12 +93,12 @@ class _XAdESSigner(XAdESSigner):
 def _check_key(identity: SigningIdentity, algorithm: str) -> None:
     key = identity.private_key
     if algorithm == "rsa-sha256" and not isinstance(key, rsa.RSAPrivateKey):
-        raise SigningError("rsa-sha256 needs an RSA key; this identity has an ECDSA key (use ecdsa-sha256)")
+        raise CannotSignError("rsa-sha256 needs an RSA key; this identity has an ECDSA key (use ecdsa-sha256)")
     if algorithm == "ecdsa-sha256":
         if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise SigningError("ecdsa-sha256 needs an ECDSA P-256 key; this identity has an RSA key")
+            raise CannotSignError("ecdsa-sha256 needs an ECDSA P-256 key; this identity has an RSA key")
         if not isinstance(key.curve, ec.SECP256R1):
-            raise SigningError(f"ecdsa-sha256 is profiled for P-256; this key uses {key.curve.name}")
+            raise CannotSignError(f"ecdsa-sha256 is profiled for P-256; this key uses {key.curve.name}")
 
 
 def _insert_placeholder(parent: etree._Element, profile: DocumentProfile) -> None:
@@ -129,30 +129,30 @@ def sign_xml(
 ) -> bytes:
     """Sign a document with an enveloped signature placed as ``profile`` prescribes."""
     if len(xml_bytes) > options.max_bytes:
-        raise SigningError(f"document is {len(xml_bytes)} bytes, above the {options.max_bytes}-byte limit")
+        raise CannotSignError(f"document is {len(xml_bytes)} bytes, above the {options.max_bytes}-byte limit")
     _check_key(identity, options.algorithm)
     try:
         root = parse_document(xml_bytes)
     except UnsafeXMLError as exc:
-        raise SigningError(f"cannot sign: {exc}") from exc
+        raise CannotSignError(f"cannot sign: {exc}") from exc
     if root.tag != profile.root:
-        raise SigningError(f"cannot sign: root element is {root.tag}, expected {profile.root}")
+        raise CannotSignError(f"cannot sign: root element is {root.tag}, expected {profile.root}")
     existing = next(root.iter(DS_SIGNATURE), None)
     if existing is not None:
-        raise SigningError(
+        raise CannotSignError(
             "cannot sign: the document already carries an XML-DSig Signature "
             f"(line {existing.sourceline}); counter-signing is not supported"
         )
     if options.check_sender and profile.sender_path is not None and identity.organ_id is not None:
         sender = profile.sender_of(root)
         if sender != identity.organ_id:
-            raise SigningError(
+            raise CannotSignError(
                 f"cannot sign: the document's sender OrganId is {sender!r} but the signing "
                 f"certificate is for {identity.organ_id!r}"
             )
     parent = profile.signature_parent_of(root)
     if parent is None:
-        raise SigningError(f"cannot sign: the document has no single {'/'.join(profile.signature_parent)}")
+        raise CannotSignError(f"cannot sign: the document has no single {'/'.join(profile.signature_parent)}")
     _insert_placeholder(parent, profile)
 
     method = _SIGNATURE_METHODS[options.algorithm]
@@ -163,7 +163,7 @@ def sign_xml(
         else:
             signed = _Signer(method).sign(root, key=identity.private_key, cert=certs)
     except SignXMLException as exc:
-        raise SigningError(f"signing failed: {exc}") from exc
+        raise CannotSignError(f"signing failed: {exc}") from exc
     return serialize(signed)
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from lxml import etree
 
+from .errors import SigningError
+
 DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
 DS_SIGNATURE = f"{{{DSIG_NS}}}Signature"
 
 
-class UnsafeXMLError(ValueError):
+class UnsafeXMLError(SigningError, ValueError):
     """The input is not well-formed XML or uses features we refuse (DOCTYPE, entities)."""
 
 

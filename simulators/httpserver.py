@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from connector.soap.transport import create_server
+from connector.serving.httpserver import create_server
 
 
 class BackgroundServer:

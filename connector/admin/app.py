@@ -11,6 +11,7 @@ import logging
 import re
 import secrets
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,11 @@ from connector.admin import auth
 from connector.admin.views import certificate_rows, package_views
 from connector.admin.web import Request, Response, StartResponse
 from connector.clock import utcnow
-from connector.evidence.bundle import EvidenceNotFound, bundle_sources, export_bundle
+from connector.evidence.bundle import BundleSources, EvidenceNotFoundError, export_bundle
+from connector.evidence.notary import HeadNotary
 from connector.exchange.states import ExchangeState
-from connector.serving.runtime import Runtime
-from connector.store import AdminSession, OperatorRole, OutboxState
-from signing import TimestampError
+from connector.store import AdminSession, OperatorRole, OutboxState, Store
+from signing import DevKeyLayout, SigningIdentity, TimestampError, VerificationPolicy
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +36,26 @@ HERE = Path(__file__).parent
 Handler = Callable[[Request, AdminSession, re.Match[str]], Response]
 
 
+@dataclass(frozen=True)
+class ConsoleParts:
+    """What the console works with, given by the serving layer (``Runtime.console_parts``)."""
+
+    store: Store
+    policy: VerificationPolicy
+    identity: SigningIdentity
+    notary: HeadNotary
+    bundle_sources: BundleSources
+    dev_keys: DevKeyLayout | None
+    session_minutes: int
+
+
 class AdminApp:
     """The console as a WSGI callable for paths under ``/admin``."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.store = runtime.store
-        self.lifetime = timedelta(minutes=runtime.settings.admin_session_minutes)
+    def __init__(self, parts: ConsoleParts) -> None:
+        self.parts = parts
+        self.store = parts.store
+        self.lifetime = timedelta(minutes=parts.session_minutes)
         self.templates = Environment(
             loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True)
         )
@@ -143,15 +157,15 @@ class AdminApp:
             "exchange.html",
             exchange=exchange,
             timeline=self.store.timeline(exchange.exchange_id),
-            packages=package_views(self.store, self.runtime.service.config.policy, records),
+            packages=package_views(self.store, self.parts.policy, records),
             outbox=[i for i in self.store.outbox_items() if i.exchange_id == exchange.exchange_id],
             records=records,
         )
 
     def bundle(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         try:
-            data = export_bundle(self.store, bundle_sources(self.runtime), match["id"])
-        except EvidenceNotFound as exc:
+            data = export_bundle(self.store, self.parts.bundle_sources, match["id"])
+        except EvidenceNotFoundError as exc:
             return self.page(session, "error.html", "404 Not Found", message=str(exc))
         except TimestampError as exc:
             return self.page(session, "error.html", "502 Bad Gateway", message=str(exc))
@@ -184,7 +198,9 @@ class AdminApp:
         return self.page(session, "directory.html", directory=self.store.directory())
 
     def certificates(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
-        return self.page(session, "certificates.html", rows=certificate_rows(self.runtime, utcnow()))
+        parts = self.parts
+        rows = certificate_rows(parts.identity, parts.policy.trust_anchors, parts.dev_keys, utcnow())
+        return self.page(session, "certificates.html", rows=rows)
 
     def evidence(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         verdict = self.store.evidence.verify() if request.query.get("verify") else None
@@ -196,7 +212,7 @@ class AdminApp:
         # The action is recorded first, so the head signed next covers it.
         self.store.evidence.record_action(f"admin:{session.operator.name}", utcnow(), {"action": "sign-head"})
         try:
-            self.runtime.notary.sign_head()
+            self.parts.notary.sign_head()
         except TimestampError as exc:
             return self.page(session, "error.html", "502 Bad Gateway", message=str(exc))
         return Response.redirect("/admin/evidence")

@@ -17,19 +17,20 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from connector.errors import SimpleError
 from connector.store import AdminSession, Operator, OperatorRole, Store
 
 _HASHER = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10
 
 
-class PasswordRefused(ValueError):
+class PasswordRefusedError(SimpleError, ValueError):
     """A password too weak to store."""
 
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise PasswordRefused(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise PasswordRefusedError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     return _HASHER.hash(password)
 
 

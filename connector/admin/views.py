@@ -4,15 +4,15 @@ with its signature verdict, and the certificates with their expiry."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
 
 from connector.edxml import DocumentPackage, EdxmlError, StatusPackage, parse
-from connector.serving.runtime import Runtime
 from connector.store import EvidenceKind, EvidenceRecord, Store
-from signing import SignatureVerificationError, VerificationPolicy, verify_package
+from signing import DevKeyLayout, SignatureVerificationError, SigningIdentity, VerificationPolicy, verify_package
 
 EXPIRY_WARNING_DAYS = 30
 
@@ -75,14 +75,18 @@ class CertificateRow:
         return self.days_left < EXPIRY_WARNING_DAYS
 
 
-def certificate_rows(runtime: Runtime, now: datetime) -> list[CertificateRow]:
+def certificate_rows(
+    identity: SigningIdentity,
+    trust_anchors: Sequence[x509.Certificate],
+    dev_keys: DevKeyLayout | None,
+    now: datetime,
+) -> list[CertificateRow]:
     """The connector's identity and chain, the trust anchors, and the development keys if in use."""
-    identity = runtime.service.config.identity
     found: list[tuple[str, x509.Certificate]] = [("Định danh kết nối / connector identity", identity.certificate)]
     found += [("Chuỗi / chain", c) for c in identity.chain]
-    found += [("Tin cậy / trust anchor", c) for c in runtime.service.config.policy.trust_anchors]
-    if runtime.dev_keys is not None:
-        keys = runtime.dev_keys
+    found += [("Tin cậy / trust anchor", c) for c in trust_anchors]
+    if dev_keys is not None:
+        keys = dev_keys
         for entry in keys.orgs.values():
             certificate = x509.load_pem_x509_certificate((keys.directory / entry.cert_file).read_bytes())
             found.append((f"Khóa phát triển / dev key {entry.organ_id}", certificate))

@@ -11,13 +11,14 @@ from cryptography import x509
 from connector.auth.events import security_event
 from connector.auth.secretbox import SecretBox
 from connector.clock import utcnow
+from connector.errors import SimpleError
 from connector.store import CertificateMapping, CredentialStore, CredentialSummary, Store
 from signing import fingerprint_sha256
 
 MIN_PASSWORD_LENGTH = 12
 
 
-class CredentialError(ValueError):
+class CredentialError(SimpleError, ValueError):
     """A credential the operator asked for cannot be set; the message says why."""
 
 

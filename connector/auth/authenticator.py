@@ -51,12 +51,14 @@ class FailureKind(enum.StrEnum):
     EXPIRED_CERTIFICATE = "expired-certificate"
 
 
-class AuthFailure(Exception):
-    """Why an attempt failed: ``public`` goes to the caller, ``reason`` only to the security log,
-    ``kind`` to the metrics."""
+class AuthenticationError(ConnectorError):
+    """Why an attempt failed: ``public`` goes to the caller, ``reason`` (the message) only to the
+    security log, ``kind`` to the metrics."""
+
+    code = ErrorCode.UNAUTHENTICATED
 
     def __init__(self, public: str, reason: str, kind: FailureKind, counts: bool = True) -> None:
-        super().__init__(reason)
+        super().__init__(self.code, reason)
         self.public = public
         self.reason = reason
         self.kind = kind
@@ -71,8 +73,12 @@ class Authenticator:
         settings: AuthSettings,
         clock: Callable[[], datetime] = utcnow,
         limiter: FailureLimiter | None = None,
+        on_failure: Callable[[FailureKind], None] = lambda kind: None,
     ) -> None:
+        """``on_failure``: told the kind of every failed attempt (the serving layer counts them
+        in the metrics)."""
         self.store = store
+        self.on_failure = on_failure
         self.credentials = CredentialStore(store)
         self.box = box
         self.settings = settings
@@ -87,15 +93,17 @@ class Authenticator:
         usernames: list[str] = []
         try:
             if len(security_headers) > 1:
-                raise AuthFailure("send one wsse:Security header", "several Security headers", FailureKind.MALFORMED)
+                raise AuthenticationError(
+                    "send one wsse:Security header", "several Security headers", FailureKind.MALFORMED
+                )
             if security_headers:
                 try:
                     token = read_username_token(security_headers[0])
                 except TokenError as exc:
-                    raise AuthFailure(f"WS-Security: {exc}", str(exc), FailureKind.MALFORMED) from None
+                    raise AuthenticationError(f"WS-Security: {exc}", str(exc), FailureKind.MALFORMED) from None
                 usernames.append(token.username)
             if facts.basic_malformed:
-                raise AuthFailure(
+                raise AuthenticationError(
                     "the Authorization header is not HTTP Basic credentials",
                     "malformed Authorization",
                     FailureKind.MALFORMED,
@@ -105,18 +113,15 @@ class Authenticator:
             keys = [f"address:{facts.client_address}", *(f"username:{u}" for u in usernames)]
             blocked = self.limiter.blocked(keys) or self.shared.blocked(keys)
             if blocked:
-                raise AuthFailure(
+                raise AuthenticationError(
                     "too many failed attempts; try again later",
                     f"rate limited ({blocked})",
                     FailureKind.RATE_LIMITED,
                     counts=False,
                 )
             caller = self._verify(token, facts)
-        except AuthFailure as failure:
-            # Imported here: prometheus-client is for the serving processes, not every command line.
-            from connector.ops.metrics import record_authentication_failure
-
-            record_authentication_failure(failure.kind)
+        except AuthenticationError as failure:
+            self.on_failure(failure.kind)
             if failure.counts:
                 keys = [f"address:{facts.client_address}", *(f"username:{u}" for u in usernames)]
                 self.limiter.failed(keys)
@@ -142,7 +147,7 @@ class Authenticator:
             proofs.append(self._token(token, facts))
         if facts.basic is not None:
             if not facts.tls:
-                raise AuthFailure(
+                raise AuthenticationError(
                     "HTTP Basic is accepted over TLS only", "Basic over plain HTTP", FailureKind.INSECURE_TRANSPORT
                 )
             username, password = facts.basic
@@ -151,7 +156,7 @@ class Authenticator:
         if facts.certificate_sha256 is not None:
             proofs.append((self._certificate(facts.certificate_sha256), AuthMethod.CERTIFICATE))
         if not proofs:
-            raise AuthFailure(
+            raise AuthenticationError(
                 "no credentials: send a WS-Security UsernameToken (PasswordDigest), or HTTP Basic or a client "
                 "certificate over TLS",
                 "no credentials",
@@ -160,14 +165,14 @@ class Authenticator:
             )
         names = {system_id for system_id, _ in proofs}
         if len(names) > 1:
-            raise AuthFailure(
+            raise AuthenticationError(
                 "the credentials name different systems",
                 f"credentials for {sorted(names)}",
                 FailureKind.CONFLICTING_CREDENTIALS,
             )
         system = self.store.system(proofs[0][0])
         if system is None:  # credentials outlived the directory entry
-            raise AuthFailure(
+            raise AuthenticationError(
                 BAD_PASSWORD, f"system {proofs[0][0]!r} is not in the directory", FailureKind.UNKNOWN_SYSTEM
             )
         return Caller(system, proofs[0][1])
@@ -175,7 +180,7 @@ class Authenticator:
     def _token(self, token: UsernameToken, facts: TransportFacts) -> tuple[str, AuthMethod]:
         if token.password_type is PasswordType.TEXT:
             if not facts.tls:
-                raise AuthFailure(
+                raise AuthenticationError(
                     "PasswordText is accepted over TLS only; use PasswordDigest",
                     "PasswordText over plain HTTP",
                     FailureKind.INSECURE_TRANSPORT,
@@ -186,7 +191,7 @@ class Authenticator:
         now = self.clock()
         window = timedelta(seconds=self.settings.created_window)
         if not now - window <= token.created <= now + window:
-            raise AuthFailure(
+            raise AuthenticationError(
                 f"Created must be within {self.settings.created_window:.0f} seconds of the server's "
                 f"time ({now:%Y-%m-%dT%H:%M:%SZ})",
                 "Created outside the window",
@@ -194,18 +199,20 @@ class Authenticator:
             )
         secret = self._secret(token.username)
         if secret is None or not token.digest_matches(secret):
-            raise AuthFailure(
+            raise AuthenticationError(
                 BAD_PASSWORD, "unknown username" if secret is None else "wrong digest", FailureKind.BAD_CREDENTIALS
             )
         nonce = base64.b64encode(token.nonce).decode("ascii")
         if not self.credentials.use_nonce(nonce, token.username, now, now - 2 * window):
-            raise AuthFailure("the Nonce was used before (a replay)", "nonce replay", FailureKind.REPLAYED_NONCE)
+            raise AuthenticationError(
+                "the Nonce was used before (a replay)", "nonce replay", FailureKind.REPLAYED_NONCE
+            )
         return token.username, AuthMethod.PASSWORD_DIGEST
 
     def _password(self, username: str, password: str) -> None:
         secret = self._secret(username)
         if secret is None or not hmac.compare_digest(secret.encode(), password.encode()):
-            raise AuthFailure(
+            raise AuthenticationError(
                 BAD_PASSWORD, "unknown username" if secret is None else "wrong password", FailureKind.BAD_CREDENTIALS
             )
 
@@ -222,13 +229,13 @@ class Authenticator:
     def _certificate(self, sha256: str) -> str:
         mapping = self.credentials.system_for_certificate(sha256)
         if mapping is None:
-            raise AuthFailure(
+            raise AuthenticationError(
                 "the client certificate is not mapped to a system",
                 f"unmapped certificate {sha256}",
                 FailureKind.UNKNOWN_CERTIFICATE,
             )
         if mapping.not_after < self.clock():
-            raise AuthFailure(
+            raise AuthenticationError(
                 "the client certificate has expired", f"expired certificate {sha256}", FailureKind.EXPIRED_CERTIFICATE
             )
         return mapping.system_id

@@ -13,10 +13,12 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from connector.errors import SimpleError
+
 KEY_ENV = "CONNECTOR_SECRET_KEY"
 
 
-class SecretKeyError(ValueError):
+class SecretKeyError(SimpleError, ValueError):
     """No usable key: the message names the variable or file."""
 
 

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
+from connector.errors import SimpleError
+
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 SECURITY = f"{{{WSSE}}}Security"
@@ -29,7 +31,7 @@ class PasswordType(enum.StrEnum):
     TEXT = f"{_PROFILE}#PasswordText"
 
 
-class TokenError(ValueError):
+class TokenError(SimpleError, ValueError):
     """The header is not a usable UsernameToken; the message says why (never with a secret)."""
 
 

@@ -7,22 +7,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from connector.admin.auth import PasswordRefused, add_operator
-from connector.cli.support import EXIT_INVALID, CliError, add_settings_options, settings_of
+from connector.admin.auth import PasswordRefusedError, add_operator
+from connector.cli.support import EXIT_INVALID, CliError, add_settings_options, settings_of, store_of
 from connector.clock import utcnow
-from connector.evidence.bundle import EvidenceNotFound, bundle_sources, export_bundle
-from connector.serving.runtime import build_runtime, open_existing_store, open_store
-from connector.store import OperatorRole, Store
+from connector.evidence.bundle import EvidenceNotFoundError, export_bundle
+from connector.serving.runtime import build_runtime
+from connector.store import OperatorRole
 from signing import TimestampError
 
 
-def _store(args: argparse.Namespace, write: bool = False) -> Store:
-    settings = settings_of(args)
-    return open_store(settings, seed=False) if write else open_existing_store(settings)
-
-
 def _evidence_verify(args: argparse.Namespace) -> int:
-    verdict = _store(args).evidence.verify()
+    verdict = store_of(args).evidence.verify()
     if verdict.broken:
         print(f"BROKEN: {verdict.broken}")
         return EXIT_INVALID
@@ -36,8 +31,8 @@ def _evidence_verify(args: argparse.Namespace) -> int:
 def _evidence_export(args: argparse.Namespace) -> int:
     runtime = build_runtime(settings_of(args))
     try:
-        data = export_bundle(runtime.store, bundle_sources(runtime), args.key)
-    except EvidenceNotFound as exc:
+        data = export_bundle(runtime.store, runtime.bundle_sources(), args.key)
+    except EvidenceNotFoundError as exc:
         raise CliError(str(exc), EXIT_INVALID) from None
     except TimestampError as exc:
         raise CliError(str(exc)) from None
@@ -72,15 +67,15 @@ def _operators_add(args: argparse.Namespace) -> int:
         raise CliError("give the password on standard input with --password-stdin (never as an argument)")
     password = sys.stdin.readline().rstrip("\r\n")
     try:
-        new = add_operator(_store(args, write=True), args.name, password, args.role, utcnow())
-    except PasswordRefused as exc:
+        new = add_operator(store_of(args, write=True), args.name, password, args.role, utcnow())
+    except PasswordRefusedError as exc:
         raise CliError(str(exc), EXIT_INVALID) from None
     print(f"operator {args.name} ({args.role.value}) {'added' if new else 'updated'}")
     return 0
 
 
 def _operators_list(args: argparse.Namespace) -> int:
-    for operator in _store(args).operators.all():
+    for operator in store_of(args).operators.all():
         print(f"{operator.name:20} {operator.role.value:10} since {operator.created_at:%Y-%m-%d}")
     return 0
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import binascii
 import re
 
+from connector.errors import SimpleError
+
 _NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/=\s]")
 _PADDING_INSIDE = re.compile(r"=+\s*[^=\s]")
 _WHITESPACE = str.maketrans("", "", " \t\r\n")
 
 
-class Base64Error(ValueError):
+class Base64Error(SimpleError, ValueError):
     """The text is not strict base64; the message says what and where."""
 
 

@@ -16,9 +16,10 @@ from typing import Any
 
 from connector.edxml.model import Attachment, AttachmentEncoding, DocumentPackage, Package, StatusPackage
 from connector.edxml.paths import DATE_FORMAT, TIMESTAMP_FORMAT
+from connector.errors import SimpleError
 
 
-class SpecError(ValueError):
+class SpecError(SimpleError, ValueError):
     """A spec that cannot become a package; the message names the offending key."""
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from connector.clock import utcnow
+from connector.errors import SimpleError
 from connector.evidence.notary import HeadNotary
-from connector.serving.runtime import Runtime
 from connector.store import EvidenceKind, EvidenceRecord, SignedHead, Store, StoredExchange
 from signing import (
     MANIFEST_PROFILE,
@@ -33,7 +33,7 @@ from signing import (
 L = BundleLayout
 
 
-class EvidenceNotFound(LookupError):
+class EvidenceNotFoundError(SimpleError, LookupError):
     """No exchange for that dossier code or message id."""
 
 
@@ -58,7 +58,7 @@ def export_bundle(store: Store, sources: BundleSources, key: str) -> bytes:
     """The bundle (zip bytes) of the exchanges ``key`` names; signs a fresh head if the chain moved."""
     exchanges = exchanges_for(store, key)
     if not exchanges:
-        raise EvidenceNotFound(f"no exchange with message id or dossier {key!r}")
+        raise EvidenceNotFoundError(f"no exchange with message id or dossier {key!r}")
     head = sources.notary.current()
     ids = [x.exchange_id for x in exchanges]
     records = store.evidence.records(ids, until=head.seq)
@@ -125,8 +125,3 @@ def _manifest(subject: str, files: dict[str, bytes], identity: SigningIdentity) 
 def _zip(files: dict[str, bytes], manifest: bytes) -> bytes:
     members = [(L.MIMETYPE, L.MEDIA_TYPE.encode("ascii")), (L.MANIFEST, manifest), *sorted(files.items())]
     return write_zip(members)
-
-
-def bundle_sources(runtime: Runtime) -> BundleSources:
-    settings = runtime.settings
-    return BundleSources(runtime.service.config.identity, runtime.notary, runtime.trust, settings.crls)

@@ -9,7 +9,7 @@ are not refused here: the service answers them exactly as it answers items that 
 
 from __future__ import annotations
 
-from connector.auth import Caller
+from connector.auth.caller import Caller
 from connector.errors import ConnectorError, ErrorCode
 from connector.exchange.directory import SystemKind
 from connector.store import StoredExchange

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from connector.errors import SimpleError
 from connector.exchange.states import DocumentKind
 
 
@@ -92,7 +93,7 @@ class Directory:
         return {name: len(getattr(self, name)) for name in RECORD_TYPES}
 
 
-class DirectoryFormatError(ValueError):
+class DirectoryFormatError(SimpleError, ValueError):
     """An import file that cannot be read; the message names the record and field."""
 
 

@@ -6,7 +6,7 @@ gets the same answer as a missing one.
 
 from __future__ import annotations
 
-from connector.auth import Caller
+from connector.auth.caller import Caller
 from connector.clock import utcnow
 from connector.errors import ConnectorError, ErrorCode
 from connector.exchange.authorisation import require_own_system

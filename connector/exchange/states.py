@@ -16,6 +16,7 @@ import enum
 from dataclasses import dataclass
 
 from connector.edxml import StatusCode
+from connector.errors import ErrorCode, SimpleError
 
 
 class ExchangeState(enum.StrEnum):
@@ -62,21 +63,25 @@ class Transition:
     changes_state: bool
 
 
-class IllegalTransition(ValueError):
-    pass
+class IllegalTransitionError(SimpleError, ValueError):
+    """A status that is not a legal next state; the message says why."""
+
+    code = ErrorCode.ILLEGAL_TRANSITION
 
 
 def next_state(current: ExchangeState, code: StatusCode) -> Transition:
-    """The state after status ``code``; raises ``IllegalTransition`` saying why not."""
+    """The state after status ``code``; raises ``IllegalTransitionError`` saying why not."""
     if code in (StatusCode.CHANGE_ACCEPTED, StatusCode.CHANGE_REFUSED):
         return Transition(current, changes_state=False)
     if current in TERMINAL:
-        raise IllegalTransition(f"the exchange is {current.value}; status {code.value} ({code.label}) cannot follow")
+        raise IllegalTransitionError(
+            f"the exchange is {current.value}; status {code.value} ({code.label}) cannot follow"
+        )
     target = STATE_OF_CODE[code]
     if target in TERMINAL:
         return Transition(target, changes_state=True)
     if _RANK[target] < _RANK[current]:
-        raise IllegalTransition(
+        raise IllegalTransitionError(
             f"status {code.value} ({code.label}) would move the exchange back from {current.value} to {target.value}"
         )
     return Transition(target, changes_state=target is not current)

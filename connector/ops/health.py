@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Protocol
 
-from connector.errors import ConnectorError
+from cryptography import x509
+
+from connector.errors import ConnectorError, SimpleError
 from connector.ops.certificates import certificates, key_problems
-from connector.serving.runtime import Runtime
-from connector.store import OPEN_STATES, MigrationError, require_up_to_date
+from connector.store import OPEN_STATES, MigrationError, Store, require_up_to_date
+from signing import SigningIdentity
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class Readiness:
         }
 
 
-class CheckFailed(Exception):
+class CheckFailedError(SimpleError):
     """A probe saw the connector unable to do its job; the message says what it saw."""
 
 
@@ -50,41 +53,60 @@ def _guarded(name: str, probe: Callable[[], str]) -> Check:
     """A check passes when its probe returns (a detail) and fails with the error it raised."""
     try:
         return Check(name, True, probe())
-    except (ConnectorError, MigrationError, CheckFailed) as exc:
+    except (ConnectorError, MigrationError, CheckFailedError) as exc:
         return Check(name, False, " ".join(str(exc).split()))
     except Exception as exc:  # a broken probe must make the answer 503, not a 500
         return Check(name, False, f"{type(exc).__name__}: {' '.join(str(exc).split())}")
 
 
-def readiness(runtime: Runtime, now: datetime) -> Readiness:
+class Worker(Protocol):
+    running: bool
+
+    def alive(self, stalled_after: float) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ReadinessParts:
+    """What readiness looks at, given by the serving layer (``Runtime.readiness_parts``)."""
+
+    store: Store
+    identity: SigningIdentity
+    trust_anchors: tuple[x509.Certificate, ...]
+    worker: Worker | None
+    """This process's delivery worker, if it runs one."""
+    stalled_after: float
+    """Seconds without a sign of life after which the worker counts as stalled."""
+    backlog_limit: int
+
+
+def readiness(parts: ReadinessParts, now: datetime) -> Readiness:
+    store = parts.store
+
     def database() -> str:
-        runtime.store.check_writable()
-        state = require_up_to_date(runtime.store.engine)
-        return f"{runtime.store.engine.dialect.name} reachable and writable at revision {state.current}"
+        store.check_writable()
+        state = require_up_to_date(store.engine)
+        return f"{store.engine.dialect.name} reachable and writable at revision {state.current}"
 
     def keys() -> str:
-        config = runtime.service.config
-        problems = key_problems(certificates(config.identity, config.policy.trust_anchors), now)
+        problems = key_problems(certificates(parts.identity, parts.trust_anchors), now)
         if problems:
-            raise CheckFailed("; ".join(problems))
-        until = config.identity.certificate.not_valid_after_utc
-        return f"identity valid until {until:%Y-%m-%d}, {len(config.policy.trust_anchors)} trust anchor(s)"
+            raise CheckFailedError("; ".join(problems))
+        until = parts.identity.certificate.not_valid_after_utc
+        return f"identity valid until {until:%Y-%m-%d}, {len(parts.trust_anchors)} trust anchor(s)"
 
     def worker() -> str:
-        worker = runtime.worker
+        worker = parts.worker
         if worker is None:
             return "not in this process (delivery.enabled = false or a separate worker process)"
-        delivery = runtime.settings.delivery
-        stalled_after = delivery.connect_timeout + delivery.read_timeout + 10 * delivery.poll_interval + 5
-        if not worker.alive(stalled_after):
-            raise CheckFailed(f"the delivery worker thread is {'stalled' if worker.running else 'not running'}")
+        if not worker.alive(parts.stalled_after):
+            raise CheckFailedError(f"the delivery worker thread is {'stalled' if worker.running else 'not running'}")
         return "running"
 
     def backlog() -> str:
-        waiting = sum(s.count for s in runtime.store.outbox_stats(now) if s.state in OPEN_STATES)
-        limit = runtime.settings.outbox_backlog_limit
+        waiting = sum(s.count for s in store.outbox_stats(now) if s.state in OPEN_STATES)
+        limit = parts.backlog_limit
         if waiting > limit:
-            raise CheckFailed(f"{waiting} undelivered outbox items, over the limit of {limit}")
+            raise CheckFailedError(f"{waiting} undelivered outbox items, over the limit of {limit}")
         return f"{waiting} undelivered outbox items (limit {limit})"
 
     return Readiness(

@@ -8,7 +8,7 @@ a server that handles thousands of small ones. Requests above ``large_request_by
 retryable ``Server.Busy`` fault instead of waiting (a waiting request still holds its body).
 
 The HTTP server asks ``full_for`` as soon as a request's headers are in
-(``connector.soap.transport``): while every slot is taken, a large request is refused before
+(``connector.serving.httpserver``): while every slot is taken, a large request is refused before
 its body is read, so its client is told at once instead of after uploading it. The slot itself
 is taken when the whole request has arrived (``admit``), so a request admitted from its headers
 may still be refused then.

@@ -32,6 +32,7 @@ from connector.ops.health import readiness
 from connector.ops.logs import ENVIRON_KEY, RequestContext, log_request, silence_spyne_fault_logging
 from connector.serving.admission import LargeRequestGate
 from connector.serving.runtime import Runtime
+from connector.soap.context import CallContext
 from connector.soap.contract import PATHS, ROOT, build_application, published_wsdl
 from connector.soap.faults import SoapVersion, fault_envelope
 from connector.soap.models import TNS
@@ -65,12 +66,12 @@ class ConnectorApp:
         for version in SoapVersion:
             application = build_application(
                 ParseLimits(max_bytes=settings.max_request_bytes),
-                authenticate=lambda headers, environ: runtime.authenticator.authenticate(
-                    headers, transport_facts(environ, trusted_proxies)
+                bind=lambda headers, environ: CallContext(
+                    runtime.service,
+                    runtime.authenticator.authenticate(headers, transport_facts(environ, trusted_proxies)),
                 ),
                 version=version,
             )
-            application.exchange_service = runtime.service  # read by the service methods via ctx.app
             self.soap[version] = WsgiApplication(application, max_content_length=settings.max_request_bytes)
         self.gate = gate or LargeRequestGate(settings.large_request_bytes, settings.max_large_requests)
         self.stream_threshold_bytes = settings.stream_threshold_bytes
@@ -79,7 +80,7 @@ class ConnectorApp:
         self.wsdl = published_wsdl(self.public_url)
         silence_spyne_fault_logging()  # the request line replaces spyne's fault logging
         self.expiry_reminder = ExpiryReminder(warned_at=utcnow())  # build_runtime warned at start
-        self.admin = AdminApp(runtime)
+        self.admin = AdminApp(runtime.console_parts())
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
@@ -98,7 +99,7 @@ class ConnectorApp:
             return send(start_response, "200 OK", "application/json", json.dumps({"status": "ok"}).encode())
         if path == "/health/ready":
             self._certificates(utcnow())  # probes drive the daily certificate reminder too
-            ready = readiness(self.runtime, utcnow())
+            ready = readiness(self.runtime.readiness_parts(), utcnow())
             status = "200 OK" if ready.ready else "503 Service Unavailable"
             return send(start_response, status, "application/json", json.dumps(ready.as_json(), indent=2).encode())
         if path == "/metrics":

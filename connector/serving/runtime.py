@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from connector.admin.app import ConsoleParts
 from connector.auth import Authenticator
 from connector.auth.secretbox import SecretBox
 from connector.clock import utcnow
@@ -20,10 +21,13 @@ from connector.config import Settings
 from connector.delivery.clients import PartnerClients, Timeouts
 from connector.delivery.worker import DeliveryWorker
 from connector.edxml import ParseLimits, ValidationSettings
+from connector.evidence.bundle import BundleSources
 from connector.evidence.notary import HeadNotary, NotarySettings
 from connector.exchange.directory import Directory, parse_directory
 from connector.exchange.service import ExchangeService, ServiceConfig
 from connector.ops.certificates import certificates, warn_expiring
+from connector.ops.health import ReadinessParts
+from connector.ops.metrics import record_authentication_failure
 from connector.store import MigrationError, Store, require_up_to_date
 from signing import (
     CONNECTOR_ORG,
@@ -56,8 +60,37 @@ class Runtime:
     def close(self) -> None:
         self.store.close()
 
+    def bundle_sources(self) -> BundleSources:
+        """What an evidence bundle is made from besides the store."""
+        return BundleSources(self.service.config.identity, self.notary, self.trust, self.settings.crls)
 
-class NoDatabase(MigrationError):
+    def readiness_parts(self) -> ReadinessParts:
+        """What ``/health/ready`` looks at."""
+        delivery = self.settings.delivery
+        config = self.service.config
+        return ReadinessParts(
+            store=self.store,
+            identity=config.identity,
+            trust_anchors=tuple(config.policy.trust_anchors),
+            worker=self.worker,
+            stalled_after=delivery.connect_timeout + delivery.read_timeout + 10 * delivery.poll_interval + 5,
+            backlog_limit=self.settings.outbox_backlog_limit,
+        )
+
+    def console_parts(self) -> ConsoleParts:
+        """What the admin console works with."""
+        return ConsoleParts(
+            store=self.store,
+            policy=self.service.config.policy,
+            identity=self.service.config.identity,
+            notary=self.notary,
+            bundle_sources=self.bundle_sources(),
+            dev_keys=self.dev_keys,
+            session_minutes=self.settings.admin_session_minutes,
+        )
+
+
+class NoDatabaseError(MigrationError):
     """A command that only reads was pointed at a database that does not exist."""
 
 
@@ -100,7 +133,7 @@ def existing_database_url(settings: Settings) -> str:
     """The database URL, for commands that must not create one: a SQLite file must exist."""
     url = make_url(settings.effective_database_url)
     if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
-        raise NoDatabase(
+        raise NoDatabaseError(
             f"no database at {url.database}: the server creates it on its first run; check --data-dir or "
             "--config (the demo keeps its data in DATA_DIR/demo)"
         )
@@ -146,7 +179,12 @@ def build_runtime(settings: Settings) -> Runtime:
     identity = connector_identity(settings, dev_keys)
     warn_expiring(certificates(identity, policy.trust_anchors), utcnow(), settings.certificate_warning_days)
     config = ServiceConfig(policy, identity, ValidationSettings(settings.organ_id_exceptions), limits)
-    authenticator = Authenticator(store, SecretBox.load(settings.effective_secret_key_file), settings.auth)
+    authenticator = Authenticator(
+        store,
+        SecretBox.load(settings.effective_secret_key_file),
+        settings.auth,
+        on_failure=record_authentication_failure,
+    )
     notary = HeadNotary(store, identity, NotarySettings(settings.tsa_url, settings.tsa_timeout))
     service = ExchangeService(store, config)
     return Runtime(settings, store, service, dev_keys, authenticator, notary, tuple(anchors))

@@ -18,9 +18,10 @@ from xml.sax.saxutils import escape
 from lxml import etree
 
 from connector.edxml import ParseLimits
+from connector.soap.context import Bind
 from connector.soap.faults import SoapVersion, TypedFaultsSoap11, TypedFaultsSoap12
 from connector.soap.models import TNS
-from connector.soap.protocol import Authenticate, HardenedSoap11, HardenedSoap12
+from connector.soap.protocol import HardenedSoap11, HardenedSoap12
 from connector.soap.service import ConnectorService
 from connector.soap.spyne_compat import Application, WsgiApplication
 
@@ -45,7 +46,7 @@ def body_schema() -> etree.XMLSchema:
 def build_application(
     limits: ParseLimits,
     validate: bool = True,
-    authenticate: Authenticate | None = None,
+    bind: Bind | None = None,
     version: SoapVersion = SoapVersion.SOAP11,
 ) -> Application:
     schema = body_schema() if validate else None
@@ -59,7 +60,7 @@ def build_application(
         in_protocol=reader(
             schema,
             limits,
-            authenticate=authenticate,
+            bind=bind,
             schema_path=XSD_PATH if validate else None,
             contract_namespace=TNS,
         ),

@@ -4,7 +4,6 @@ against ``schemas/connector.xsd``. Only spyne ``Fault``s leave here, never a pla
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +14,11 @@ from connector.edxml import EdxmlError, ParseLimits, parse_xml
 from connector.errors import ConnectorError, ErrorCode
 from connector.soap import envelope_rules as rules
 from connector.soap import leniency, streaming
+from connector.soap.context import Bind
 from connector.soap.faults import SOAP11_ENV, SOAP12_ENV, ConnectorFault, SoapVersion
 from connector.soap.spyne_compat import Fault, Soap11
 
 SOAP_ENV = rules.SOAP_ENV
-# (the envelope's wsse:Security headers, the WSGI environ) -> the caller, or a ConnectorError
-Authenticate = Callable[[list[etree._Element], dict[str, Any]], Any]
 
 
 class HardenedSoap11(Soap11):
@@ -35,7 +33,7 @@ class HardenedSoap11(Soap11):
         self,
         schema: etree.XMLSchema | None,
         limits: ParseLimits,
-        authenticate: Authenticate | None = None,
+        bind: Bind | None = None,
         schema_path: Path | None = None,
         contract_namespace: str | None = None,
         **kwargs: Any,
@@ -43,7 +41,7 @@ class HardenedSoap11(Soap11):
         super().__init__(validator=None, **kwargs)
         self.body_schema = schema
         self.limits = limits
-        self.authenticate = authenticate  # None: nobody is authenticated (the partner simulators' endpoints)
+        self.bind = bind  # None: nobody is authenticated (the partner simulators' endpoints)
         self.schema_path = schema_path
         self.contract_namespace = contract_namespace
 
@@ -73,10 +71,11 @@ class HardenedSoap11(Soap11):
                 ErrorCode.SCHEMA_INVALID, f"not a SOAP envelope: the root element is {envelope.tag}", "envelope"
             )
         headers = envelope.findall(f"{{{SOAP_ENV}}}Header/*")
-        if self.authenticate is not None:
+        if self.bind is not None:
             # Before anything about the body is said: an anonymous caller learns nothing else.
+            # The call's one context for the methods (connector.soap.context).
             try:
-                ctx.udc = self.authenticate([h for h in headers if h.tag == SECURITY], ctx.transport.req_env)
+                ctx.udc = self.bind([h for h in headers if h.tag == SECURITY], ctx.transport.req_env)
             except ConnectorError as exc:
                 raise ConnectorFault(exc.code, exc.message, exc.field) from None
         bodies = envelope.findall(f"{{{SOAP_ENV}}}Body")
@@ -91,7 +90,7 @@ class HardenedSoap11(Soap11):
             not_understood = [
                 header
                 for header in headers
-                if rules.must_understand(header) and not (header.tag == SECURITY and self.authenticate is not None)
+                if rules.must_understand(header) and not (header.tag == SECURITY and self.bind is not None)
             ]
         except ConnectorError as exc:
             raise ConnectorFault(exc.code, exc.message, exc.field) from None

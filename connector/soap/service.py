@@ -10,7 +10,6 @@ import functools
 import sys
 from typing import Any
 
-from connector.auth import Caller
 from connector.errors import ConnectorError, ErrorCode
 from connector.exchange.pipeline import StageTimings
 from connector.exchange.requests import (
@@ -21,10 +20,10 @@ from connector.exchange.requests import (
     SignedReceipt,
     UpdateStatusRequest,
 )
-from connector.exchange.service import ExchangeService
 from connector.exchange.states import DocumentKind
 from connector.ops.logs import ENVIRON_KEY, RequestContext
 from connector.soap import models
+from connector.soap.context import CallContext
 from connector.soap.faults import ConnectorFault, FaultDetail, as_connector_fault
 from connector.soap.models import optional, required
 from connector.soap.spyne_compat import Array, ByteArray, Fault, Integer, ServiceBase, binary, rpc
@@ -38,10 +37,6 @@ def _soap_field(field: str | None) -> str | None:
     return f"edxmlPackage{field[len('package') :]}" if field and field.startswith("package") else field
 
 
-def _service(ctx: Any) -> ExchangeService:
-    return ctx.app.exchange_service
-
-
 def _request(ctx: Any) -> RequestContext:
     """The HTTP layer's context for this request (a fresh one when spyne is driven without it)."""
     environ = ctx.transport.req_env
@@ -50,13 +45,6 @@ def _request(ctx: Any) -> RequestContext:
 
 def _timings(ctx: Any) -> StageTimings:
     return _request(ctx).timings
-
-
-def _caller(ctx: Any) -> Caller:
-    """Who is calling, as the protocol authenticated it (connector.auth); no caller, no call."""
-    if not isinstance(ctx.udc, Caller):
-        raise ConnectorFault(ErrorCode.UNAUTHENTICATED, "authentication failed: no credentials", "Header")
-    return ctx.udc
 
 
 def _receipt(signed: SignedReceipt) -> models.Receipt:
@@ -94,6 +82,9 @@ class ConnectorService(ServiceBase):
         try:
             return super().call_wrapper(ctx, *args, **kwargs)
         except ConnectorError as exc:
+            if exc.code is ErrorCode.INTERNAL:  # not the caller's business: the log has it
+                request.fault, request.exc_info = exc.code.value, sys.exc_info()
+                raise ConnectorFault(ErrorCode.INTERNAL, "internal error; nothing was stored") from None
             request.fault = exc.code.value
             raise ConnectorFault(exc.code, exc.message, _soap_field(exc.field)) from None
         except Fault as fault:
@@ -113,6 +104,7 @@ class ConnectorService(ServiceBase):
         _out_variable_name="receipt",
     )
     def sendDocument(ctx, messageId, edxmlPackage, kind, senderUsername, dossier):  # noqa: N802, N803
+        call = CallContext.of(ctx)
         request = SendDocumentRequest(
             message_id=messageId,
             package=binary(edxmlPackage),
@@ -129,7 +121,7 @@ class ConnectorService(ServiceBase):
                 officer_opinion=dossier.officerOpinion,
             ),
         )
-        return _receipt(_service(ctx).send_document(request, _caller(ctx), _timings(ctx)))
+        return _receipt(call.service.send_document(request, call.caller, _timings(ctx)))
 
     @operation(
         MessageId,
@@ -140,6 +132,7 @@ class ConnectorService(ServiceBase):
         _out_variable_name="receipt",
     )
     def publishResult(ctx, messageId, edxmlPackage, onestopNumber, issue):  # noqa: N802, N803
+        call = CallContext.of(ctx)
         request = PublishResultRequest(
             message_id=messageId,
             package=binary(edxmlPackage),
@@ -148,14 +141,13 @@ class ConnectorService(ServiceBase):
                 issue.numberSymbol, issue.issueDate, issue.signerName, issue.signerPosition, issue.documentIdentifier
             ),
         )
-        return _receipt(_service(ctx).publish_result(request, _caller(ctx), _timings(ctx)))
+        return _receipt(call.service.publish_result(request, call.caller, _timings(ctx)))
 
     @operation(MessageId, Package, _returns=models.Receipt, _out_variable_name="receipt")
     def updateStatus(ctx, messageId, edxmlPackage):  # noqa: N802, N803
+        call = CallContext.of(ctx)
         return _receipt(
-            _service(ctx).update_status(
-                UpdateStatusRequest(messageId, binary(edxmlPackage)), _caller(ctx), _timings(ctx)
-            )
+            call.service.update_status(UpdateStatusRequest(messageId, binary(edxmlPackage)), call.caller, _timings(ctx))
         )
 
     @operation(
@@ -165,7 +157,8 @@ class ConnectorService(ServiceBase):
         _out_variable_name="exchange",
     )
     def getStatus(ctx, messageId, dossierCode):  # noqa: N802, N803
-        view = _service(ctx).get_status(_caller(ctx), messageId, dossierCode)
+        call = CallContext.of(ctx)
+        view = call.service.get_status(call.caller, messageId, dossierCode)
         exchange = view.exchange
         result = None
         if exchange.result_document_id:
@@ -206,11 +199,13 @@ class ConnectorService(ServiceBase):
 
     @operation(SystemId, _returns=Array(models.PendingItem), _out_variable_name="items")
     def listPending(ctx, systemId):  # noqa: N802, N803
-        return [_pending(i) for i in _service(ctx).pull.list_pending(_caller(ctx), systemId)]
+        call = CallContext.of(ctx)
+        return [_pending(i) for i in call.service.pull.list_pending(call.caller, systemId)]
 
     @operation(SystemId, required(Integer), _returns=models.FetchedItem, _out_variable_name="fetched")
     def fetchPending(ctx, systemId, itemId):  # noqa: N802, N803
-        pulled = _service(ctx).pull.fetch(_caller(ctx), systemId, itemId)
+        call = CallContext.of(ctx)
+        pulled = call.service.pull.fetch(call.caller, systemId, itemId)
         return models.FetchedItem(
             item=_pending(pulled.item),
             metadata=pulled.item.payload,
@@ -226,7 +221,8 @@ class ConnectorService(ServiceBase):
         _out_variable_name="item",
     )
     def acknowledge(ctx, systemId, itemId, outcome, reason):  # noqa: N803
-        return _pending(_service(ctx).pull.acknowledge(_caller(ctx), systemId, itemId, str(outcome) == "DONE", reason))
+        call = CallContext.of(ctx)
+        return _pending(call.service.pull.acknowledge(call.caller, systemId, itemId, str(outcome) == "DONE", reason))
 
 
 def _pending(item: Any) -> models.PendingItem:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from connector.edxml import ParseLimits, parse_xml
-from connector.errors import ConnectorError
+from connector.errors import ConnectorError, SimpleError
 from connector.soap.models import TNS
 
 ENVIRON_KEY = "connector.soap.hollowed"
@@ -59,7 +59,7 @@ class HollowedPackage:
     data: bytes
 
 
-class _NotHollow(Exception):
+class _NotHollowError(SimpleError):
     """The body cannot be hollowed exactly; spyne gets it as it is."""
 
 
@@ -67,7 +67,7 @@ class _StrictBase64Sink:
     """Strict base64 (``connector.edxml.strict_b64decode``: the alphabet, whitespace between
     characters, padding only at the end) decoded piece by piece into one buffer. It accepts
     exactly what ``strict_b64decode`` accepts, with the same bytes; anything else is
-    ``_NotHollow`` (spyne's path then names the defect)."""
+    ``_NotHollowError`` (spyne's path then names the defect)."""
 
     def __init__(self) -> None:
         self._out = io.BytesIO()
@@ -83,23 +83,23 @@ class _StrictBase64Sink:
         if not whole:
             return
         if self._padded:  # padding, then more data
-            raise _NotHollow
+            raise _NotHollowError
         try:  # anything outside the alphabet, and misplaced padding, is refused here
             self._out.write(binascii.a2b_base64(memoryview(chars)[:whole], strict_mode=True))
         except binascii.Error:
-            raise _NotHollow from None
+            raise _NotHollowError from None
         self._padded = chars[whole - 1 : whole] == b"="
 
     def finish(self) -> bytes:
         if self._pending or not self._out.tell():
-            raise _NotHollow
+            raise _NotHollowError
         return self._out.getvalue()  # the buffer itself, not a copy
 
 
 def hollow(stream: IO[bytes], length: int) -> tuple[bytes, HollowedPackage] | None:
     """Read ``length`` bytes of ``stream`` in chunks: the envelope with its first long base64
     text run replaced by a marker, and that run decoded; None when there is no such run.
-    Raises ``_NotHollow`` when the run is not strict base64 ending at a tag."""
+    Raises ``_NotHollowError`` when the run is not strict base64 ending at a tag."""
     marker = secrets.token_urlsafe(33).replace("-", "A").replace("_", "B")  # 44 base64 characters
     envelope = io.BytesIO()
     sink: _StrictBase64Sink | None = None
@@ -113,7 +113,7 @@ def hollow(stream: IO[bytes], length: int) -> tuple[bytes, HollowedPackage] | No
             break
         remaining -= len(chunk)
         if first and chunk.startswith(_WIDE_STARTS):
-            raise _NotHollow
+            raise _NotHollowError
         first = False
         if package is not None:  # the package is out: the rest is envelope
             envelope.write(chunk)
@@ -148,7 +148,7 @@ def hollow(stream: IO[bytes], length: int) -> tuple[bytes, HollowedPackage] | No
         envelope.write(marker.encode())
         envelope.write(rest[end:])
     if sink is not None and package is None:  # the body ended inside the run
-        raise _NotHollow
+        raise _NotHollowError
     envelope.write(carry)
     if package is None:
         return None
@@ -200,7 +200,7 @@ def hollowed(environ: dict[str, Any], limits: ParseLimits, soap_env: str) -> Ite
     start = stream.tell()
     try:
         result = hollow(stream, length)
-    except (_NotHollow, OSError, ValueError):  # spyne reads it again and answers as it would have
+    except (_NotHollowError, OSError, ValueError):  # spyne reads it again and answers as it would have
         result = None
     if result is None or not _marker_in_place(result[0], result[1].marker, limits, soap_env):
         stream.seek(start)

@@ -10,8 +10,9 @@ from sqlalchemy import delete, func, select
 
 from connector.store import statements
 from connector.store import tables as t
-from connector.store.records import StoreConflict
-from connector.store.store import Store, _aware
+from connector.store.outbox import aware as _aware
+from connector.store.records import StoreConflictError
+from connector.store.store import Store
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class CredentialStore:
                 conn.execute(
                     statements.insert_into(t.auth_nonces), {"nonce": nonce, "username": username, "seen_at": now}
                 )
-        except StoreConflict:
+        except StoreConflictError:
             return False
         return True
 

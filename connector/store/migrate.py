@@ -20,6 +20,8 @@ from sqlalchemy import Connection, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from connector.errors import SimpleError
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -49,7 +51,7 @@ BASELINE_TABLES = frozenset(
 _PG_LOCK_KEY = 0x65_64_78_6D_6C  # "edxml": one advisory lock id for the connector's migrations
 
 
-class MigrationError(Exception):
+class MigrationError(SimpleError):
     """The database cannot be brought to (or is not at) the revision this code needs."""
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from connector.errors import SimpleError
 from connector.exchange.directory import DeliveryMode
 from connector.exchange.states import DocumentKind, ExchangeState
 from signing import ChainLink
@@ -22,7 +23,7 @@ def columns(record: Any) -> dict[str, Any]:
     return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
-class StoreConflict(Exception):
+class StoreConflictError(SimpleError):
     """A unique key was taken by a concurrent writer (same message id or document id)."""
 
 

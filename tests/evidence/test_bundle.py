@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from connector.evidence.bundle import bundle_sources, export_bundle
+from connector.evidence.bundle import export_bundle
 from connector.serving.runtime import Runtime
 from signing import BundleLayout
 from signing import verify_bundle as offline_verify
@@ -78,7 +78,7 @@ def test_a_fresh_bundle_verifies_offline(bundle, runtime):
 
 def test_a_bundle_by_message_id_holds_that_exchange(runtime, tmp_path):
     [exchange] = runtime.store.search_exchanges()
-    data = export_bundle(runtime.store, bundle_sources(runtime), exchange.exchange_id)
+    data = export_bundle(runtime.store, runtime.bundle_sources(), exchange.exchange_id)
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert names[:2] == [BundleLayout.MIMETYPE, BundleLayout.MANIFEST]
     assert sum(n.startswith(BundleLayout.RECORDS) for n in names) == 6
@@ -141,7 +141,7 @@ def test_the_head_is_time_stamped_when_a_tsa_is_configured(tsa, tmp_path):
     stamped = make_runtime(tmp_path, tsa_url=tsa.url)
     play_guide(stamped)
     path = tmp_path / "stamped.zip"
-    path.write_bytes(export_bundle(stamped.store, bundle_sources(stamped), guide.DOSSIER_CODE))
+    path.write_bytes(export_bundle(stamped.store, stamped.bundle_sources(), guide.DOSSIER_CODE))
     assert tsa.requests == 1
     verdict = verify_bundle(path, stamped.dev_keys.ca_path, tsa.ca_path)
     assert verdict["valid"], failed(verdict)
@@ -163,7 +163,7 @@ def test_an_auditor_can_check_it_by_hand(tsa, tmp_path):
     stamped = make_runtime(tmp_path, tsa_url=tsa.url)
     play_guide(stamped)
     out = tmp_path / "unzipped"
-    zipfile.ZipFile(io.BytesIO(export_bundle(stamped.store, bundle_sources(stamped), guide.DOSSIER_CODE))).extractall(
+    zipfile.ZipFile(io.BytesIO(export_bundle(stamped.store, stamped.bundle_sources(), guide.DOSSIER_CODE))).extractall(
         out
     )
     ca = str(stamped.dev_keys.ca_path)

@@ -22,8 +22,8 @@ import zeep
 from connector.auth.secretbox import KEY_ENV, SecretBox, SecretKeyError
 from connector.errors import ErrorCode
 from connector.serving.app import ConnectorApp
+from connector.serving.httpserver import server_options
 from connector.serving.runtime import build_runtime
-from connector.soap.transport import server_options
 from connector.store import CertificateMapping, CredentialStore
 from simulators import guide
 from simulators.httpserver import BackgroundServer

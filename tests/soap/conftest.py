@@ -25,8 +25,8 @@ from connector.config import load_settings
 from connector.edxml import Package, build
 from connector.serving.admission import LargeRequestGate
 from connector.serving.app import ConnectorApp
+from connector.serving.httpserver import server_options
 from connector.serving.runtime import Runtime, build_runtime
-from connector.soap.transport import server_options
 from signing import sign_package
 from simulators.httpserver import BackgroundServer
 

@@ -222,7 +222,7 @@ def test_the_reader_accepts_exactly_what_strict_base64_accepts(text):
         expected = None
     try:
         result = streaming.hollow(io.BytesIO(document), len(document))
-    except streaming._NotHollow:  # noqa: SLF001 - the refusal itself is the point
+    except streaming._NotHollowError:  # noqa: SLF001 - the refusal itself is the point
         result = None
     assert (result[1].data if result else None) == expected
 

@@ -19,7 +19,7 @@ from connector.store import (
     OutboxOperation,
     PackageBlob,
     Store,
-    StoreConflict,
+    StoreConflictError,
     StoredAttachment,
     StoredEvent,
     StoredExchange,
@@ -93,7 +93,7 @@ def test_an_exchange_is_stored_whole_with_package_attachments_and_outbox(store):
 
 def test_a_conflicting_exchange_leaves_nothing_behind(store):
     create(store, "m1", "doc-1")
-    with pytest.raises(StoreConflict):
+    with pytest.raises(StoreConflictError):
         create(store, "m2", "doc-1")  # same DocumentId
     assert store.exchange("m2") is None
     assert store.message("m2") is None

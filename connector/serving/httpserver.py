@@ -37,7 +37,7 @@ from connector.soap.faults import SoapVersion, fault_envelope
 _DRAIN_BYTES = 16 * 1024 * 1024
 
 
-class ServerBusy(Error):
+class ServerBusyError(Error):
     """The memory budget refused a request from its headers (answered by ``SoapRefusalTask``)."""
 
     code = 500
@@ -55,7 +55,7 @@ class AdmittingParser(HTTPRequestParser):
         super().parse_header(header_plus)
         if self.admission is not None and not self.chunked and self.admission.full_for(self.content_length):
             slots = self.admission.max_large_requests
-            self.error = ServerBusy(f"{slots} large requests are being processed; retry later")
+            self.error = ServerBusyError(f"{slots} large requests are being processed; retry later")
             self.completed = True  # the body is never read
 
 
@@ -65,11 +65,11 @@ class SoapRefusalTask(ErrorTask):
 
     def execute(self) -> None:
         error = self.request.error
-        if not isinstance(error, RequestEntityTooLarge | ServerBusy):
+        if not isinstance(error, RequestEntityTooLarge | ServerBusyError):
             super().execute()
             return
         version = SoapVersion.SOAP12 if self.request.path == "/soap12" else SoapVersion.SOAP11
-        if isinstance(error, ServerBusy):
+        if isinstance(error, ServerBusyError):
             body = fault_envelope(ErrorCode.BUSY, error.body, version)
             self.response_headers.append(("Retry-After", "5"))
         else:
@@ -94,7 +94,7 @@ class SoapChannel(HTTPChannel):
 
     def send_continue(self) -> None:
         # A body refused from its headers is not invited ("Expect: 100-continue").
-        if self.request is None or not isinstance(self.request.error, RequestEntityTooLarge | ServerBusy):
+        if self.request is None or not isinstance(self.request.error, RequestEntityTooLarge | ServerBusyError):
             super().send_continue()
 
     def handle_close(self) -> None:

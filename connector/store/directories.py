@@ -1,0 +1,74 @@
+"""The directory in the store: imported whole, read whole by operators, and looked up on the
+request path from the process's snapshot (``directory_cache`` says when it is refreshed)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sqlalchemy import func, select
+
+from connector.exchange.directory import (
+    Account,
+    Directory,
+    OrganizationEntry,
+    Procedure,
+    SystemEntry,
+    SystemKind,
+    UsernameMapping,
+)
+from connector.store import directory_cache
+from connector.store import tables as t
+from connector.store.gateway import Gateway, column_value
+
+
+class DirectoryGateway(Gateway):
+    def import_directory(self, directory: Directory) -> dict[str, int]:
+        with self._tx() as conn:
+            for name, table in (
+                ("organizations", t.organizations),
+                ("systems", t.systems),
+                ("accounts", t.accounts),
+                ("username_map", t.username_map),
+                ("procedures", t.procedures),
+            ):
+                rows = [
+                    {k: column_value(v) for k, v in dataclasses.asdict(r).items()} for r in getattr(directory, name)
+                ]
+                self._upsert(conn, table, rows)
+            directory_cache.bump_generation(conn)
+        self._directory.invalidate()
+        return directory.count()
+
+    def directory(self) -> Directory:
+        with self._read() as conn:
+            return Directory(
+                organizations=[OrganizationEntry(**r._mapping) for r in conn.execute(select(t.organizations))],
+                systems=[directory_cache.system_entry(r) for r in conn.execute(select(t.systems))],
+                accounts=[Account(**r._mapping) for r in conn.execute(select(t.accounts))],
+                username_map=[UsernameMapping(**r._mapping) for r in conn.execute(select(t.username_map))],
+                procedures=[directory_cache.procedure_entry(r) for r in conn.execute(select(t.procedures))],
+            )
+
+    def directory_is_empty(self) -> bool:
+        with self._read() as conn:
+            return conn.execute(select(func.count()).select_from(t.organizations)).scalar_one() == 0
+
+    # The request path's lookups, from the process's snapshot (``directory_cache`` says when it
+    # is refreshed).
+    def organization(self, organ_id: str) -> OrganizationEntry | None:
+        return self._directory.get().organizations.get(organ_id)
+
+    def system(self, system_id: str) -> SystemEntry | None:
+        return self._directory.get().systems.get(system_id)
+
+    def system_for(self, organ_id: str, kind: SystemKind) -> SystemEntry | None:
+        return self._directory.get().system_of.get((organ_id, kind))
+
+    def account(self, username: str) -> Account | None:
+        return self._directory.get().accounts.get(username)
+
+    def mapped_username(self, onestop_username: str) -> str | None:
+        return self._directory.get().username_map.get(onestop_username)
+
+    def procedure(self, code: str) -> Procedure | None:
+        return self._directory.get().procedures.get(code)
