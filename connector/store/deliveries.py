@@ -13,7 +13,7 @@ from connector.exchange.directory import DeliveryMode
 from connector.store import evidence as ev_log
 from connector.store import outbox as ob
 from connector.store import tables as t
-from connector.store.gateway import Gateway, row
+from connector.store.gateway import Gateway, as_record
 from connector.store.records import (
     STATE_AFTER,
     AttemptOutcome,
@@ -36,7 +36,7 @@ class OutboxGateway(Gateway):
         lease = now + timedelta(seconds=lease_seconds)
         with self._tx() as conn:
             row = conn.execute(ob.claim_statement(system_id, now, lease, self._postgresql)).first()
-        return row(OutboxItem, row) if row else None
+        return as_record(OutboxItem, row) if row else None
 
     def finish_attempt(
         self,
@@ -125,7 +125,7 @@ class OutboxGateway(Gateway):
             return None
         with self._read() as conn:
             row = conn.execute(select(t.outbox).where(t.outbox.c.item_id == item_id)).first()
-        return row(OutboxItem, row) if row else None
+        return as_record(OutboxItem, row) if row else None
 
     def outbox_items(
         self, state: OutboxState | None = None, system_id: str | None = None, exchange_id: str | None = None
@@ -138,7 +138,7 @@ class OutboxGateway(Gateway):
         if system_id:
             query = query.where(t.outbox.c.system_id == system_id)
         with self._read() as conn:
-            return [row(OutboxItem, r) for r in conn.execute(query)]
+            return [as_record(OutboxItem, r) for r in conn.execute(query)]
 
     def attempts(self, item_id: int) -> list[dict[str, Any]]:
         with self._read() as conn:

@@ -16,7 +16,7 @@ from connector.store import blobs, statements
 from connector.store import evidence as ev_log
 from connector.store import outbox as ob
 from connector.store import tables as t
-from connector.store.gateway import Gateway, receipt_of, row, sized
+from connector.store.gateway import Gateway, as_record, receipt_of, sized
 from connector.store.records import (
     NewOutboxItem,
     OutboxState,
@@ -39,7 +39,7 @@ class _LostRaceError(SimpleError):
 class ExchangeGateway(Gateway):
     def message(self, message_id: str) -> StoredMessage | None:
         row = self._one(t.messages, t.messages.c.message_id, message_id)
-        return row(StoredMessage, row) if row else None
+        return as_record(StoredMessage, row) if row else None
 
     def message_after_conflict(self, message_id: str) -> StoredMessage | None:
         """The idempotency record of the request that won a race this one lost (a
@@ -191,11 +191,11 @@ class ExchangeGateway(Gateway):
 
     def exchange(self, exchange_id: str) -> StoredExchange | None:
         row = self._one(t.exchanges, t.exchanges.c.exchange_id, exchange_id)
-        return row(StoredExchange, row) if row else None
+        return as_record(StoredExchange, row) if row else None
 
     def exchange_by_document_id(self, document_id: str) -> StoredExchange | None:
         row = self._one(t.exchanges, t.exchanges.c.document_id, document_id)
-        return row(StoredExchange, row) if row else None
+        return as_record(StoredExchange, row) if row else None
 
     def exchanges_for_dossier(self, dossier: str) -> list[StoredExchange]:
         """By dossier code or one-stop dossier number, newest first."""
@@ -205,7 +205,7 @@ class ExchangeGateway(Gateway):
                 .where((t.exchanges.c.dossier_code == dossier) | (t.exchanges.c.onestop_number == dossier))
                 .order_by(t.exchanges.c.created_at.desc())
             )
-            return [row(StoredExchange, r) for r in rows]
+            return [as_record(StoredExchange, r) for r in rows]
 
     def search_exchanges(
         self,
@@ -231,14 +231,14 @@ class ExchangeGateway(Gateway):
         if until is not None:
             query = query.where(x.created_at < until)
         with self._read() as conn:
-            return [row(StoredExchange, r) for r in conn.execute(query)]
+            return [as_record(StoredExchange, r) for r in conn.execute(query)]
 
     def timeline(self, exchange_id: str) -> list[StoredEvent]:
         with self._read() as conn:
             rows = conn.execute(
                 select(t.events).where(t.events.c.exchange_id == exchange_id).order_by(t.events.c.event_id)
             )
-            return [row(StoredEvent, r) for r in rows]
+            return [as_record(StoredEvent, r) for r in rows]
 
     def package_bytes(self, digest: str) -> bytes | None:
         row = self._one(t.packages, t.packages.c.digest, digest)

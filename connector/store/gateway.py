@@ -42,7 +42,7 @@ from connector.store.records import (
 )
 
 
-def row(cls: type, row: Any) -> Any:
+def as_record(cls: type, row: Any) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     values = {k: (aware(v) if isinstance(v, datetime) else v) for k, v in row._mapping.items() if k in names}
     if cls is StoredExchange:
