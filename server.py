@@ -24,7 +24,7 @@ from connector.ops.logs import configure_logging
 from connector.serving.process import build_process
 from connector.serving.runtime import build_runtime
 from connector.serving.supervisor import Supervisor, follow_parent, listening_socket
-from connector.soap import transport
+from connector.serving import httpserver
 from connector.store import MigrationError
 from signing import KeyMaterialError
 from simulators.demo import Demo, DemoError, DemoPorts
@@ -101,15 +101,15 @@ def _interrupt_once(signum: int, frame: object) -> None:
 def serve(settings: Settings, threads: int, sock: socket.socket | None = None, notary: bool = True) -> int:
     """Serve in this process: on ``settings``' address, or on ``sock`` (a ``--workers`` child)."""
     process = build_process(settings)  # before any server or worker thread starts
-    options = transport.server_options(settings, threads)
+    options = httpserver.server_options(settings, threads)
     try:
         # Binds now: a taken port fails before the worker starts.
         if sock is None:
-            server = transport.create_server(
+            server = httpserver.create_server(
                 process.wsgi, settings.host, settings.port, admission=process.app.gate, **options
             )
         else:
-            server = transport.create_server(process.wsgi, sockets=[sock], admission=process.app.gate, **options)
+            server = httpserver.create_server(process.wsgi, sockets=[sock], admission=process.app.gate, **options)
         process.start_background(delivery=True, notary=notary)
     except BaseException:
         process.close()

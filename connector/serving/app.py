@@ -55,7 +55,7 @@ class ConnectorApp:
     """
 
     def __init__(self, runtime: Runtime, gate: LargeRequestGate | None = None) -> None:
-        """``gate``: the memory budget, when the HTTP server shares it (``transport.create_server``)."""
+        """``gate``: the memory budget, when the HTTP server shares it (``httpserver.create_server``)."""
         settings = runtime.settings
         self.runtime = runtime
         self.max_request_bytes = settings.max_request_bytes
