@@ -20,7 +20,8 @@ class BackgroundServer:
         max_request_body_size: int = 1 << 30,
         **options: Any,
     ) -> None:
-        """``options``: more waitress adjustments (the connector's come from ``connector.serving.httpserver.server_options``)."""
+        """``options``: more waitress adjustments (the connector's own come from
+        ``connector.serving.httpserver.server_options``)."""
         options = {
             "threads": threads,
             "ident": "edxml-connector",
