@@ -27,6 +27,7 @@ def all_samples(samples: Path) -> list[Path]:
 BROKEN = {"edoc.edxml", "edoc_new.edxml"}
 
 
+@pytest.mark.timeout(300)  # 38 command-line runs, each a fresh interpreter: slow on a busy machine
 def test_inspect_and_validate_every_shared_sample(samples):
     for path in all_samples(samples):
         inspected = run("edxml", "inspect", str(path))
