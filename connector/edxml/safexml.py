@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from connector.edxml.issues import EdxmlError
+from connector.edxml.received import check_declared_encoding
 from connector.errors import ErrorCode
 
 MiB = 1024 * 1024
@@ -46,6 +47,7 @@ def parse_xml(data: bytes, limits: ParseLimits = ParseLimits()) -> etree._Elemen
             ErrorCode.TOO_LARGE,
             f"input is {len(data):,} bytes; the limit is {limits.max_bytes:,} bytes",
         )
+    check_declared_encoding(data, "the document")
     _check_prolog(data)
     # huge_tree lifts libxml2's 10 MB text-node limit (base64 attachments); safe only because
     # the size was capped above. Entities are never resolved and no DTD is ever loaded.
