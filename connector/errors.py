@@ -70,13 +70,15 @@ FAULTS: dict[ErrorCode, FaultSpec] = {
         "Fix the generator of the XML; resend.",
     ),
     ErrorCode.FORBIDDEN_XML: FaultSpec(
-        "The XML carries a DOCTYPE, entity declarations or nesting deeper than allowed.",
-        "Remove the DTD/entities; such input is never accepted.",
+        "The XML carries a DOCTYPE, entity declarations, nesting deeper than allowed, or more "
+        "attributes than allowed (64 on one element, 100,000 in all; the message names the element).",
+        "Remove the DTD/entities and the surplus attributes; such input is never accepted.",
     ),
     ErrorCode.UNSUPPORTED_ENCODING: FaultSpec(
         "The SOAP envelope is in an encoding other than UTF-8 or UTF-16 (XML declaration, byte order "
-        "mark or the Content-Type charset).",
-        "Send the envelope as UTF-8 (or UTF-16); Vietnamese text needs no other encoding.",
+        "mark or the Content-Type charset), or the envelope's or the package's XML declaration names "
+        "another encoding than its byte order mark (a UTF-16 BOM with encoding='UTF-8', say).",
+        "Send the envelope as UTF-8 (or UTF-16), declared as what it is; Vietnamese text needs no other encoding.",
     ),
     ErrorCode.SCHEMA_INVALID: FaultSpec(
         "The SOAP body or the package breaks its XSD (the message names the element and line).",
@@ -97,7 +99,10 @@ FAULTS: dict[ErrorCode, FaultSpec] = {
     ),
     ErrorCode.PACKAGE_INVALID: FaultSpec(
         "A package field is missing or wrong: a required element, a date, a code, an OrganId, "
-        "a promulgation date in the future.",
+        "a promulgation date in the future; a comment or processing instruction inside edXMLHeader; "
+        "an attachment's ZIP (or a .docx/.odt... inside it) whose local headers disagree with its "
+        "central directory, with data between or around its entries, or with duplicate, absolute, "
+        "backslash or '..' entry names (the message names the attachment and the entry).",
         "Correct the named field; resend with the same message id.",
     ),
     ErrorCode.ATTACHMENT_INVALID: FaultSpec(

@@ -32,8 +32,9 @@ from connector.edxml.model import (
 )
 from connector.edxml.parser import parse
 from connector.edxml.paths import DATE_FORMAT, TIMESTAMP_FORMAT
+from connector.edxml.received import check_declared_encoding, check_received
 from connector.edxml.rules import ValidationSettings
-from connector.edxml.safexml import MiB, ParseLimits, check_tree, parse_xml
+from connector.edxml.safexml import MiB, ParseLimits, check_attributes, check_tree, parse_xml
 from connector.edxml.spec import SpecError, package_from_spec, to_plain
 from connector.edxml.validation import ValidationReport, validate, validate_tree
 
@@ -73,6 +74,9 @@ __all__ = [
     "ValidationReport",
     "ValidationSettings",
     "build",
+    "check_attributes",
+    "check_declared_encoding",
+    "check_received",
     "check_tree",
     "package_from_spec",
     "parse",

@@ -1,5 +1,12 @@
 """Attachment bodies: base64 of a ZIP holding the file (vendor practice), or raw base64.
 
+Every ZIP met here - the vendor's wrapper, and a file that is itself a ZIP archive (.docx,
+.xlsx, .pptx, .odt, .ods, .odp, ...: told by its first bytes, not by its name) - must have a
+sound structure (``zipcheck``: local headers that agree with the central directory, nothing
+hidden between entries, no duplicate or climbing names); otherwise ``Client.PackageInvalid``
+naming the attachment and the entry. A receiver that extracts what the connector relays then
+reads exactly what the connector checked.
+
 Decoding is bounded (decoded size, compression ratio, one plain-named file per ZIP) and frugal:
 the reader hands over the element, the base64 text is taken out of the tree (so libxml2 frees
 its copy) and dropped once decoded, and the deflate stream is inflated straight from the ZIP
@@ -12,12 +19,12 @@ import base64
 import io
 import re
 import stat
-import struct
 import zipfile
 import zlib
 
 from lxml import etree
 
+from connector.edxml import zipcheck
 from connector.edxml.b64 import Base64Error, strict_b64decode
 from connector.edxml.issues import EdxmlError
 from connector.edxml.model import AttachmentEncoding
@@ -25,8 +32,6 @@ from connector.edxml.paths import path_of
 from connector.edxml.safexml import ParseLimits
 from connector.errors import ErrorCode
 
-_ZIP_MAGIC = b"PK\x03\x04"
-_LOCAL_HEADER = struct.Struct("<4s5H3I2H")  # signature … name length, extra length
 # A fixed timestamp makes built packages byte-for-byte reproducible.
 _ZIP_DATE = (2016, 1, 1, 0, 0, 0)
 
@@ -64,13 +69,18 @@ class _Failure:
         self.element = element
         self.name = name
 
-    def __call__(self, reason: str) -> EdxmlError:
+    def __call__(self, reason: str, code: ErrorCode = ErrorCode.ATTACHMENT_INVALID) -> EdxmlError:
         return EdxmlError.single(
-            ErrorCode.ATTACHMENT_INVALID,
+            code,
             f"attachment {self.name!r}: {reason}",
             path_of(self.element),
             self.element.sourceline,
         )
+
+    def structure(self, exc: zipcheck.ZipStructureError, archive: str) -> EdxmlError:
+        """A ZIP whose structure is unsound: the package is refused, naming the entry."""
+        entry = f"entry {exc.entry!r} of {archive}" if exc.entry is not None else archive
+        return self(f"{entry}: {exc.reason}", ErrorCode.PACKAGE_INVALID)
 
 
 def decode(element: etree._Element, name: str, limits: ParseLimits) -> tuple[bytes, AttachmentEncoding]:
@@ -83,7 +93,7 @@ def decode(element: etree._Element, name: str, limits: ParseLimits) -> tuple[byt
     except Base64Error as exc:
         raise fail(f"ContentTransferEncoded is not base64: {exc}") from None
     del text
-    if raw[:4] != _ZIP_MAGIC:
+    if not zipcheck.is_zip(raw):
         _check_size(len(raw), limits, fail)
         return raw, AttachmentEncoding.BASE64
     return _unzip(raw, limits, fail), AttachmentEncoding.ZIP
@@ -124,14 +134,14 @@ def _unzip(raw: bytes, limits: ParseLimits, fail: _Failure) -> bytes:
             f"compression ratio {info.file_size // max(info.compress_size, 1)}:1 exceeds "
             f"{limits.max_compression_ratio}:1 (zip bomb)"
         )
-    header_end = info.header_offset + _LOCAL_HEADER.size
-    if len(raw) < header_end:
-        raise fail("broken ZIP archive (truncated local header)")
-    signature, *_, name_length, extra_length = _LOCAL_HEADER.unpack_from(raw, info.header_offset)
-    start = header_end + name_length + extra_length
-    compressed = memoryview(raw)[start : start + info.compress_size]
-    if signature != _ZIP_MAGIC or len(compressed) != info.compress_size:
+    try:  # local headers against the directory zipfile read, and nothing hidden between entries
+        entries = zipcheck.check_archive(raw)
+    except zipcheck.ZipStructureError as exc:
+        raise fail.structure(exc, "the ZIP archive") from None
+    entry = next((e for e in entries if e.header_offset == info.header_offset), None)
+    if entry is None or entry.compressed_size != info.compress_size:
         raise fail("broken ZIP archive (member data out of bounds)")
+    compressed = memoryview(raw)[entry.data_offset : entry.data_offset + entry.compressed_size]
     if info.compress_type == zipfile.ZIP_STORED:
         data = bytes(compressed)
     elif info.compress_type == zipfile.ZIP_DEFLATED:
@@ -145,4 +155,9 @@ def _unzip(raw: bytes, limits: ParseLimits, fail: _Failure) -> bytes:
         raise fail(f"unsupported ZIP compression method {info.compress_type}")
     if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
         raise fail("broken ZIP archive (size or CRC does not match the directory)")
+    if zipcheck.is_zip(data):  # the file is a ZIP itself (.docx, .odt, ...): a receiver may extract it
+        try:
+            zipcheck.check_archive(data)
+        except zipcheck.ZipStructureError as exc:
+            raise fail.structure(exc, f"{info.filename!r} (a ZIP-based file inside the ZIP archive)") from None
     return data

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from lxml import etree
 
-from connector.edxml import attachments
+from connector.edxml import attachments, received
 from connector.edxml.issues import EdxmlError, Issue, Severity
 from connector.edxml.model import (
     DSIG_NAMESPACE,
@@ -172,6 +172,9 @@ class _Reader:
         if message is None:
             self.issue(root, "no edXMLEnvelope/edXMLHeader/MessageHeader: not an edXML package", ErrorCode.NOT_EDXML)
             return None
+        markup = received.header_markup(header)  # comments survive in trees parsed from the received bytes
+        if markup is not None:
+            self.issues.append(markup)
         signature = self.signature_state(header)
         if self.all(message, "StatusCode"):
             return self.status(message, signature)

@@ -20,6 +20,8 @@ from connector.edxml import (
     Package,
     ParseLimits,
     ValidationSettings,
+    check_attributes,
+    check_received,
     check_tree,
     validate_tree,
 )
@@ -96,6 +98,25 @@ def validate_package(signed_root: etree._Element, settings: ValidationSettings, 
     return report.package
 
 
+def check_attribute_floods(data: bytes, limits: ParseLimits) -> None:
+    """Attribute caps before the verifier canonicalises the package (quadratic in one
+    element's attributes); nearly free for real packages (``connector.edxml.check_attributes``)."""
+    try:
+        check_attributes(data, limits)
+    except EdxmlError as exc:
+        raise ConnectorError(exc.code, f"package: {exc.message}", f"package{exc.field or ''}") from None
+
+
+def check_received_bytes(data: bytes) -> None:
+    """What canonicalisation would hide from ``validate_package`` but a receiver of the package
+    as received would read: a lying encoding declaration, comments or processing instructions
+    in the header (``connector.edxml.check_received``: only the header is read again)."""
+    try:
+        check_received(data)
+    except EdxmlError as exc:
+        raise ConnectorError(exc.code, f"package: {exc.message}", f"package{exc.field or ''}") from None
+
+
 def accept_package(
     data: bytes,
     policy: VerificationPolicy,
@@ -112,9 +133,11 @@ def accept_package(
             ErrorCode.TOO_LARGE, f"package is {len(data):,} bytes; the limit is {limits.max_bytes:,}", "package"
         )
     with timings.stage("verify"):
+        check_attribute_floods(data, limits)
         # Only the verifier's tree is read on: its canonical bytes (one more copy of the
         # package) are not kept while the attachments are decoded.
         signed_root = verify_signature(data, policy, timings).signed_root
     with timings.stage("validate"):
+        check_received_bytes(data)
         package = validate_package(signed_root, settings, limits)
     return AcceptedPackage(data, package, digest or hashlib.sha256(data).hexdigest())

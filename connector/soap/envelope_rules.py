@@ -13,7 +13,7 @@ import re
 
 from lxml import etree
 
-from connector.edxml import Base64Error, strict_b64decode
+from connector.edxml import Base64Error, check_declared_encoding, strict_b64decode
 from connector.errors import ConnectorError, ErrorCode
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -40,6 +40,8 @@ def check_encoding(data: bytes, content_type: str | None) -> None:
                 f"the envelope is {name} according to {source}; send UTF-8 or UTF-16",
                 "envelope",
             )
+    # A byte order mark and a declaration that disagree: readers would decode different text.
+    check_declared_encoding(data, "the envelope")
 
 
 def _declared_encoding(data: bytes) -> tuple[str, str | None]:

@@ -178,10 +178,21 @@ def test_a_zip_that_understates_its_size_is_refused_not_inflated():
     real = base64.b64decode(zipped({"a.pdf": b"A" * 500_000}))
     # Patch the central directory's uncompressed size down to 1,000 bytes: the inflater is
     # bounded by the declared size, so the lie shows up as a mismatch, not as a 500 kB surprise.
+    # Both records lie alike (the local header's size is at offset 22, the directory's at 24).
+    directory = real.rindex(b"PK\x01\x02")
+    small = (1000).to_bytes(4, "little")
+    lied = real[:22] + small + real[26 : directory + 24] + small + real[directory + 28 :]
+    error = refused(with_attachment_body(base64.b64encode(lied).decode()))
+    assert error.code is ErrorCode.ATTACHMENT_INVALID and "does not match" in str(error)
+
+
+def test_a_zip_whose_directory_and_local_header_disagree_on_the_size_is_refused():
+    real = base64.b64decode(zipped({"a.pdf": b"A" * 500_000}))
     directory = real.rindex(b"PK\x01\x02")
     lied = real[: directory + 24] + (1000).to_bytes(4, "little") + real[directory + 28 :]
     error = refused(with_attachment_body(base64.b64encode(lied).decode()))
-    assert error.code is ErrorCode.ATTACHMENT_INVALID and "does not match" in str(error)
+    assert error.code is ErrorCode.PACKAGE_INVALID and "entry 'a.pdf'" in str(error)
+    assert "differ from the directory" in str(error)
 
 
 def test_base64_with_line_breaks_is_read():
