@@ -15,7 +15,7 @@ from lxml import etree
 from connector.edxml.issues import EdxmlError
 from connector.edxml.paths import path_of
 from connector.edxml.received import check_declared_encoding
-from connector.errors import ErrorCode
+from connector.errors import ErrorCode, SimpleError
 
 MiB = 1024 * 1024
 
@@ -128,7 +128,7 @@ def check_attributes(data: bytes, limits: ParseLimits = ParseLimits()) -> None:
     parser = etree.XMLParser(target=counter, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
     try:
         etree.fromstring(data, parser)
-    except _TooManyAttributes as exc:
+    except _TooManyAttributesError as exc:
         raise EdxmlError.single(ErrorCode.FORBIDDEN_XML, str(exc), exc.path) from None
     except etree.XMLSyntaxError:
         return
@@ -144,7 +144,7 @@ def _at_most(data: bytes, byte: bytes, limit: int) -> bool:
     return False
 
 
-class _TooManyAttributes(Exception):
+class _TooManyAttributesError(SimpleError):
     def __init__(self, message: str, path: str | None = None) -> None:
         super().__init__(message)
         self.path = path
@@ -162,14 +162,16 @@ class _AttributeCounter:
         self.path.append(tag.rpartition("}")[2])
         count = len(attrib)
         if count > self.limits.max_attributes_per_element:
-            raise _TooManyAttributes(
+            raise _TooManyAttributesError(
                 f"element {self.path[-1]} has {count:,} attributes; "
                 f"the limit is {self.limits.max_attributes_per_element} per element",
                 "/" + "/".join(self.path),
             )
         self.total += count
         if self.total > self.limits.max_attributes:
-            raise _TooManyAttributes(f"the document has more than {self.limits.max_attributes:,} attributes in all")
+            raise _TooManyAttributesError(
+                f"the document has more than {self.limits.max_attributes:,} attributes in all"
+            )
 
     def end(self, tag: str) -> None:
         self.path.pop()

@@ -30,6 +30,8 @@ import re
 import struct
 from dataclasses import dataclass
 
+from connector.errors import SimpleError
+
 LOCAL_MAGIC = b"PK\x03\x04"
 CENTRAL_MAGIC = b"PK\x01\x02"
 END_MAGIC = b"PK\x05\x06"
@@ -47,7 +49,7 @@ _UTF8_FLAG = 0x800
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
-class ZipStructureError(ValueError):
+class ZipStructureError(SimpleError, ValueError):
     """The archive is not what both kinds of ZIP reader would read alike. ``entry`` names the
     entry concerned (its central-directory name), None when the archive as a whole is wrong."""
 
