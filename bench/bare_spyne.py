@@ -21,14 +21,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project is not installed
+from connector.config import Settings
+from connector.serving.httpserver import create_server, server_options
+from connector.soap import models
+from connector.soap.service import ConnectorService
+from connector.soap.spyne_compat import Application, Soap11, WsgiApplication
 
-from connector.config import Settings  # noqa: E402
-from connector.serving.httpserver import create_server, server_options  # noqa: E402
-from connector.soap import models  # noqa: E402
-from connector.soap.service import ConnectorService  # noqa: E402
-from connector.soap.spyne_compat import Application, Soap11, WsgiApplication  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 # About the size of the connector's signed receipt (an XML-DSig signed element with a certificate),

@@ -20,10 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project is not installed
-
-from common import (  # noqa: E402
+from common import (
     PADDING,
     MiB,
     Timing,
@@ -36,10 +33,12 @@ from common import (  # noqa: E402
     text_table,
     time_op,
 )
-from lxml import etree  # noqa: E402
+from lxml import etree
 
-from connector.edxml import ParseLimits, build, parse, validate  # noqa: E402
-from simulators import guide  # noqa: E402
+from connector.edxml import ParseLimits, build, parse, validate
+from simulators import guide
+
+ROOT = Path(__file__).resolve().parents[1]
 
 DOC = ROOT / "docs" / "benchmarks.md"
 SPEED_TARGET = 3.0  # 5 KB package: parse + validate <= 3x a plain lxml parse

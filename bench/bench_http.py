@@ -48,17 +48,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from wsgiref.util import setup_testing_defaults
 
+from common import PADDING, MiB, free_port, profile_location, set_password
+from envelopes import SYSTEMS, Envelopes, Request
+from http_report import CEILING_REQUESTS, LARGE, SMALL, SMALL_ALONE, STAGES, Case, Run, Stages, report
+from httpload import LoadResult, ServerProcess, post_all, run_load
+from prometheus_client.parser import text_string_to_metric_families
+
+from connector.auth.admin import CredentialAdmin, generate_password
+from connector.config import load_settings
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]  # run as a script from anywhere: nothing is installed
-
-from common import PADDING, MiB, free_port, profile_location, set_password  # noqa: E402
-from envelopes import SYSTEMS, Envelopes, Request  # noqa: E402
-from http_report import CEILING_REQUESTS, LARGE, SMALL, SMALL_ALONE, STAGES, Case, Run, Stages, report  # noqa: E402
-from httpload import LoadResult, ServerProcess, post_all, run_load  # noqa: E402
-from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
-
-from connector.auth.admin import CredentialAdmin, generate_password  # noqa: E402
-from connector.config import load_settings  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks-http.md"
 HOST = "127.0.0.1"

@@ -21,7 +21,6 @@ import gc
 import hashlib
 import os
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -30,23 +29,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from common import MiB, machine, markdown_table
+
+from connector.auth.admin import CredentialAdmin, generate_password
+from connector.auth.wsse import WSSE, WSU, PasswordType
+from connector.config import load_settings
+from connector.edxml import ParseLimits, build, parse_xml, strict_b64decode
+from connector.exchange.pipeline import validate_package, verify_signature
+from connector.ops.logs import ENVIRON_KEY
+from connector.serving import memory
+from connector.serving.app import ConnectorApp
+from connector.serving.runtime import Runtime, build_runtime
+from connector.soap import streaming
+from signing import sign_package
+from simulators import guide
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-
-from common import MiB, machine, markdown_table  # noqa: E402
-
-from connector.auth.admin import CredentialAdmin, generate_password  # noqa: E402
-from connector.auth.wsse import WSSE, WSU, PasswordType  # noqa: E402
-from connector.config import load_settings  # noqa: E402
-from connector.edxml import ParseLimits, build, parse_xml, strict_b64decode  # noqa: E402
-from connector.exchange.pipeline import validate_package, verify_signature  # noqa: E402
-from connector.ops.logs import ENVIRON_KEY  # noqa: E402
-from connector.serving import memory  # noqa: E402
-from connector.serving.app import ConnectorApp  # noqa: E402
-from connector.serving.runtime import Runtime, build_runtime  # noqa: E402
-from connector.soap import streaming  # noqa: E402
-from signing import sign_package  # noqa: E402
-from simulators import guide  # noqa: E402
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 TNS = "urn:vn:lienthong:connector:1"

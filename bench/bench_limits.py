@@ -20,20 +20,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from common import machine, markdown_table, text_table
+
+from connector.config import load_settings
+from connector.edxml import build
+from connector.errors import ConnectorError
+from connector.exchange.requests import DossierInfo, SendDocumentRequest
+from connector.exchange.states import DocumentKind
+from connector.serving.runtime import build_runtime
+from signing import sign_package
+from simulators import guide
+from testkit.hostile import certificate_text, junk_certificate, with_key_info_certificates
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project is not installed
-
-from common import machine, markdown_table, text_table  # noqa: E402
-
-from connector.config import load_settings  # noqa: E402
-from connector.edxml import build  # noqa: E402
-from connector.errors import ConnectorError  # noqa: E402
-from connector.exchange.requests import DossierInfo, SendDocumentRequest  # noqa: E402
-from connector.exchange.states import DocumentKind  # noqa: E402
-from connector.serving.runtime import build_runtime  # noqa: E402
-from signing import sign_package  # noqa: E402
-from simulators import guide  # noqa: E402
-from tests.security.limits_kit import certificate_text, junk_certificate, with_key_info_certificates  # noqa: E402
 
 OUT = ROOT / "docs" / "benchmarks-limits.md"
 

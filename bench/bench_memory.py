@@ -21,20 +21,19 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import requests
+import zeep
+from common import MiB, free_port, machine, markdown_table, set_password
+from envelopes import ONESTOP
+from zeep.transports import Transport
+from zeep.wsse.username import UsernameToken
+
+from connector.auth.admin import generate_password
+from connector.edxml import build
+from signing import init_dev_keys, sign_package
+from simulators import guide
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-
-import requests  # noqa: E402
-import zeep  # noqa: E402
-from common import MiB, free_port, machine, markdown_table, set_password  # noqa: E402
-from envelopes import ONESTOP  # noqa: E402
-from zeep.transports import Transport  # noqa: E402
-from zeep.wsse.username import UsernameToken  # noqa: E402
-
-from connector.auth.admin import generate_password  # noqa: E402
-from connector.edxml import build  # noqa: E402
-from signing import init_dev_keys, sign_package  # noqa: E402
-from simulators import guide  # noqa: E402
 
 VARIANTS = {  # name: (malloc_arena_max, trim_after_bytes)
     "glibc defaults (8 arenas per core, no trim)": (0, 0),

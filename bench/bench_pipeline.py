@@ -31,10 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project is not installed
-
-from common import (  # noqa: E402
+from common import (
     PADDING,
     MiB,
     Timing,
@@ -48,19 +45,21 @@ from common import (  # noqa: E402
     text_table,
     time_op,
 )
-from lxml import etree  # noqa: E402
+from lxml import etree
 
-from connector.auth import AuthMethod, Caller  # noqa: E402
-from connector.config import load_settings  # noqa: E402
-from connector.edxml import build  # noqa: E402
-from connector.exchange.pipeline import StageTimings  # noqa: E402
-from connector.exchange.receipts import Receipt, sign_receipt  # noqa: E402
-from connector.exchange.requests import DossierInfo, SendDocumentRequest  # noqa: E402
-from connector.exchange.states import DocumentKind  # noqa: E402
-from connector.serving.runtime import Runtime, build_runtime  # noqa: E402
-from signing import SigningIdentity, sign_package  # noqa: E402
-from signing.xmlparse import hardened_parser  # noqa: E402
-from simulators import guide  # noqa: E402
+from connector.auth import AuthMethod, Caller
+from connector.config import load_settings
+from connector.edxml import build
+from connector.exchange.pipeline import StageTimings
+from connector.exchange.receipts import Receipt, sign_receipt
+from connector.exchange.requests import DossierInfo, SendDocumentRequest
+from connector.exchange.states import DocumentKind
+from connector.serving.runtime import Runtime, build_runtime
+from signing import SigningIdentity, sign_package
+from signing.xmlparse import hardened_parser
+from simulators import guide
+
+ROOT = Path(__file__).resolve().parents[1]
 
 DOC = ROOT / "docs" / "benchmarks-pipeline.md"
 STAGES = ("verify", "validate", "route", "persist")
@@ -269,7 +268,7 @@ def time_http(tmp: Path) -> Timing | None:
     The server runs in a thread of this process, so the client's work (building the envelope,
     base64, parsing the response) shares the interpreter with the server's and is included."""
     try:
-        from tests.soap.conftest import start_connector  # the test suite's live connector and zeep client
+        from testkit.live import start_connector  # the live connector the tests use, and its zeep client
     except ImportError as exc:
         print(f"SOAP over HTTP skipped: {exc!r}", file=sys.stderr)
         return None

@@ -22,16 +22,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from lxml import etree
+
+from signing import VerificationPolicy, init_dev_keys, sign_package, verify_package
+from signing.profile import edxml
+from signing.xmlparse import hardened_parser
+from testkit.packages import SENDER, Attachment, PackageSpec, build_package, fake_pdf
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "signing"))
-
-from lxml import etree  # noqa: E402
-from signing_testkit import SENDER, Attachment, PackageSpec, build_package, fake_pdf  # noqa: E402
-
-from signing import VerificationPolicy, init_dev_keys, sign_package, verify_package  # noqa: E402
-from signing.profile import edxml  # noqa: E402
-from signing.xmlparse import hardened_parser  # noqa: E402
 
 SIZES = {"5 KB": 5 * 1024, "1 MB": 1024 * 1024, "20 MB": 20 * 1024 * 1024}
 REPEATS = {"5 KB": 200, "1 MB": 10, "20 MB": 3}

@@ -43,20 +43,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import requests
+import zeep
+from common import MiB, free_port, machine, markdown_table
+from zeep.transports import Transport
+
+from connector.clock import utcnow
+from connector.edxml import build
+from connector.serving.runtime import SAMPLE_DIRECTORY
+from connector.store import Store
+from signing import init_dev_keys, sign_package
+from simulators import guide
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-
-import requests  # noqa: E402
-import zeep  # noqa: E402
-from common import MiB, free_port, machine, markdown_table  # noqa: E402
-from zeep.transports import Transport  # noqa: E402
-
-from connector.clock import utcnow  # noqa: E402
-from connector.edxml import build  # noqa: E402
-from connector.serving.runtime import SAMPLE_DIRECTORY  # noqa: E402
-from connector.store import Store  # noqa: E402
-from signing import init_dev_keys, sign_package  # noqa: E402
-from simulators import guide  # noqa: E402
 
 PYTHON = sys.executable
 PUSH = ("eoffice-stp", "igate-hungyen")

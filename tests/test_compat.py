@@ -25,7 +25,8 @@ def test_every_module_imports():
 
 def test_one_real_soap_round_trip(tmp_path):
     from simulators import guide
-    from tests.soap.conftest import new_id, start_connector
+    from testkit.live import start_connector
+    from testkit.net import new_id
     from tests.soap.test_guide_cases import DOSSIER
 
     live, server = start_connector(tmp_path / "data")

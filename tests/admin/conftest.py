@@ -17,8 +17,8 @@ from connector.delivery.clients import PartnerClients, Timeouts
 from connector.delivery.worker import DeliveryWorker
 from connector.exchange.directory import Directory, SystemEntry, SystemKind
 from connector.store import OperatorRole, OutboxState
+from testkit.live import LiveConnector, start_connector
 from tests.evidence.conftest import play_guide
-from tests.soap.conftest import LiveConnector, start_connector
 
 PASSWORDS = {"an": "mat-khau-van-hanh", "binh": "mat-khau-chi-doc"}
 

@@ -7,7 +7,6 @@ import pytest
 from connector.edxml import (
     BusinessDocType,
     DocumentPackage,
-    EdxmlError,
     SignatureState,
     StatusCode,
     StatusPackage,
@@ -15,6 +14,7 @@ from connector.edxml import (
     validate,
 )
 from connector.errors import ErrorCode
+from testkit.faults import refused_parse
 
 STATUS_SAMPLES = {
     "status.edxml": None,
@@ -89,10 +89,8 @@ def test_business_samples(samples, name, doc_type):
 
 
 def test_stray_bytes_before_the_declaration_are_named(samples):
-    with pytest.raises(EdxmlError) as caught:
-        parse((samples / "edoc_new.edxml").read_bytes())
-    assert caught.value.code is ErrorCode.MALFORMED_XML
-    assert "4 stray bytes b'1212' before the XML declaration" in str(caught.value)
+    error = refused_parse((samples / "edoc_new.edxml").read_bytes(), ErrorCode.MALFORMED_XML)
+    assert "4 stray bytes b'1212' before the XML declaration" in str(error)
 
 
 def test_undeclared_namespace_prefix_is_named_with_its_line(samples):

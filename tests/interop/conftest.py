@@ -33,7 +33,7 @@ import pytest
 
 from connector.errors import ErrorCode
 from simulators import guide
-from tests.soap.conftest import ONESTOP, LiveConnector, start_connector
+from testkit.live import ONESTOP, LiveConnector, start_connector
 from tests.tls_proxy import NGINX, ProxyFailed, nginx_tls_proxy
 
 UNKNOWN_DOSSIER = "no-such-dossier"

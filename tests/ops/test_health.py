@@ -9,8 +9,9 @@ import requests
 
 from connector.serving.runtime import build_worker
 from simulators import guide
+from testkit.live import start_connector
+from testkit.net import new_id
 from tests.ops.conftest import expired_identity
-from tests.soap.conftest import new_id, start_connector
 from tests.soap.test_guide_cases import DOSSIER, send
 from tests.store.conftest import ADMIN_URL
 

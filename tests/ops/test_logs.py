@@ -15,10 +15,10 @@ from lxml import etree
 from connector.soap.models import TNS
 from connector.soap.protocol import SOAP_ENV
 from simulators import guide
-from tests.partners.test_delivery_failures import free_port
-from tests.soap.conftest import start_connector
+from testkit.live import start_connector
+from testkit.net import free_port, wait_until
+from testkit.processes import ROOT
 from tests.soap.test_faults import post, send_raw
-from tests.test_processes import ROOT, wait_until
 
 
 def detail(response: requests.Response) -> dict[str, str]:

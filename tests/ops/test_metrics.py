@@ -12,10 +12,10 @@ from connector.exchange.directory import Directory, SystemEntry, SystemKind
 from connector.ops.certificates import ExpiryReminder, certificates
 from connector.serving.runtime import build_worker
 from simulators import guide
+from testkit.faults import refused_over_soap
+from testkit.live import ONESTOP, start_connector
+from testkit.net import free_port, new_id
 from tests.ops.conftest import identity_files, scrape, value
-from tests.partners.test_delivery_failures import free_port
-from tests.soap.conftest import ONESTOP, new_id, start_connector
-from tests.soap.test_faults import raises_fault
 from tests.soap.test_guide_cases import DOSSIER, send
 
 
@@ -27,7 +27,7 @@ def test_requests_stages_signature_failures_and_the_outbox(tmp_path):
         send(live, "INCOMING")
         signed = live.sign(guide.send_package())
         tampered = signed.replace(guide.DOSSIER_CODE.encode(), guide.DOSSIER_CODE[:-1].encode() + b"X")
-        raises_fault(
+        refused_over_soap(
             ErrorCode.SIGNATURE_INVALID,
             client.service.sendDocument,
             messageId=new_id(),
@@ -68,7 +68,7 @@ def test_delivery_attempts_and_authentication_failures(tmp_path):
         before = scrape(live.url)
         assert build_worker(live.runtime).run_once() is not None
         for caller in (live.client(ONESTOP, password="not the password"), live.client(None)):
-            raises_fault(ErrorCode.UNAUTHENTICATED, caller.service.getStatus, dossierCode=guide.DOSSIER_CODE)
+            refused_over_soap(ErrorCode.UNAUTHENTICATED, caller.service.getStatus, dossierCode=guide.DOSSIER_CODE)
         after = scrape(live.url)
 
         def grew(name: str, **labels: str) -> float:

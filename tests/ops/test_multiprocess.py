@@ -14,11 +14,11 @@ from connector.auth.admin import generate_password
 from connector.edxml import build
 from signing import load_dev_keys, sign_package
 from simulators import guide
+from testkit.live import ONESTOP, LiveConnector
+from testkit.net import free_port, new_id, wait_until
+from testkit.processes import ROOT, set_password
 from tests.ops.conftest import scrape, value
-from tests.partners.test_delivery_failures import free_port
-from tests.soap.conftest import ONESTOP, LiveConnector, new_id
 from tests.soap.test_guide_cases import DOSSIER
-from tests.test_processes import ROOT, set_password, wait_until
 
 
 def test_a_separate_worker_process_is_counted_by_the_servers_metrics(tmp_path):

@@ -14,10 +14,10 @@ import pytest
 from connector.config import load_settings
 from connector.serving.runtime import build_runtime
 from connector.store import MigrationError
+from testkit.processes import ROOT
 from tests.cli.test_edxml_cli import run
 from tests.ops.conftest import expired_identity
 from tests.store.test_migrations import released_database
-from tests.test_processes import ROOT
 
 READ_ONLY = [
     ["db", "current"],

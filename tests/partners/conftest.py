@@ -9,7 +9,6 @@ production; only the scheduling thread is left out, to keep the tests determinis
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,14 +41,11 @@ from simulators.docmgmt import accounts_from_directory
 from simulators.httpserver import BackgroundServer
 from simulators.onestop import Sent, guide_dossier, guide_files
 from simulators.partner_service import DOCMGMT_WSDL_PATH, ONESTOP_WSDL_PATH
-from tests.soap.conftest import AGENCY, ONESTOP, LiveConnector, start_connector
+from testkit.live import AGENCY, ONESTOP, LiveConnector, start_connector
+from testkit.net import new_id
 
 AGENCY_ID = guide.AGENCY.organ_id  # 000.00.31.H31, Sở Tư pháp
 FILES = guide_files()
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 def dossier(n: int = 3) -> Dossier:

@@ -16,15 +16,10 @@ from connector.delivery.clients import PartnerClients, Timeouts
 from connector.delivery.worker import DeliveryWorker
 from connector.exchange.directory import Account, Directory, SystemEntry, SystemKind
 from simulators import start_in_background
+from testkit.net import free_port
 from tests.partners.conftest import AGENCY_ID
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Clock:

@@ -15,7 +15,8 @@ from connector.cli.main import main
 from connector.config import ConfigError, DeliverySettings, PartnerPolicy, load_settings
 from connector.store import BreakerState
 from simulators import start_in_background
-from tests.partners.test_delivery_failures import Clock, document_item, drain, free_port, point_docmgmt_at, worker
+from testkit.net import free_port
+from tests.partners.test_delivery_failures import Clock, document_item, drain, point_docmgmt_at, worker
 
 ROOT = Path(__file__).resolve().parents[2]
 SHORT = {

@@ -15,7 +15,8 @@ from connector.edxml import build
 from signing import SigningOptions, sign_package
 from simulators import guide
 from simulators import partner_service as wsdl
-from tests.partners.conftest import document_delivery, dossier, new_id
+from testkit.net import new_id
+from tests.partners.conftest import document_delivery, dossier
 
 SOAP_ADDRESS = "{http://schemas.xmlsoap.org/wsdl/soap/}address"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import requests
 
-from tests.partners.test_delivery_failures import free_port
+from testkit.net import free_port
 
 HAPROXY = shutil.which("haproxy") or ("/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None)
 

@@ -40,13 +40,13 @@ from connector.exchange.states import ExchangeState, next_state
 from connector.store import Store, tables
 from signing import load_dev_keys, sign_package
 from simulators import guide
-from tests.partners.test_delivery_failures import free_port
+from testkit.faults import SOAP11_ENV, TNS, detail_code
+from testkit.live import AGENCY, ONESTOP, LiveConnector
+from testkit.net import free_port, new_id, wait_until
+from testkit.processes import ROOT, start
+from testkit.rawsoap import b64, envelope
 from tests.scale.conftest import require_tool
 from tests.scale.haproxy import HAPROXY, haproxy
-from tests.security.limits_kit import b64, envelope
-from tests.soap.conftest import AGENCY, ONESTOP, LiveConnector, new_id
-from tests.soap.faultkit import SOAP11_ENV, TNS, detail_code
-from tests.test_processes import ROOT, start, wait_until
 
 DOSSIERS = 250  # each: sendDocument, then updateStatus 03, 04 and 05: 1,000 requests
 CLIENT_THREADS = 6

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from connector.store import Store, head_revision, schema_state
-from tests.test_processes import ROOT
+from testkit.processes import ROOT
 
 PROCESSES = 4
 

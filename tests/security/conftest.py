@@ -1,5 +1,7 @@
-"""Shared fixtures of the hostile-input suite: a live connector (tests/soap/conftest.py), raw
-HTTP posts with hand-made WS-Security headers, and the "no row changed" check every case makes."""
+"""Shared fixtures of the security suite: live connectors (``testkit.live``), one per test or
+one per module (``live``, for the hostile-input families), raw HTTP posts with hand-made
+WS-Security headers, and the "no row changed" check every case makes (the faults themselves are
+read and checked by ``testkit.faults``)."""
 
 from __future__ import annotations
 
@@ -12,15 +14,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from lxml import etree
 from sqlalchemy import select
 
 from connector.auth.wsse import WSSE, WSU, PasswordType
-from connector.errors import ErrorCode
 from connector.store import Store, tables
 from simulators import guide
-from tests.soap.conftest import LiveConnector, new_id, start_connector
-from tests.soap.faultkit import detail_code, standard_faultcode
+from testkit.live import LiveConnector, start_connector
+from testkit.net import new_id
+from testkit.rawsoap import authenticating
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 NS = "urn:vn:lienthong:connector:1"
@@ -32,6 +33,17 @@ def connector(tmp_path) -> Iterator[LiveConnector]:
     yield live
     server.stop()
     live.runtime.close()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory) -> Iterator[LiveConnector]:
+    """One connector per module, authenticating hand-written envelopes (``testkit.rawsoap``):
+    every case must leave it as it found it (checked by ``testkit.faults.refused_envelope``)."""
+    connector, server = start_connector(tmp_path_factory.mktemp("limits") / "data")
+    with authenticating(connector):
+        yield connector
+    server.stop()
+    connector.runtime.close()
 
 
 @pytest.fixture
@@ -122,18 +134,3 @@ def post(connector: LiveConnector, body: bytes, headers: dict[str, str] | None =
         timeout=30,
         headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'} | (headers or {}),
     )
-
-
-def fault_of(response: requests.Response) -> tuple[str, str]:
-    assert response.status_code == 500 and response.headers["Content-Type"].startswith("text/xml"), response.text
-    fault = etree.fromstring(response.content).find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault")
-    code = detail_code(fault.find("detail"))  # the documented code; faultcode is SOAP's own class
-    assert standard_faultcode(fault) == (SOAP_ENV, code.split(".")[0])
-    return code, fault.findtext("faultstring")
-
-
-def refused(response: requests.Response, code: ErrorCode) -> str:
-    """The fault's message, after checking its code."""
-    got, message = fault_of(response)
-    assert got == code.value, message
-    return message

@@ -27,17 +27,10 @@ from connector.serving.runtime import build_runtime
 from connector.store import CertificateMapping, CredentialStore
 from simulators import guide
 from simulators.httpserver import BackgroundServer
-from tests.security.conftest import (
-    envelope,
-    minutes_from_now,
-    post,
-    refused,
-    send_body,
-    unchanged,
-    usernametoken,
-)
-from tests.soap.conftest import AGENCY, ONESTOP, new_id, start_connector
-from tests.soap.faultkit import documented_code
+from testkit.faults import documented_code, refused_response
+from testkit.live import AGENCY, ONESTOP, start_connector
+from testkit.net import new_id
+from tests.security.conftest import envelope, minutes_from_now, post, send_body, unchanged, usernametoken
 
 ROOT = Path(__file__).resolve().parents[2]
 UNAUTHENTICATED = ErrorCode.UNAUTHENTICATED
@@ -51,7 +44,7 @@ def accepted(response: requests.Response) -> None:
 def test_no_credentials_at_all(connector):
     body = envelope("", send_body(connector))
     with unchanged(connector):
-        assert "no credentials" in refused(post(connector, body), UNAUTHENTICATED)
+        assert "no credentials" in refused_response(post(connector, body), UNAUTHENTICATED)
 
 
 def test_the_security_header_with_must_understand_is_understood_and_processed(connector):
@@ -63,14 +56,14 @@ def test_a_must_understand_security_header_with_a_bad_token_is_unauthenticated_n
     header = usernametoken(ONESTOP, "wrong password!!", must_understand=True)
     body = envelope(header, send_body(connector))
     with unchanged(connector):
-        refused(post(connector, body), UNAUTHENTICATED)
+        refused_response(post(connector, body), UNAUTHENTICATED)
 
 
 def test_authentication_comes_before_the_body_is_judged(connector):
     """An anonymous caller learns nothing about the body: no schema error, just Unauthenticated."""
     body = envelope("", "<c:sendDocument><c:nonsense/></c:sendDocument>")
     with unchanged(connector):
-        refused(post(connector, body), UNAUTHENTICATED)
+        refused_response(post(connector, body), UNAUTHENTICATED)
 
 
 @pytest.mark.parametrize(
@@ -90,14 +83,14 @@ def test_an_incomplete_security_header(connector, header):
 
     body = envelope(header.format(wsse=WSSE), send_body(connector))
     with unchanged(connector):
-        refused(post(connector, body), UNAUTHENTICATED)
+        refused_response(post(connector, body), UNAUTHENTICATED)
 
 
 def test_two_security_headers(connector):
     token = usernametoken(ONESTOP, connector.password(ONESTOP))
     body = envelope(token + usernametoken(ONESTOP, connector.password(ONESTOP)), send_body(connector))
     with unchanged(connector):
-        assert "one wsse:Security" in refused(post(connector, body), UNAUTHENTICATED)
+        assert "one wsse:Security" in refused_response(post(connector, body), UNAUTHENTICATED)
 
 
 def test_two_usernametokens_in_one_header(connector):
@@ -105,7 +98,7 @@ def test_two_usernametokens_in_one_header(connector):
     inner = one[one.index("<w:UsernameToken>") : one.index("</w:Security>")]
     body = envelope(one.replace("</w:Security>", inner + "</w:Security>"), send_body(connector))
     with unchanged(connector):
-        refused(post(connector, body), UNAUTHENTICATED)
+        refused_response(post(connector, body), UNAUTHENTICATED)
 
 
 def test_a_wrong_password_and_an_unknown_username_get_the_same_answer(connector):
@@ -113,13 +106,15 @@ def test_a_wrong_password_and_an_unknown_username_get_the_same_answer(connector)
     wrong = envelope(usernametoken(ONESTOP, "not the password"), send_body(connector))
     unknown = envelope(usernametoken("no-such-system", "not the password"), send_body(connector))
     with unchanged(connector):
-        assert refused(post(connector, wrong), UNAUTHENTICATED) == refused(post(connector, unknown), UNAUTHENTICATED)
+        assert refused_response(post(connector, wrong), UNAUTHENTICATED) == refused_response(
+            post(connector, unknown), UNAUTHENTICATED
+        )
 
 
 def test_a_registered_system_without_credentials(connector):
     body = envelope(usernametoken("eoffice-vanlam", "any password at all"), send_body(connector))
     with unchanged(connector):
-        refused(post(connector, body), UNAUTHENTICATED)
+        refused_response(post(connector, body), UNAUTHENTICATED)
 
 
 @pytest.mark.parametrize(
@@ -130,7 +125,7 @@ def test_created_outside_the_window(connector, minutes):
         usernametoken(ONESTOP, connector.password(ONESTOP), created=minutes_from_now(minutes)), send_body(connector)
     )
     with unchanged(connector):
-        assert "Created must be within 300 seconds" in refused(post(connector, body), UNAUTHENTICATED)
+        assert "Created must be within 300 seconds" in refused_response(post(connector, body), UNAUTHENTICATED)
 
 
 def test_created_inside_the_window_with_another_timezone_is_accepted(connector):
@@ -144,21 +139,23 @@ def test_created_that_is_not_a_datetime(connector, created):
     header = usernametoken(ONESTOP, connector.password(ONESTOP), created=created or " ")
     body = envelope(header, send_body(connector))
     with unchanged(connector):
-        refused(post(connector, body), UNAUTHENTICATED)
+        refused_response(post(connector, body), UNAUTHENTICATED)
 
 
 @pytest.mark.parametrize("part", ["Nonce", "Created"])
 def test_a_digest_without_nonce_or_created(connector, part):
     body = envelope(usernametoken(ONESTOP, connector.password(ONESTOP), omit=(part,)), send_body(connector))
     with unchanged(connector):
-        assert "PasswordDigest needs a Nonce and a Created time" in refused(post(connector, body), UNAUTHENTICATED)
+        assert "PasswordDigest needs a Nonce and a Created time" in refused_response(
+            post(connector, body), UNAUTHENTICATED
+        )
 
 
 @pytest.mark.parametrize("nonce", [b"\x01" * 4, b"\x02" * 65], ids=["4-bytes", "65-bytes"])
 def test_a_nonce_of_the_wrong_size(connector, nonce):
     body = envelope(usernametoken(ONESTOP, connector.password(ONESTOP), nonce=nonce), send_body(connector))
     with unchanged(connector):
-        assert "Nonce must be" in refused(post(connector, body), UNAUTHENTICATED)
+        assert "Nonce must be" in refused_response(post(connector, body), UNAUTHENTICATED)
 
 
 def test_a_nonce_that_is_not_base64(connector):
@@ -167,7 +164,7 @@ def test_a_nonce_that_is_not_base64(connector):
     header = header[:start] + "!!not*base64!!" + header[header.index("</w:Nonce>") :]
     body = envelope(header, send_body(connector))
     with unchanged(connector):
-        assert "Nonce is not base64" in refused(post(connector, body), UNAUTHENTICATED)
+        assert "Nonce is not base64" in refused_response(post(connector, body), UNAUTHENTICATED)
 
 
 def test_a_replayed_nonce_is_refused(connector):
@@ -175,7 +172,7 @@ def test_a_replayed_nonce_is_refused(connector):
     accepted(post(connector, envelope(header, send_body(connector))))
     again = envelope(header, send_body(connector))  # a new request, the captured header
     with unchanged(connector):
-        assert "replay" in refused(post(connector, again), UNAUTHENTICATED)
+        assert "replay" in refused_response(post(connector, again), UNAUTHENTICATED)
 
 
 def test_nonces_are_shared_by_processes_using_one_database(tmp_path):
@@ -192,7 +189,7 @@ def test_nonces_are_shared_by_processes_using_one_database(tmp_path):
         accepted(post(first, envelope(header, send_body(first))))
         body = envelope(header, send_body(first))
         with unchanged(first):
-            assert "replay" in refused(post(second, body), UNAUTHENTICATED)
+            assert "replay" in refused_response(post(second, body), UNAUTHENTICATED)
     finally:
         for server, live in ((first_server, first), (second_server, second)):
             server.stop()
@@ -208,14 +205,14 @@ def test_a_plain_text_password_over_plain_http(connector, password_type):
     header = usernametoken(ONESTOP, connector.password(ONESTOP), password_type=password_type, digest=False)
     body = envelope(header, send_body(connector))
     with unchanged(connector):
-        assert "over TLS only" in refused(post(connector, body), UNAUTHENTICATED)
+        assert "over TLS only" in refused_response(post(connector, body), UNAUTHENTICATED)
 
 
 def test_an_unknown_password_type(connector):
     header = usernametoken(ONESTOP, connector.password(ONESTOP), password_type="urn:example#PasswordSHA256")
     body = envelope(header, send_body(connector))
     with unchanged(connector):
-        refused(post(connector, body), UNAUTHENTICATED)
+        refused_response(post(connector, body), UNAUTHENTICATED)
 
 
 # ---- HTTP Basic and transport headers ------------------------------------------------
@@ -227,7 +224,7 @@ def test_http_basic_over_plain_http(connector):
     body = envelope("", send_body(connector))
     headers = basic(ONESTOP, connector.password(ONESTOP))
     with unchanged(connector):
-        assert "over TLS only" in refused(post(connector, body, headers), UNAUTHENTICATED)
+        assert "over TLS only" in refused_response(post(connector, body, headers), UNAUTHENTICATED)
 
 
 @pytest.mark.parametrize(
@@ -238,7 +235,7 @@ def test_http_basic_over_plain_http(connector):
 def test_a_malformed_authorization_header(connector, authorization):
     body = envelope(usernametoken(ONESTOP, connector.password(ONESTOP)), send_body(connector))
     with unchanged(connector, skip=("auth_nonces",)):
-        refused(post(connector, body, {"Authorization": authorization}), UNAUTHENTICATED)
+        refused_response(post(connector, body, {"Authorization": authorization}), UNAUTHENTICATED)
 
 
 @pytest.mark.parametrize(
@@ -251,7 +248,7 @@ def test_proxy_headers_from_an_untrusted_address_are_ignored(connector, headers)
     header = usernametoken(ONESTOP, connector.password(ONESTOP), password_type=None, digest=False)
     body = envelope(header, send_body(connector))
     with unchanged(connector):
-        refused(post(connector, body, headers), UNAUTHENTICATED)
+        refused_response(post(connector, body, headers), UNAUTHENTICATED)
 
 
 def test_a_forged_client_certificate_header_is_ignored_and_logged(connector, caplog):
@@ -264,7 +261,7 @@ def test_a_forged_client_certificate_header_is_ignored_and_logged(connector, cap
     }
     body = envelope("", send_body(connector))
     with caplog.at_level(logging.WARNING, "connector.security"), unchanged(connector):
-        refused(post(connector, body, headers), UNAUTHENTICATED)
+        refused_response(post(connector, body, headers), UNAUTHENTICATED)
     assert "auth.proxy_headers_ignored" in caplog.text
 
 
@@ -293,7 +290,7 @@ def test_http_basic_over_tls_is_accepted_and_a_wrong_one_is_not(behind_proxy):
     )
     body = envelope("", send_body(behind_proxy))
     with unchanged(behind_proxy):
-        refused(post(behind_proxy, body, TLS | basic(ONESTOP, "not the password")), UNAUTHENTICATED)
+        refused_response(post(behind_proxy, body, TLS | basic(ONESTOP, "not the password")), UNAUTHENTICATED)
 
 
 def client_cert_headers(live, organ_id: str, verify: str = "SUCCESS") -> dict[str, str]:
@@ -317,7 +314,7 @@ def test_a_mapped_client_certificate_is_accepted(behind_proxy):
 def test_an_unmapped_client_certificate(behind_proxy):
     body = envelope("", send_body(behind_proxy))
     with unchanged(behind_proxy):
-        assert "not mapped" in refused(
+        assert "not mapped" in refused_response(
             post(behind_proxy, body, client_cert_headers(behind_proxy, guide.ONESTOP.organ_id)), UNAUTHENTICATED
         )
 
@@ -328,7 +325,7 @@ def test_a_certificate_the_proxy_did_not_verify(behind_proxy):
     )
     body = envelope("", send_body(behind_proxy))
     with unchanged(behind_proxy):
-        refused(
+        refused_response(
             post(behind_proxy, body, client_cert_headers(behind_proxy, guide.ONESTOP.organ_id, "FAILED:unknown CA")),
             UNAUTHENTICATED,
         )
@@ -344,7 +341,7 @@ def test_an_expired_certificate_mapping(behind_proxy):
     store.map_certificate(CertificateMapping(mapping.sha256, ONESTOP, mapping.subject, past, mapping.added_at))
     body = envelope("", send_body(behind_proxy))
     with unchanged(behind_proxy):
-        assert "expired" in refused(
+        assert "expired" in refused_response(
             post(behind_proxy, body, client_cert_headers(behind_proxy, guide.ONESTOP.organ_id)), UNAUTHENTICATED
         )
 
@@ -356,7 +353,7 @@ def test_credentials_naming_two_systems(behind_proxy):
     header = usernametoken(AGENCY, behind_proxy.password(AGENCY))
     body = envelope(header, send_body(behind_proxy))
     with unchanged(behind_proxy, skip=("auth_nonces",)):  # the token itself was good: its nonce is spent
-        assert "different systems" in refused(
+        assert "different systems" in refused_response(
             post(behind_proxy, body, client_cert_headers(behind_proxy, guide.ONESTOP.organ_id)), UNAUTHENTICATED
         )
 
@@ -373,18 +370,22 @@ def strict(tmp_path):
 def test_after_too_many_failures_even_the_right_password_is_refused(strict):
     password = strict.password(ONESTOP)
     for _ in range(3):
-        refused(post(strict, envelope(usernametoken(ONESTOP, "guess " + new_id()), send_body(strict))), UNAUTHENTICATED)
+        refused_response(
+            post(strict, envelope(usernametoken(ONESTOP, "guess " + new_id()), send_body(strict))), UNAUTHENTICATED
+        )
     body = envelope(usernametoken(ONESTOP, password), send_body(strict))
     with unchanged(strict):
-        assert "too many failed attempts" in refused(post(strict, body), UNAUTHENTICATED)
+        assert "too many failed attempts" in refused_response(post(strict, body), UNAUTHENTICATED)
 
 
 def test_failures_are_counted_per_client_address_across_usernames(strict):
     for n in range(3):
-        refused(post(strict, envelope(usernametoken(f"guess-{n}", "x" * 12), send_body(strict))), UNAUTHENTICATED)
+        refused_response(
+            post(strict, envelope(usernametoken(f"guess-{n}", "x" * 12), send_body(strict))), UNAUTHENTICATED
+        )
     body = envelope(usernametoken(AGENCY, strict.password(AGENCY)), send_body(strict))
     with unchanged(strict):
-        assert "too many failed attempts" in refused(post(strict, body), UNAUTHENTICATED)
+        assert "too many failed attempts" in refused_response(post(strict, body), UNAUTHENTICATED)
 
 
 def test_failures_spread_over_processes_count_once_for_all(strict, tmp_path):
@@ -395,11 +396,13 @@ def test_failures_spread_over_processes_count_once_for_all(strict, tmp_path):
     try:
         password = strict.password(ONESTOP)
         for live in (strict, other, strict):  # 3 guesses, neither process saw 3 itself
-            refused(post(live, envelope(usernametoken(ONESTOP, "guess " + new_id()), send_body(live))), UNAUTHENTICATED)
+            refused_response(
+                post(live, envelope(usernametoken(ONESTOP, "guess " + new_id()), send_body(live))), UNAUTHENTICATED
+            )
         time.sleep(1.1)  # the shared counts are read at most once a second
         for live in (strict, other):
             body = envelope(usernametoken(ONESTOP, password), send_body(live))
-            assert "too many failed attempts" in refused(post(live, body), UNAUTHENTICATED)
+            assert "too many failed attempts" in refused_response(post(live, body), UNAUTHENTICATED)
     finally:
         other_server.stop()
         other_runtime.close()
@@ -454,7 +457,7 @@ def test_failures_are_logged_as_security_events_without_secrets(connector, caplo
     password = connector.password(ONESTOP)
     header = usernametoken(ONESTOP, password, password_type=None, digest=False)  # the secret in the header
     with caplog.at_level(logging.DEBUG, "connector.security"):
-        refused(post(connector, envelope(header, send_body(connector))), UNAUTHENTICATED)
+        refused_response(post(connector, envelope(header, send_body(connector))), UNAUTHENTICATED)
     assert (
         "event=auth.failed" in caplog.text
         and f"username={ONESTOP}" in caplog.text
@@ -506,7 +509,7 @@ def test_credentials_set_list_revoke_through_the_cli(connector):
     assert cli(data_dir, "revoke", ONESTOP).returncode == 0
     body = envelope(usernametoken(ONESTOP, password), send_body(connector))
     with unchanged(connector):
-        refused(post(connector, body), UNAUTHENTICATED)
+        refused_response(post(connector, body), UNAUTHENTICATED)
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,10 @@ from connector.edxml import Organization, StatusCode
 from connector.errors import ErrorCode
 from connector.exchange.directory import Directory, SystemEntry, SystemKind
 from simulators import guide
+from testkit.faults import documented_code
+from testkit.live import AGENCY, ONESTOP, PULL_AGENCY
+from testkit.net import new_id
 from tests.security.conftest import unchanged
-from tests.soap.conftest import AGENCY, ONESTOP, PULL_AGENCY, new_id
-from tests.soap.faultkit import documented_code
 from tests.soap.test_guide_cases import DOSSIER
 from tests.soap.test_pull import UBND, send_to_pull_system
 

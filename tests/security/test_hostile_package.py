@@ -15,7 +15,8 @@ from connector.edxml import ParseLimits, StatusCode, build, validate
 from connector.errors import ErrorCode
 from signing import sign_package
 from simulators import guide
-from tests.security.limits_kit import b64, envelope, live, refused, send_document  # noqa: F401
+from testkit.faults import refused_envelope
+from testkit.rawsoap import b64, envelope, send_document
 
 ATTACHMENT = (b"<edXML:ContentTransferEncoded>", b"</edXML:ContentTransferEncoded>")
 
@@ -118,24 +119,27 @@ UNSIGNED = {
 def test_hostile_signed_package_gets_its_fault_and_changes_nothing(live, name):  # noqa: F811
     data, code = SIGNED[name]
     signed = sign_package(data, live.runtime.dev_keys.identity(guide.ONESTOP.organ_id))
-    refused(live, envelope(send_document(b64(signed))), code)
+    refused_envelope(live, envelope(send_document(b64(signed))), code)
 
 
 def test_a_status_package_sent_as_a_document_changes_nothing(live):  # noqa: F811
     signed = sign_package(STATUS_AS_DOCUMENT, live.runtime.dev_keys.identity(guide.AGENCY.organ_id))
-    refused(live, envelope(send_document(b64(signed))), ErrorCode.PACKAGE_INVALID)
+    refused_envelope(live, envelope(send_document(b64(signed))), ErrorCode.PACKAGE_INVALID)
 
 
 @pytest.mark.parametrize("name", UNSIGNED)
 def test_hostile_package_bytes_get_their_fault_and_change_nothing(live, name):  # noqa: F811
     data, code = UNSIGNED[name]
-    refused(live, envelope(send_document(b64(data))), code)
+    refused_envelope(live, envelope(send_document(b64(data))), code)
 
 
 def test_a_link_inside_a_zip_is_named_as_such(live):  # noqa: F811
     data, code = SIGNED["ZIP entry is a symbolic link"]
     signed = sign_package(data, live.runtime.dev_keys.identity(guide.ONESTOP.organ_id))
-    assert "is a symbolic link, not a regular file" in refused(live, envelope(send_document(b64(signed))), code).message
+    assert (
+        "is a symbolic link, not a regular file"
+        in refused_envelope(live, envelope(send_document(b64(signed))), code).message
+    )
 
 
 # ---- the explanation of a schema failure has bounded cost ---------------------------------

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from connector.errors import ErrorCode
-from tests.security.limits_kit import SOAP_ENV, envelope, fault_of, list_pending, live, post, refused  # noqa: F401
+from testkit.faults import fault_of, refused_envelope
+from testkit.rawsoap import SOAP_ENV, envelope, list_pending, post
 
 ENV = f'<soap:Envelope xmlns:soap="{SOAP_ENV}" xmlns:c="urn:vn:lienthong:connector:1">'
 LIST = list_pending()
@@ -93,12 +94,14 @@ CASES = {
 @pytest.mark.parametrize("name", CASES)
 def test_hostile_envelope_gets_its_fault_and_changes_nothing(live, name):  # noqa: F811
     body, code = CASES[name]
-    refused(live, body, code)
+    refused_envelope(live, body, code)
 
 
 @pytest.mark.parametrize("charset", ["iso-8859-1", "windows-1252", '"latin1"'])
 def test_a_content_type_charset_other_than_utf_is_refused(live, charset):  # noqa: F811
-    fault = refused(live, envelope(LIST), ErrorCode.UNSUPPORTED_ENCODING, content_type=f"text/xml; charset={charset}")
+    fault = refused_envelope(
+        live, envelope(LIST), ErrorCode.UNSUPPORTED_ENCODING, content_type=f"text/xml; charset={charset}"
+    )
     assert "Content-Type" in fault.message
 
 

@@ -14,18 +14,10 @@ from connector.edxml import build
 from connector.errors import ErrorCode
 from signing import SigningOptions, VerificationPolicy, sign_package, verify_package
 from simulators import guide
-from tests.security.limits_kit import (  # noqa: F401
-    b64,
-    certificate_text,
-    envelope,
-    junk_certificate,
-    live,
-    post,
-    refused,
-    row_counts,
-    send_document,
-    with_key_info_certificates,
-)
+from testkit.faults import refused_envelope
+from testkit.hostile import certificate_text, junk_certificate, with_key_info_certificates
+from testkit.live import row_counts
+from testkit.rawsoap import b64, envelope, post, send_document
 
 DS = "{http://www.w3.org/2000/09/xmldsig#}"
 
@@ -114,18 +106,18 @@ CASES = {
 @pytest.mark.parametrize("name", CASES)
 def test_forged_signature_gets_its_fault_and_reason_and_changes_nothing(live, signed, junk, name):  # noqa: F811
     forge, reason = CASES[name]
-    fault = refused(live, envelope(send_document(b64(forge(signed, junk)))), ErrorCode.SIGNATURE_INVALID)
+    fault = refused_envelope(live, envelope(send_document(b64(forge(signed, junk)))), ErrorCode.SIGNATURE_INVALID)
     assert fault.message.startswith(reason), fault.message
 
 
 def test_a_signature_by_another_organisation_is_a_sender_mismatch(live):  # noqa: F811
     identity = live.runtime.dev_keys.identity(guide.AGENCY.organ_id)
     data = sign_package(build(guide.send_package()), identity, SigningOptions(check_sender=False))
-    refused(live, envelope(send_document(b64(data))), ErrorCode.SENDER_MISMATCH)
+    refused_envelope(live, envelope(send_document(b64(data))), ErrorCode.SENDER_MISMATCH)
 
 
 def test_the_certificate_cap_is_counted_before_decoding(live, signed):  # noqa: F811
-    fault = refused(
+    fault = refused_envelope(
         live, envelope(send_document(b64(with_key_info_certificates(signed, [b"!"] * 50)))), ErrorCode.SIGNATURE_INVALID
     )
     assert fault.message.startswith("TOO_MANY_CERTIFICATES") and "51 certificates; at most 8" in fault.message

@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 
 from connector.errors import ErrorCode
-from tests.security.limits_kit import PULL_SYSTEM, envelope, list_pending, live, new_id, refused, send_document  # noqa: F401
+from testkit.faults import refused_envelope
+from testkit.net import new_id
+from testkit.rawsoap import PULL_SYSTEM, envelope, list_pending, send_document
 
 LIST = list_pending()
 
@@ -113,14 +115,14 @@ CASES = {
 @pytest.mark.parametrize("name", CASES)
 def test_hostile_request_gets_its_fault_and_changes_nothing(live, name):  # noqa: F811
     body, code = CASES[name]
-    refused(live, body, code)
+    refused_envelope(live, body, code)
 
 
 def test_base64_faults_name_the_offending_character(live):  # noqa: F811
-    fault = refused(live, envelope(update_status("PGE+PC9hPg==*")), ErrorCode.SCHEMA_INVALID)
+    fault = refused_envelope(live, envelope(update_status("PGE+PC9hPg==*")), ErrorCode.SCHEMA_INVALID)
     assert "edxmlPackage is not base64: character '*' at offset 12" in fault.message
 
 
 def test_a_must_understand_header_is_named(live):  # noqa: F811
-    fault = refused(live, envelope(LIST, header(" 1 ")), ErrorCode.MUST_UNDERSTAND)
+    fault = refused_envelope(live, envelope(LIST, header(" 1 ")), ErrorCode.MUST_UNDERSTAND)
     assert "{urn:example:trace}Trace" in fault.message

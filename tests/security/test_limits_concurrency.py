@@ -15,18 +15,10 @@ from connector.edxml import StatusCode, build
 from connector.errors import ErrorCode
 from signing import sign_package
 from simulators import guide
-from tests.security.limits_kit import (
-    TNS,
-    authenticating,
-    b64,
-    envelope,
-    fault_of,
-    new_id,
-    post,
-    row_counts,
-    send_document,
-)
-from tests.soap.conftest import LiveConnector, start_connector
+from testkit.faults import fault_of
+from testkit.live import LiveConnector, row_counts, start_connector
+from testkit.net import new_id
+from testkit.rawsoap import TNS, authenticating, b64, envelope, post, send_document
 from tests.store.conftest import postgres_url  # noqa: F401 - the PostgreSQL database fixture
 
 COPIES = 20

@@ -20,24 +20,10 @@ from connector.edxml import build
 from connector.errors import ErrorCode
 from signing import sign_package
 from simulators import guide
-from tests.security.limits_kit import (  # noqa: F401
-    authenticating,
-    b64,
-    certificate_text,
-    envelope,
-    fault_of,
-    junk_certificate,
-    list_pending,
-    live,
-    new_id,
-    post,
-    refused,
-    row_counts,
-    send_document,
-    with_credentials,
-    with_key_info_certificates,
-)
-from tests.soap.conftest import LiveConnector, start_connector
+from testkit.faults import fault_of, refused_envelope
+from testkit.hostile import certificate_text, junk_certificate, with_key_info_certificates
+from testkit.live import LiveConnector, row_counts, start_connector
+from testkit.rawsoap import authenticating, b64, envelope, list_pending, post, send_document, with_credentials
 
 CAP = 100_000
 
@@ -95,7 +81,7 @@ def test_a_chunked_body_is_refused_once_it_passes_the_cap_without_being_finished
 
 
 def test_an_oversized_request_from_an_ordinary_client_gets_the_soap_fault_not_a_413(capped):
-    fault = refused(capped, envelope(list_pending()) + " " * (2 * CAP), ErrorCode.TOO_LARGE)
+    fault = refused_envelope(capped, envelope(list_pending()) + " " * (2 * CAP), ErrorCode.TOO_LARGE)
     assert f"limit is {CAP:,} bytes" in fault.message
 
 

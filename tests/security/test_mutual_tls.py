@@ -25,8 +25,9 @@ from zeep.wsse.username import UsernameToken
 
 from connector.errors import ErrorCode
 from simulators import guide
-from tests.security.conftest import envelope, refused, send_body, unchanged, usernametoken
-from tests.soap.conftest import ONESTOP, LiveConnector
+from testkit.faults import refused_response
+from testkit.live import ONESTOP, LiveConnector
+from tests.security.conftest import envelope, send_body, unchanged, usernametoken
 from tests.soap.test_guide_cases import DOSSIER
 from tests.tls_proxy import NGINX, ProxyFailed, nginx_tls_proxy, pem_key
 
@@ -133,7 +134,7 @@ def test_a_mapped_client_certificate_authenticates_a_zeep_client(proxy):
 def test_an_unmapped_certificate_from_the_right_ca(proxy):
     body = envelope("", send_body(proxy.live))
     with unchanged(proxy.live):
-        assert "not mapped" in refused(
+        assert "not mapped" in refused_response(
             proxy.post(body, proxy.org_cert(guide.ONESTOP.organ_id)), ErrorCode.UNAUTHENTICATED
         )
 
@@ -144,7 +145,7 @@ def test_a_certificate_from_an_unknown_ca_is_refused_even_if_mapped(proxy, tmp_p
     map_cert(proxy.live, ONESTOP, impostor[0])
     body = envelope("", send_body(proxy.live))
     with unchanged(proxy.live):
-        assert "no credentials" in refused(proxy.post(body, impostor), ErrorCode.UNAUTHENTICATED)
+        assert "no credentials" in refused_response(proxy.post(body, impostor), ErrorCode.UNAUTHENTICATED)
 
 
 def test_password_text_over_tls(proxy):
@@ -195,4 +196,4 @@ def test_basic_with_a_wrong_password_over_tls(proxy):
     body = envelope("", send_body(proxy.live))
     wrong = "Basic " + base64.b64encode(f"{ONESTOP}:not the password".encode()).decode()
     with unchanged(proxy.live):
-        refused(proxy.post(body, headers={"Authorization": wrong}), ErrorCode.UNAUTHENTICATED)
+        refused_response(proxy.post(body, headers={"Authorization": wrong}), ErrorCode.UNAUTHENTICATED)

@@ -3,7 +3,6 @@ directory) in a temp dir, and builders of the guide's requests, signed with real
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 
@@ -12,7 +11,6 @@ import pytest
 from connector.auth import AuthMethod, Caller
 from connector.config import load_settings
 from connector.edxml import Package, StatusCode, build
-from connector.errors import ConnectorError, ErrorCode
 from connector.exchange.directory import parse_directory
 from connector.exchange.requests import (
     DossierInfo,
@@ -26,6 +24,7 @@ from connector.exchange.states import DocumentKind
 from connector.serving.runtime import SAMPLE_DIRECTORY, Runtime, build_runtime
 from signing import SigningOptions, sign_package
 from simulators import guide
+from testkit.net import new_id
 
 Signer = Callable[..., bytes]
 
@@ -78,10 +77,6 @@ def signed(runtime) -> Signer:
     return sign
 
 
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
 def send_request(
     package: bytes,
     kind: DocumentKind = DocumentKind.INCOMING,
@@ -98,13 +93,6 @@ def status_request(package: bytes) -> UpdateStatusRequest:
 
 def result_request(package: bytes) -> PublishResultRequest:
     return PublishResultRequest(new_id(), package, guide.ONESTOP_DOSSIER_NUMBER, ISSUE)
-
-
-def refused(code: ErrorCode, call: Callable[..., object], *args: object) -> ConnectorError:
-    with pytest.raises(ConnectorError) as caught:
-        call(*args)
-    assert caught.value.code is code, caught.value
-    return caught.value
 
 
 def status_of(code: StatusCode) -> Package:

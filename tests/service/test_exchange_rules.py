@@ -7,16 +7,9 @@ from connector.edxml import Organization, StatusCode
 from connector.errors import ErrorCode
 from connector.exchange.states import DocumentKind, ExchangeState
 from simulators import guide
-from tests.service.conftest import (
-    AGENCY,
-    ONESTOP,
-    PULL_AGENCY,
-    new_id,
-    refused,
-    result_request,
-    send_request,
-    status_request,
-)
+from testkit.faults import refused_call
+from testkit.net import new_id
+from tests.service.conftest import AGENCY, ONESTOP, PULL_AGENCY, result_request, send_request, status_request
 
 
 def test_the_same_message_id_and_content_gets_the_original_receipt(service, signed, runtime):
@@ -31,25 +24,29 @@ def test_the_same_message_id_with_other_content_is_a_duplicate(service, signed):
     message_id = new_id()
     service.send_document(send_request(signed(guide.send_package()), message_id=message_id), ONESTOP)
     other = send_request(signed(guide.send_package()), DocumentKind.OUTGOING, message_id=message_id)
-    assert "different content" in refused(ErrorCode.DUPLICATE_MESSAGE, service.send_document, other, ONESTOP).message
+    assert (
+        "different content" in refused_call(ErrorCode.DUPLICATE_MESSAGE, service.send_document, other, ONESTOP).message
+    )
 
 
 def test_a_document_id_is_sent_once(service, signed):
     service.send_document(send_request(signed(guide.send_package())), ONESTOP)
-    error = refused(
+    error = refused_call(
         ErrorCode.DUPLICATE_MESSAGE, service.send_document, send_request(signed(guide.send_package())), ONESTOP
     )
     assert error.field == "package/MessageHeader/DocumentId"
 
 
 def test_a_status_or_result_for_an_unknown_document_is_refused(service, signed):
-    refused(
+    refused_call(
         ErrorCode.UNKNOWN_DOCUMENT,
         service.update_status,
         status_request(signed(guide.status_package(StatusCode.ARRIVED))),
         AGENCY,
     )
-    refused(ErrorCode.UNKNOWN_DOCUMENT, service.publish_result, result_request(signed(guide.result_package())), AGENCY)
+    refused_call(
+        ErrorCode.UNKNOWN_DOCUMENT, service.publish_result, result_request(signed(guide.result_package())), AGENCY
+    )
 
 
 def test_statuses_move_the_exchange_forward_and_are_relayed(service, signed, runtime):
@@ -64,13 +61,13 @@ def test_no_going_backwards(service, signed):
     service.send_document(send_request(signed(guide.send_package())), ONESTOP)
     service.update_status(status_request(signed(guide.status_package(StatusCode.ASSIGNED))), AGENCY)
     later = status_request(signed(guide.status_package(StatusCode.ARRIVED)))
-    refused(ErrorCode.ILLEGAL_TRANSITION, service.update_status, later, AGENCY)
+    refused_call(ErrorCode.ILLEGAL_TRANSITION, service.update_status, later, AGENCY)
 
 
 def test_a_finished_exchange_never_returns_to_arrived(service, signed, runtime):
     exchange_id = service.send_document(send_request(signed(guide.send_package())), ONESTOP).receipt.exchange_id
     service.publish_result(result_request(signed(guide.result_package())), AGENCY)
-    error = refused(
+    error = refused_call(
         ErrorCode.ILLEGAL_TRANSITION,
         service.update_status,
         status_request(signed(guide.status_package(StatusCode.ARRIVED))),
@@ -83,7 +80,7 @@ def test_a_finished_exchange_never_returns_to_arrived(service, signed, runtime):
 def test_an_exchange_takes_one_result(service, signed):
     service.send_document(send_request(signed(guide.send_package())), ONESTOP)
     service.publish_result(result_request(signed(guide.result_package())), AGENCY)
-    refused(
+    refused_call(
         ErrorCode.ILLEGAL_TRANSITION, service.publish_result, result_request(signed(guide.result_package())), AGENCY
     )
 
@@ -92,10 +89,12 @@ def test_statuses_come_from_the_side_entitled_to_them(service, signed):
     service.send_document(send_request(signed(guide.send_package())), ONESTOP)
     registered_by_onestop = guide.status_package(StatusCode.ACCEPTED)
     registered_by_onestop.sender = guide.ONESTOP
-    error = refused(ErrorCode.FORBIDDEN, service.update_status, status_request(signed(registered_by_onestop)), ONESTOP)
+    error = refused_call(
+        ErrorCode.FORBIDDEN, service.update_status, status_request(signed(registered_by_onestop)), ONESTOP
+    )
     assert "comes from the document's receiver's docmgmt system at 000.00.31.H31" in error.message
     taken_back_by_agency = status_request(signed(guide.status_package(StatusCode.TAKEN_BACK)))
-    error = refused(ErrorCode.FORBIDDEN, service.update_status, taken_back_by_agency, AGENCY)
+    error = refused_call(ErrorCode.FORBIDDEN, service.update_status, taken_back_by_agency, AGENCY)
     assert "comes from the document's sender's onestop system at 000.00.13.H31" in error.message
 
 
@@ -104,12 +103,14 @@ def test_a_result_from_another_agency_finds_no_exchange(service, signed):
     service.send_document(send_request(signed(guide.send_package())), ONESTOP)
     result = guide.result_package()
     result.sender = Organization("000.00.00.H31", "UBND tỉnh Hưng Yên")
-    error = refused(ErrorCode.UNKNOWN_DOCUMENT, service.publish_result, result_request(signed(result)), PULL_AGENCY)
+    error = refused_call(
+        ErrorCode.UNKNOWN_DOCUMENT, service.publish_result, result_request(signed(result)), PULL_AGENCY
+    )
     assert error.message == "no exchange for ResponseFor/DocumentId " + ", ".join(
         r.document_id for r in result.response_for if r.document_id
     )
 
 
 def test_pull_operations_serve_the_callers_own_system_and_pending_items(service):
-    refused(ErrorCode.FORBIDDEN, service.pull.list_pending, PULL_AGENCY, "not-registered")
-    refused(ErrorCode.UNKNOWN_ITEM, service.pull.fetch, PULL_AGENCY, "eoffice-ubnd", 424242)
+    refused_call(ErrorCode.FORBIDDEN, service.pull.list_pending, PULL_AGENCY, "not-registered")
+    refused_call(ErrorCode.UNKNOWN_ITEM, service.pull.fetch, PULL_AGENCY, "eoffice-ubnd", 424242)

@@ -13,7 +13,8 @@ from connector.edxml import Business, BusinessDocType, ReplacementInfo, StatusCo
 from connector.errors import ErrorCode
 from connector.exchange.states import ExchangeState
 from simulators import guide
-from tests.service.conftest import AGENCY, ONESTOP, refused, send_request, status_request
+from testkit.faults import refused_call
+from tests.service.conftest import AGENCY, ONESTOP, send_request, status_request
 
 
 def amended(doc_type: BusinessDocType, reason: str, **changes):
@@ -42,7 +43,9 @@ def test_the_same_update_twice_is_a_duplicate_but_a_second_revision_is_not(servi
     sent(service, signed)
     service.send_document(send_request(signed(amended(BusinessDocType.UPDATE, "lần 1"))), ONESTOP)
     again = send_request(signed(amended(BusinessDocType.UPDATE, "lần 1")))
-    assert "already accepted" in refused(ErrorCode.DUPLICATE_MESSAGE, service.send_document, again, ONESTOP).message
+    assert (
+        "already accepted" in refused_call(ErrorCode.DUPLICATE_MESSAGE, service.send_document, again, ONESTOP).message
+    )
     service.send_document(send_request(signed(amended(BusinessDocType.UPDATE, "lần 2"))), ONESTOP)
 
 
@@ -51,18 +54,18 @@ def test_a_revocation_ends_the_exchange_as_revoked(service, signed, runtime):
     receipt = service.send_document(send_request(signed(amended(BusinessDocType.REVOKE, "Thu hồi"))), ONESTOP).receipt
     assert receipt.state == ExchangeState.REVOKED == runtime.store.exchange(exchange_id).state
     later = status_request(signed(guide.status_package(StatusCode.ASSIGNED)))
-    assert "revoked" in refused(ErrorCode.ILLEGAL_TRANSITION, service.update_status, later, AGENCY).message
+    assert "revoked" in refused_call(ErrorCode.ILLEGAL_TRANSITION, service.update_status, later, AGENCY).message
     # ... but the agency's answer to the revocation (15: agreed) is still recorded
     service.update_status(status_request(signed(guide.status_package(StatusCode.CHANGE_ACCEPTED))), AGENCY)
     assert runtime.store.timeline(exchange_id)[-1].status_code == "15"
     update = send_request(signed(amended(BusinessDocType.UPDATE, "quá muộn")))
-    refused(ErrorCode.ILLEGAL_TRANSITION, service.send_document, update, ONESTOP)
+    refused_call(ErrorCode.ILLEGAL_TRANSITION, service.send_document, update, ONESTOP)
 
 
 def test_an_update_or_revocation_of_an_unknown_document_is_refused(service, signed, runtime):
     for doc_type in (BusinessDocType.UPDATE, BusinessDocType.REVOKE):
         request = send_request(signed(amended(doc_type, "?")))
-        error = refused(ErrorCode.UNKNOWN_DOCUMENT, service.send_document, request, ONESTOP)
+        error = refused_call(ErrorCode.UNKNOWN_DOCUMENT, service.send_document, request, ONESTOP)
         assert "never sent through the connector" in error.message
     assert runtime.store.outbox_items() == []
 
@@ -70,13 +73,13 @@ def test_an_update_or_revocation_of_an_unknown_document_is_refused(service, sign
 def test_only_the_documents_sender_may_revoke_it(service, signed):
     sent(service, signed)
     by_agency = send_request(signed(amended(BusinessDocType.REVOKE, "Thu hồi", sender=guide.AGENCY)))
-    refused(ErrorCode.FORBIDDEN, service.send_document, by_agency, ONESTOP)  # not the caller's organisation
-    refused(ErrorCode.FORBIDDEN, service.send_document, by_agency, AGENCY)  # not a one-stop system
+    refused_call(ErrorCode.FORBIDDEN, service.send_document, by_agency, ONESTOP)  # not the caller's organisation
+    refused_call(ErrorCode.FORBIDDEN, service.send_document, by_agency, AGENCY)  # not a one-stop system
     # A one-stop system of another organisation: the document is not its own, so it is unknown.
     other = Caller(
         dataclasses.replace(ONESTOP.system, system_id="igate-other", organ_id=guide.AGENCY.organ_id), ONESTOP.method
     )
-    error = refused(ErrorCode.UNKNOWN_DOCUMENT, service.send_document, by_agency, other)
+    error = refused_call(ErrorCode.UNKNOWN_DOCUMENT, service.send_document, by_agency, other)
     assert "never sent through the connector" in error.message
 
 
@@ -97,14 +100,14 @@ def test_a_replacement_is_a_new_exchange_linked_to_what_it_replaces(service, sig
 
 def test_a_replacement_must_name_known_documents(service, signed):
     unknown = Business(BusinessDocType.REPLACE, "?", replacements=[ReplacementInfo("000.00.13.H31,2020/01/01,1/X")])
-    refused(
+    refused_call(
         ErrorCode.UNKNOWN_DOCUMENT,
         service.send_document,
         send_request(signed(amended(BusinessDocType.REPLACE, "?", business=unknown))),
         ONESTOP,
     )
     nameless = Business(BusinessDocType.REPLACE, "?")
-    refused(
+    refused_call(
         ErrorCode.PACKAGE_INVALID,
         service.send_document,
         send_request(signed(amended(BusinessDocType.REPLACE, "?", business=nameless))),

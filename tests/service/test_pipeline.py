@@ -10,7 +10,8 @@ from connector.errors import ErrorCode
 from connector.exchange.pipeline import FAULT_OF_REASON
 from signing import Reason
 from simulators import guide
-from tests.service.conftest import ONESTOP, refused, send_request
+from testkit.faults import refused_call
+from tests.service.conftest import ONESTOP, send_request
 
 
 def nothing_stored(runtime) -> bool:
@@ -24,7 +25,7 @@ def test_a_signed_guide_package_is_accepted(service, signed, runtime):
 
 
 def test_an_unsigned_package_is_refused(service, runtime):
-    error = refused(
+    error = refused_call(
         ErrorCode.SIGNATURE_INVALID, service.send_document, send_request(build(guide.send_package())), ONESTOP
     )
     assert error.message.startswith("UNSIGNED") and error.field == "package/Signature"
@@ -35,14 +36,14 @@ def test_a_changed_byte_after_signing_is_a_digest_mismatch(service, signed, runt
     tampered = signed(guide.send_package()).replace(b"LT_iGate", b"LT_iGatX")
     assert (
         "DIGEST_MISMATCH"
-        in refused(ErrorCode.SIGNATURE_INVALID, service.send_document, send_request(tampered), ONESTOP).message
+        in refused_call(ErrorCode.SIGNATURE_INVALID, service.send_document, send_request(tampered), ONESTOP).message
     )
     assert nothing_stored(runtime)
 
 
 def test_a_package_signed_by_another_organisation_is_a_sender_mismatch(service, signed, runtime):
     package = signed(guide.send_package(), organ_id=guide.AGENCY.organ_id, check_sender=False)
-    error = refused(ErrorCode.SENDER_MISMATCH, service.send_document, send_request(package), ONESTOP)
+    error = refused_call(ErrorCode.SENDER_MISMATCH, service.send_document, send_request(package), ONESTOP)
     assert error.message.startswith(Reason.SIGNER_MISMATCH) and guide.ONESTOP.organ_id in error.message
     assert nothing_stored(runtime)
 
@@ -56,7 +57,7 @@ def test_signature_reasons_map_to_fault_codes_through_one_table():
 def test_a_promulgation_date_in_the_future_is_package_invalid(service, signed, runtime):
     package = guide.send_package()
     package.promulgation.date = date(2999, 1, 1)
-    error = refused(ErrorCode.PACKAGE_INVALID, service.send_document, send_request(signed(package)), ONESTOP)
+    error = refused_call(ErrorCode.PACKAGE_INVALID, service.send_document, send_request(signed(package)), ONESTOP)
     assert "PromulgationDate 2999/01/01 is in the future" in error.message
     assert nothing_stored(runtime)
 
@@ -65,18 +66,18 @@ def test_a_broken_attachment_names_the_file(service, signed, runtime):
     data = build(guide.send_package())
     start = data.index(b"<edXML:ContentTransferEncoded>") + len(b"<edXML:ContentTransferEncoded>")
     broken = data[:start] + b"UEsDBBQAAAAIAA==" + data[data.index(b"</edXML:ContentTransferEncoded>") :]
-    error = refused(ErrorCode.ATTACHMENT_INVALID, service.send_document, send_request(signed(broken)), ONESTOP)
+    error = refused_call(ErrorCode.ATTACHMENT_INVALID, service.send_document, send_request(signed(broken)), ONESTOP)
     assert "DM_1669450153.pdf" in error.message
     assert nothing_stored(runtime)
 
 
 def test_a_manifest_that_names_another_attachment_is_refused(service, signed, runtime):
     data = build(guide.send_package()).replace(b"<edXML:ContentId>cid:", b"<edXML:ContentId>cid:other-", 1)
-    refused(ErrorCode.MANIFEST_MISMATCH, service.send_document, send_request(signed(data)), ONESTOP)
+    refused_call(ErrorCode.MANIFEST_MISMATCH, service.send_document, send_request(signed(data)), ONESTOP)
     assert nothing_stored(runtime)
 
 
 def test_a_status_package_is_not_a_document(service, signed):
     status = signed(guide.status_package(guide.StatusCode.ARRIVED))
-    error = refused(ErrorCode.PACKAGE_INVALID, service.send_document, send_request(status), ONESTOP)
+    error = refused_call(ErrorCode.PACKAGE_INVALID, service.send_document, send_request(status), ONESTOP)
     assert "sendDocument needs a document package" in error.message

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -12,10 +10,7 @@ from signing.keys import DevKeyLayout, SigningIdentity, init_dev_keys, load_cert
 from signing.pki import CertificateRequest, create_root_ca, generate_key, issue_signing_certificate
 from signing.policy import VerificationPolicy
 from signing.sign import sign_package
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from signing_testkit import SENDER, build_package  # noqa: E402
+from testkit.packages import SENDER, build_package
 
 IssueIdentity = Callable[..., SigningIdentity]
 

@@ -8,7 +8,6 @@ import re
 
 import pytest
 from lxml import etree
-from signing_testkit import Attachment, PackageSpec, build_package, fake_pdf
 from signxml import SignatureConfiguration, XMLVerifier
 from signxml.algorithms import SignatureMethod
 from signxml.exceptions import InvalidDigest
@@ -17,6 +16,7 @@ from signxml.xades import XAdESSignatureConfiguration, XAdESVerifier
 from signing import Reason, SignatureVerificationError, SigningOptions, bigtext, sign_xml, verify_package
 from signing.profile import EDXML_PROFILE
 from signing.xmlparse import hardened_parser
+from testkit.packages import Attachment, PackageSpec, build_package, fake_pdf
 
 LOCATION = "./" + "".join(f"{step}/" for step in EDXML_PROFILE.signature_parent)  # as signing/verify.py says it
 

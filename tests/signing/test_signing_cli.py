@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
-from signing_testkit import SAMPLES, SENDER
 
 from signing.cli import main
 from signing.keys import init_dev_keys
+from testkit.packages import SAMPLES, SENDER
 
 ROOT = Path(__file__).resolve().parents[2]
 

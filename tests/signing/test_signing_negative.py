@@ -9,7 +9,6 @@ import re
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
-from signing_testkit import OTHER_ORG, SENDER, Attachment, PackageSpec, build_package, fake_pdf, make_crl
 from signxml import XMLSigner
 from signxml.algorithms import CanonicalizationMethod
 
@@ -25,6 +24,7 @@ from signing.certs import fingerprint_sha256
 from signing.pki import KeyUsageSpec
 from signing.profile import edxml
 from signing.xmlparse import DSIG_NS
+from testkit.packages import OTHER_ORG, SENDER, Attachment, PackageSpec, build_package, fake_pdf, make_crl
 
 SIG = f"{{{DSIG_NS}}}Signature"
 

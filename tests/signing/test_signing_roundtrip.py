@@ -8,7 +8,6 @@ import hashlib
 
 import pytest
 from lxml import etree
-from signing_testkit import OTHER_ORG, SENDER, PackageSpec, build_package
 
 from signing import (
     EDXML_PROFILE,
@@ -25,6 +24,7 @@ from signing import (
 )
 from signing.profile import edxml
 from signing.xmlparse import DSIG_NS
+from testkit.packages import OTHER_ORG, SENDER, PackageSpec, build_package
 
 DS = {"ds": DSIG_NS}
 
@@ -175,7 +175,7 @@ def test_generic_profile_signs_connector_receipts(dev_keys, policy: Verification
 
 
 def test_packages_with_text_nodes_above_10_mb_are_signed_and_verified(sender, policy: VerificationPolicy) -> None:
-    from signing_testkit import Attachment, fake_pdf
+    from testkit.packages import Attachment, fake_pdf
 
     big = PackageSpec(attachments=(Attachment("cid:big", "ho-so-scan.pdf", fake_pdf(8 * 1024 * 1024)),))
     result = verify_package(sign_package(build_package(big), sender), policy)

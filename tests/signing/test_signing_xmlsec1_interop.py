@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from signing_testkit import SENDER
 
 from signing import SigningOptions, VerificationPolicy, sign_package, verify_package
 from signing.profile import edxml
+from testkit.packages import SENDER
 
 XMLSEC1 = shutil.which("xmlsec1")
 OPENSSL = shutil.which("openssl")

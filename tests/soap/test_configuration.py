@@ -16,8 +16,9 @@ from signing.certs import fingerprint_sha256
 from signing.keys import CONNECTOR_ORG, OrgSpec, load_certificates_pem, load_private_key_pem
 from signing.pki import CertificateRequest, generate_key, issue_signing_certificate
 from simulators import guide
-from tests.soap.conftest import new_id, start_connector
-from tests.soap.faultkit import documented_code
+from testkit.faults import documented_code
+from testkit.live import start_connector
+from testkit.net import new_id
 from tests.soap.test_guide_cases import DOSSIER
 
 

@@ -12,7 +12,7 @@ from lxml import etree
 
 from connector.soap.contract import DEFAULT_BASE_URL, generate
 from simulators import guide
-from tests.soap.conftest import new_id
+from testkit.net import new_id
 from tests.soap.test_faults import SOAP_ENV, post
 
 ROOT = Path(__file__).resolve().parents[2]

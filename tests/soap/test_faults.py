@@ -10,26 +10,18 @@ import re
 
 import pytest
 import requests
-import zeep
-from lxml import etree
 
 from connector.edxml import StatusCode
 from connector.errors import ErrorCode
 from connector.soap.service import ConnectorFault, ConnectorService
 from signing import SigningOptions, sign_package
 from simulators import guide
-from tests.soap.conftest import ONESTOP, PULL_AGENCY, new_id, start_connector
-from tests.soap.faultkit import detail_code, documented_code, standard_faultcode
+from testkit.faults import fault_of, refused_over_soap
+from testkit.live import ONESTOP, PULL_AGENCY, start_connector
+from testkit.net import new_id
 from tests.soap.test_guide_cases import DOSSIER, publish, send, status
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-
-
-def raises_fault(code: ErrorCode, call, *args, **kwargs) -> zeep.exceptions.Fault:
-    with pytest.raises(zeep.exceptions.Fault) as caught:
-        call(*args, **kwargs)
-    assert documented_code(caught.value) == code.value, caught.value.message
-    return caught.value
 
 
 def send_raw(connector, package: bytes, **fields) -> requests.Response:
@@ -67,15 +59,6 @@ def post(connector, body: bytes, system_id: str | None = ONESTOP) -> requests.Re
         timeout=30,
         headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"sendDocument"'},
     )
-
-
-def fault_of(response: requests.Response) -> tuple[str, str]:
-    """(documented code, faultstring), after checking the faultcode is SOAP's own (WS-I R1031)."""
-    assert response.status_code == 500 and response.headers["Content-Type"].startswith("text/xml")
-    fault = etree.fromstring(response.content).find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault")
-    code = detail_code(fault.find("detail"))
-    assert standard_faultcode(fault) == (SOAP_ENV, code.split(".")[0])
-    return code, fault.findtext("faultstring")
 
 
 def assert_nothing_stored(connector) -> None:
@@ -123,7 +106,7 @@ def test_schema_invalid_for_an_unknown_kind(connector):
 
 # ---- the package ----------------------------------------------------------------------
 def test_not_edxml(connector):
-    raises_fault(
+    refused_over_soap(
         ErrorCode.NOT_EDXML,
         connector.client().service.sendDocument,
         messageId=new_id(),
@@ -143,7 +126,7 @@ def send_signed(connector, data: bytes, organ_id: str = guide.ONESTOP.organ_id, 
 
 def test_tampered_package(connector):
     signed = connector.sign(guide.send_package()).replace(b"LT_iGate", b"LT_iGatX")
-    fault = raises_fault(
+    fault = refused_over_soap(
         ErrorCode.SIGNATURE_INVALID,
         connector.client().service.sendDocument,
         messageId=new_id(),
@@ -160,7 +143,7 @@ def test_tampered_package(connector):
 
 
 def test_unknown_username_names_user_and_system(connector):
-    fault = raises_fault(ErrorCode.UNKNOWN_ACCOUNT, send, connector, "OUTGOING", username="nobody")
+    fault = refused_over_soap(ErrorCode.UNKNOWN_ACCOUNT, send, connector, "OUTGOING", username="nobody")
     assert "'nobody'" in fault.message and "eoffice-stp" in fault.message
     assert_nothing_stored(connector)
 
@@ -176,7 +159,7 @@ def test_same_message_id_with_other_content(connector):
         senderUsername="cbtiepnhan",
         dossier=DOSSIER,
     )
-    raises_fault(
+    refused_over_soap(
         ErrorCode.DUPLICATE_MESSAGE,
         client.service.sendDocument,
         messageId=message_id,
@@ -191,7 +174,7 @@ def test_a_finished_exchange_never_returns_to_arrived(connector):
     client = connector.client()
     send(connector, "INCOMING")
     publish(connector)
-    fault = raises_fault(ErrorCode.ILLEGAL_TRANSITION, status, connector, StatusCode.ARRIVED)
+    fault = refused_over_soap(ErrorCode.ILLEGAL_TRANSITION, status, connector, StatusCode.ARRIVED)
     assert "finished" in fault.message
     assert [e.state for e in client.service.getStatus(dossierCode=guide.DOSSIER_CODE).timeline.TimelineEvent] == [
         "accepted",
@@ -201,8 +184,8 @@ def test_a_finished_exchange_never_returns_to_arrived(connector):
 
 def test_pull_faults(connector):
     client = connector.client(PULL_AGENCY)
-    raises_fault(ErrorCode.FORBIDDEN, client.service.listPending, systemId="not-registered")
-    raises_fault(ErrorCode.UNKNOWN_ITEM, client.service.fetchPending, systemId=PULL_AGENCY, itemId=424242)
+    refused_over_soap(ErrorCode.FORBIDDEN, client.service.listPending, systemId="not-registered")
+    refused_over_soap(ErrorCode.UNKNOWN_ITEM, client.service.fetchPending, systemId=PULL_AGENCY, itemId=424242)
 
 
 def test_unexpected_errors_become_server_internal():

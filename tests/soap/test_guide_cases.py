@@ -13,7 +13,8 @@ from connector.edxml import StatusCode
 from connector.exchange.receipts import RECEIPT_PROFILE
 from signing import VerificationPolicy, verify_xml
 from simulators import guide
-from tests.soap.conftest import AGENCY, ONESTOP, new_id
+from testkit.live import AGENCY, ONESTOP
+from testkit.net import new_id
 
 ROOT = Path(__file__).resolve().parents[2]
 

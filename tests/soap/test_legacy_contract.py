@@ -16,10 +16,10 @@ from lxml import etree
 
 from connector.errors import ErrorCode
 from simulators import guide
-from tests.soap.conftest import new_id
-from tests.soap.faultkit import TNS, detail_code, documented_code
+from testkit.faults import TNS, detail_code, documented_code, fault_of
+from testkit.net import new_id
 from tests.soap.keywords import LANGUAGES
-from tests.soap.test_faults import SOAP_ENV, fault_of, post, send_raw
+from tests.soap.test_faults import SOAP_ENV, post, send_raw
 
 ROOT = Path(__file__).resolve().parents[2]
 WSDL = "http://schemas.xmlsoap.org/wsdl/"

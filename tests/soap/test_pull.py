@@ -10,7 +10,8 @@ from connector.delivery.clients import PartnerClients, Timeouts
 from connector.delivery.worker import DeliveryWorker
 from connector.edxml import Organization
 from simulators import guide
-from tests.soap.conftest import AGENCY, ONESTOP, PULL_AGENCY, new_id
+from testkit.live import AGENCY, ONESTOP, PULL_AGENCY
+from testkit.net import new_id
 from tests.soap.test_guide_cases import DOSSIER
 
 UBND = Organization("000.00.00.H31", "UBND tỉnh Hưng Yên")  # eoffice-ubnd is a pull system in the sample

@@ -20,8 +20,9 @@ from connector.edxml import Base64Error, ParseLimits, strict_b64decode
 from connector.serving.app import ConnectorApp
 from connector.soap import streaming
 from simulators import guide
-from tests.security.limits_kit import SOAP_ENV, envelope, new_id, send_document
-from tests.soap.conftest import AGENCY, ONESTOP, LiveConnector, start_connector
+from testkit.live import AGENCY, ONESTOP, LiveConnector, start_connector
+from testkit.net import new_id
+from testkit.rawsoap import SOAP_ENV, envelope, send_document
 
 NEVER = 1 << 62
 LIMITS = ParseLimits(max_bytes=1 << 30)

@@ -26,8 +26,8 @@ from connector.store import (
     StoredMessage,
 )
 from simulators import guide
-from tests.soap.conftest import start_connector
-from tests.soap.faultkit import documented_code
+from testkit.faults import documented_code
+from testkit.live import start_connector
 from tests.soap.test_guide_cases import publish, send, status
 from tests.store.conftest import ADMIN_URL
 

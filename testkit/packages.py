@@ -1,8 +1,9 @@
-"""Helpers for the signing tests: realistic edXML packages (string template) and CRLs.
+"""Realistic edXML packages (a string template) and CRLs, for the signing tests and
+``bench/bench_signing.py``.
 
 The package builder is independent of ``connector.edxml`` on purpose: the signing tests
 must not break when the package model changes. Whitespace and prefixes follow what real
-senders emit. (Named ``signing_testkit`` so it cannot collide with other test modules.)
+senders emit.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ SENDER = "000.00.31.H31"
 OTHER_ORG = "000.00.00.H31"
 # The shared samples beside the checkout (../shared), or where CONNECTOR_SHARED_DIR points.
 SAMPLES = (
-    Path(os.environ.get("CONNECTOR_SHARED_DIR", Path(__file__).resolve().parents[3] / "shared"))
+    Path(os.environ.get("CONNECTOR_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
     / "interop"
     / "edxml-samples"
 )

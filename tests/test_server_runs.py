@@ -1,5 +1,7 @@
-"""Real processes: the demo as a user runs it, and a connector killed with SIGKILL while it
-has deliveries in flight – nothing lost, nothing delivered twice."""
+"""The server as one real process (several on one port: ``tests/scale/test_worker_processes.py``):
+the demo as a user runs it, a connector killed with SIGKILL while it has deliveries in flight –
+nothing lost, nothing delivered twice –, the size cap answered as a fault, and start-up errors
+in one line."""
 
 from __future__ import annotations
 
@@ -9,8 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -21,24 +21,10 @@ from connector.store import Store
 from signing import sign_package
 from signing.keys import load_dev_keys
 from simulators import guide
-from tests.partners.test_delivery_failures import free_port
-from tests.soap.conftest import new_id
+from testkit.live import LiveConnector
+from testkit.net import free_port, new_id, wait_until
+from testkit.processes import ROOT, set_password, start
 from tests.soap.test_guide_cases import DOSSIER
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def wait_until(probe, timeout: float = 30.0, what: str = "") -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = probe()
-        except (requests.ConnectionError, OSError):
-            value = None
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_the_demo_plays_both_cases(tmp_path):
@@ -89,35 +75,6 @@ def test_the_demo_plays_both_cases(tmp_path):
     assert "[finished]" in shown.stdout and "result 22/CV_LT_MOTCUA" in shown.stdout
 
 
-def start(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, *args], cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=os.environ | (env or {})
-    )
-
-
-def set_password(config: Path, system_id: str, password: str) -> None:
-    """As an operator does: ``python -m connector credentials set ID --password-stdin``."""
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "connector",
-            "credentials",
-            "set",
-            system_id,
-            "--password-stdin",
-            "--config",
-            str(config),
-        ],
-        cwd=ROOT,
-        input=password + "\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert run.returncode == 0, run.stderr
-
-
 def test_sigkill_with_deliveries_in_flight_loses_nothing_and_delivers_nothing_twice(tmp_path):
     port, sim_port = free_port(), free_port()
     data, keys = tmp_path / "data", tmp_path / "data" / "keys"
@@ -159,8 +116,6 @@ def test_sigkill_with_deliveries_in_flight_loses_nothing_and_delivers_nothing_tw
         for system_id, password in passwords.items():
             set_password(tmp_path / "connector.toml", system_id, password)
         identity = load_dev_keys(keys).identity(guide.ONESTOP.organ_id)
-        from tests.soap.conftest import LiveConnector  # a zeep client configured as in the other tests
-
         client = LiveConnector(f"http://127.0.0.1:{port}", None, keys).client(
             "igate-hungyen", passwords["igate-hungyen"]
         )

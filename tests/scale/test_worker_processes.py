@@ -1,11 +1,11 @@
 """Several processes on one port, for real: ``server.py --workers 2`` (its children share the
 parent's socket and one metrics directory; a child killed with SIGKILL is restarted) and gunicorn
-serving ``connector.wsgi:application``. Both answer a signed sendDocument from a zeep client."""
+serving ``connector.wsgi:application``. Both answer a signed sendDocument from a zeep client.
+(One process, as a user runs it: ``tests/test_server_runs.py``.)"""
 
 from __future__ import annotations
 
 import re
-import signal
 import socket
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -18,11 +18,11 @@ from connector.auth.admin import generate_password
 from connector.edxml import build
 from signing import load_dev_keys, sign_package
 from simulators import guide
+from testkit.live import ONESTOP, LiveConnector
+from testkit.net import free_port, new_id, wait_until
+from testkit.processes import set_password, start, stop
 from tests.ops.conftest import scrape, value
-from tests.partners.test_delivery_failures import free_port
-from tests.soap.conftest import ONESTOP, LiveConnector, new_id
 from tests.soap.test_guide_cases import DOSSIER
-from tests.test_processes import set_password, start, wait_until
 
 STARTED = re.compile(r"worker (\d+) started \(pid (\d+)\)")
 SERVING = re.compile(r"worker process (\d+) serving")
@@ -83,17 +83,9 @@ def serve_until(url: str, metrics_dir: Path, wanted: set[int], limit: int = 400)
     return sent
 
 
-def refused(url: str) -> float:
+def schema_refusals_counted(url: str) -> float:
+    """What /metrics counts of the requests refused as Client.SchemaInvalid (what ``poke`` sends)."""
     return value(scrape(url), "connector_requests_total", operation="unknown", fault="Client.SchemaInvalid")
-
-
-def stop(process: subprocess.Popen, timeout: float = 60) -> int:
-    process.send_signal(signal.SIGTERM)
-    try:
-        return process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise
 
 
 def test_two_worker_processes_share_one_port_and_a_killed_one_comes_back(tmp_path):
@@ -116,7 +108,7 @@ def test_two_worker_processes_share_one_port_and_a_killed_one_comes_back(tmp_pat
         # Both children accept on the one socket, and /metrics on whichever child answers adds
         # up every child's counts.
         sent = serve_until(url, metrics_dir, set(first.values()))
-        assert refused(url) == sent
+        assert schema_refusals_counted(url) == sent
         signed_send(url, config, tmp_path / "data" / "keys")
 
         victim = first[1]
@@ -128,7 +120,7 @@ def test_two_worker_processes_share_one_port_and_a_killed_one_comes_back(tmp_pat
         wait_until(lambda: second[1] in serving(log), what="the new child serving")
         sent += serve_until(url, metrics_dir, {second[1]})
         # The killed child's counts stay in the sum (its files remain): counters never go back.
-        assert refused(url) == sent
+        assert schema_refusals_counted(url) == sent
     finally:
         code = stop(parent)
     assert code == 0
