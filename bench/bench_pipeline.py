@@ -806,9 +806,10 @@ class Results:
         speed_small, speed_large, memory, counts, primitives, profile = self._tables()
         http_note = (
             [
-                f"- SOAP over HTTP (5 KB only): `tests/soap/conftest.py` `start_connector` (waitress in a thread of "
-                f"this process) and its zeep client; {HTTP_ROUNDS} rounds of {HTTP_NUMBER} calls. The client's own "
-                "work (envelope, base64, response parsing) shares the interpreter and is included."
+                "- SOAP over HTTP (5 KB only): `testkit/live.py` `start_connector` (the live connector the tests use: "
+                f"waitress in a thread of this process) and its zeep client; {HTTP_ROUNDS} rounds of {HTTP_NUMBER} "
+                "calls. The client's own work (envelope, base64, response parsing) shares the interpreter and is "
+                "included."
             ]
             if s.http
             else ["- SOAP over HTTP: not measured in this run (`--no-http`, or the test helpers were not importable)."]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,12 +27,17 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert "make test" in readme and "exec make test" in ci
 
 
-def test_every_fault_code_is_triggered_by_some_test():
-    from connector.errors import ErrorCode
+def test_the_fault_record_keeps_what_each_process_saw(tmp_path, monkeypatch):
+    """The record behind the session's check that every documented fault code is raised by some
+    test (``tests/conftest.py``): each process appends the codes it saw, once each, to its file."""
+    from testkit import faults
 
-    sources = [ROOT / "tests" / "soap" / "test_faults.py", ROOT / "tests" / "store" / "test_store.py"]
-    sources.append(ROOT / "tests" / "soap" / "test_legacy_contract.py")  # VersionMismatch
-    sources += sorted((ROOT / "tests" / "service").glob("test_*.py"))
-    sources += sorted((ROOT / "tests" / "security").glob("test_*.py"))
-    used = {name for path in sources for name in re.findall(r"ErrorCode\.([A-Z_]+)", path.read_text(encoding="utf-8"))}
-    assert used == {code.name for code in ErrorCode}
+    monkeypatch.setenv(faults.RECORD, str(tmp_path))
+    for code in ("Client.Example", "Server.Example", "Client.Example"):
+        faults.saw(code)
+    (tmp_path / "another-worker.codes").write_text("Client.Other\n", encoding="utf-8")
+    assert (tmp_path / f"{os.getpid()}.codes").read_text(encoding="utf-8").split() == [
+        "Client.Example",
+        "Server.Example",
+    ]
+    assert faults.seen(tmp_path) == {"Client.Example", "Server.Example", "Client.Other"}

@@ -12,9 +12,11 @@ import sys
 import requests
 from lxml import etree
 
+from connector.errors import ErrorCode
 from connector.soap.models import TNS
 from connector.soap.protocol import SOAP_ENV
 from simulators import guide
+from testkit.faults import refused_response
 from testkit.live import start_connector
 from testkit.net import free_port, wait_until
 from testkit.processes import ROOT
@@ -95,6 +97,7 @@ def test_a_server_fault_is_one_error_line_with_its_traceback(tmp_path, caplog, m
                 headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"getStatus"'},
                 timeout=30,
             )
+        assert "disk on fire" not in refused_response(answer, ErrorCode.INTERNAL)
         assert b"disk on fire" not in answer.content
         assert detail(answer) == {"code": "Server.Internal", "requestId": answer.headers["X-Request-Id"]}
         (line,) = request_lines(caplog)
