@@ -15,7 +15,8 @@ from connector.edxml import build
 from connector.errors import ErrorCode
 from signing import sign_package
 from simulators import guide
-from tests.security.limits_kit import b64, envelope, list_pending, live, refused, send_document  # noqa: F401
+from testkit.faults import refused_envelope
+from testkit.rawsoap import b64, envelope, list_pending, send_document
 
 MILLION = " ".join(f'a{i}="x"' for i in range(1_000_000))
 SPREAD = "".join(f'<c:x{i % 7} a="1" b="2" c="3"/>' for i in range(40_000))  # 120,000 attributes, 3 each
@@ -23,7 +24,7 @@ SPREAD = "".join(f'<c:x{i % 7} a="1" b="2" c="3"/>' for i in range(40_000))  # 1
 
 def timed_refusal(live, body: str | bytes, code: ErrorCode, seconds: float = 15.0):  # noqa: F811
     start = time.monotonic()
-    fault = refused(live, body, code)
+    fault = refused_envelope(live, body, code)
     assert time.monotonic() - start < seconds
     return fault
 

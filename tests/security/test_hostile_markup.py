@@ -15,7 +15,9 @@ from connector.edxml import build
 from connector.errors import ErrorCode
 from signing import SigningOptions, sign_package
 from simulators import guide
-from tests.security.limits_kit import b64, envelope, list_pending, live, new_id, post, refused, send_document  # noqa: F401
+from testkit.faults import refused_envelope
+from testkit.net import new_id
+from testkit.rawsoap import b64, envelope, list_pending, post, send_document
 
 LIST = list_pending()
 
@@ -37,7 +39,7 @@ ENVELOPE_LIES = {
 
 @pytest.mark.parametrize("case", ENVELOPE_LIES)
 def test_an_envelope_whose_declaration_contradicts_its_bytes_is_refused(live, case):  # noqa: F811
-    fault = refused(live, ENVELOPE_LIES[case], ErrorCode.UNSUPPORTED_ENCODING, content_type="text/xml")
+    fault = refused_envelope(live, ENVELOPE_LIES[case], ErrorCode.UNSUPPORTED_ENCODING, content_type="text/xml")
     assert "envelope" in fault.message and "encoding=" in fault.message, fault.message
 
 
@@ -72,13 +74,13 @@ def reencoded(data: bytes, codec: str, declared: str, bom: bytes = b"") -> bytes
 
 def test_a_package_with_a_utf16_bom_declaring_utf8_is_refused(live):  # noqa: F811
     package = reencoded(signed(live, build(guide.send_package())), "utf-16", "UTF-8")
-    fault = refused(live, envelope(send_document(b64(package))), ErrorCode.UNSUPPORTED_ENCODING)
+    fault = refused_envelope(live, envelope(send_document(b64(package))), ErrorCode.UNSUPPORTED_ENCODING)
     assert "package" in fault.message and "'UTF-8'" in fault.message, fault.message
 
 
 def test_a_package_with_a_utf8_bom_declaring_utf16_is_refused(live):  # noqa: F811
     package = reencoded(signed(live, build(guide.send_package())), "utf-8", "UTF-16", bom=b"\xef\xbb\xbf")
-    fault = refused(live, envelope(send_document(b64(package))), ErrorCode.UNSUPPORTED_ENCODING)
+    fault = refused_envelope(live, envelope(send_document(b64(package))), ErrorCode.UNSUPPORTED_ENCODING)
     assert "package" in fault.message and "'UTF-16'" in fault.message, fault.message
 
 
@@ -123,7 +125,7 @@ def test_markup_inside_the_signed_header_is_refused_naming_the_element(live, cas
     text = build(guide.send_package()).decode()
     assert old in text
     package = signed(live, text.replace(old, new, 1).encode())
-    fault = refused(live, envelope(send_document(b64(package))), ErrorCode.PACKAGE_INVALID)
+    fault = refused_envelope(live, envelope(send_document(b64(package))), ErrorCode.PACKAGE_INVALID)
     assert where in fault.message, fault.message
 
 

@@ -21,7 +21,9 @@ from connector.edxml import build
 from connector.errors import ErrorCode
 from signing import sign_package
 from simulators import guide
-from tests.security.limits_kit import b64, envelope, live, new_id, post, refused, send_document  # noqa: F401
+from testkit.faults import refused_envelope
+from testkit.net import new_id
+from testkit.rawsoap import b64, envelope, post, send_document
 
 ATTACHMENT = (b"<edXML:ContentTransferEncoded>", b"</edXML:ContentTransferEncoded>")
 NAME = "DM_1669450153.pdf"  # the guide's attachment, as the AttachmentName says
@@ -169,7 +171,7 @@ WRAPPER = {
 @pytest.mark.parametrize("case", WRAPPER)
 def test_a_wrapper_zip_whose_structure_lies_is_refused_naming_the_entry(live, case):  # noqa: F811
     archive, words = WRAPPER[case]
-    fault = refused(
+    fault = refused_envelope(
         live, envelope(send_document(b64(signed(live, with_attachment(archive))))), ErrorCode.PACKAGE_INVALID
     )
     assert f"attachment {NAME!r}" in fault.message
@@ -198,7 +200,7 @@ INNER = {
 def test_a_zip_based_file_inside_the_wrapper_is_checked_too(live, case):  # noqa: F811
     inner, entry = INNER[case]
     package = with_attachment(wrapped("DM_1669450153.docx", inner))
-    fault = refused(live, envelope(send_document(b64(signed(live, package)))), ErrorCode.PACKAGE_INVALID)
+    fault = refused_envelope(live, envelope(send_document(b64(signed(live, package)))), ErrorCode.PACKAGE_INVALID)
     assert f"attachment {NAME!r}" in fault.message and "DM_1669450153.docx" in fault.message
     assert f"entry {entry!r}" in fault.message, fault.message
 
