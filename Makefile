@@ -1,8 +1,9 @@
 # The README's two commands: `make run` (the connector on its embedded defaults) and `make test`.
-# Both create the virtualenv and install the pinned requirements first.
+# Both create the virtualenv, install the pinned requirements and the project itself (editable) first;
+# the stamp changes with the requirements, pyproject.toml and the set of top-level packages.
 PYTHON ?= python3
 VENV := .venv
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell (cat requirements.txt requirements-dev.txt pyproject.toml; ls -d */__init__.py) | cksum | cut -d' ' -f1)
 
 .PHONY: run test lint bench
 
