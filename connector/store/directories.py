@@ -42,7 +42,7 @@ class DirectoryGateway(Gateway):
     def directory(self) -> Directory:
         with self._read() as conn:
             return Directory(
-                organizations=[OrganizationEntry(**r._mapping) for r in conn.execute(select(t.organizations))],
+                organizations=[directory_cache.organization_entry(r) for r in conn.execute(select(t.organizations))],
                 systems=[directory_cache.system_entry(r) for r in conn.execute(select(t.systems))],
                 accounts=[Account(**r._mapping) for r in conn.execute(select(t.accounts))],
                 username_map=[UsernameMapping(**r._mapping) for r in conn.execute(select(t.username_map))],
