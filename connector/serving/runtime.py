@@ -19,6 +19,7 @@ from connector.auth.secretbox import SecretBox
 from connector.clock import utcnow
 from connector.config import Settings
 from connector.delivery.clients import PartnerClients, Timeouts
+from connector.delivery.protocols import PartnerProtocols, PartnerSecrets
 from connector.delivery.worker import DeliveryWorker
 from connector.edxml import ParseLimits, ValidationSettings
 from connector.evidence.bundle import BundleSources
@@ -207,5 +208,10 @@ def connector_identity(settings: Settings, dev_keys: DevKeyLayout | None) -> Sig
 def build_worker(runtime: Runtime) -> DeliveryWorker:
     delivery = runtime.settings.delivery
     clients = PartnerClients(Timeouts(delivery.connect_timeout, delivery.read_timeout))
-    runtime.worker = DeliveryWorker(runtime.store, clients, delivery)
+    protocols = PartnerProtocols(
+        clients,
+        PartnerSecrets(runtime.store, runtime.authenticator.box),
+        (delivery.connect_timeout, delivery.read_timeout),
+    )
+    runtime.worker = DeliveryWorker(runtime.store, clients, delivery, protocols=protocols)
     return runtime.worker
