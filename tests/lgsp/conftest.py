@@ -1,0 +1,4 @@
+"""The provincial topology's tests reuse the live stack of tests/partners (a connector and both
+partner simulators on 127.0.0.1)."""
+
+from tests.partners.conftest import partner_clients, stack  # noqa: F401
