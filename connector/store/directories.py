@@ -61,6 +61,11 @@ class DirectoryGateway(Gateway):
     def system(self, system_id: str) -> SystemEntry | None:
         return self._directory.get().systems.get(system_id)
 
+    def system_for_gateway_application(self, application: str) -> SystemEntry | None:
+        """The system an API gateway's application name stands for (``systems[].gateway_application``)."""
+        systems = self._directory.get().systems.values()
+        return next((s for s in systems if s.gateway_application == application), None)
+
     def system_for(self, organ_id: str, kind: SystemKind) -> SystemEntry | None:
         return self._directory.get().system_of.get((organ_id, kind))
 
