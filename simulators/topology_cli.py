@@ -10,6 +10,7 @@ from pathlib import Path
 
 import waitress
 
+from simulators.axis import AxisConfig, AxisSimulator, parse_system
 from simulators.gateway import GatewayConfig, GatewaySimulator, parse_client, write_keys
 
 
@@ -33,6 +34,34 @@ def add_commands(systems: argparse._SubParsersAction) -> None:
     gateway.add_argument("--jwks-out", type=Path, metavar="FILE", help="write the gateway's public key as a JWKS")
     gateway.add_argument("--public-key-out", type=Path, metavar="FILE", help="... or as a PEM public key")
     gateway.set_defaults(run=_run_gateway)
+    axis = systems.add_parser("axis", help="simulate the national document axis (VXP: sendEdoc, getEdoc, ...)")
+    axis.add_argument("--port", type=int, default=8290, help="default %(default)s")
+    axis.add_argument("--host", default="127.0.0.1")
+    axis.add_argument(
+        "--system",
+        action="append",
+        default=[],
+        metavar="ID:SECRET:AGENCY[;AGENCY...]",
+        help="a registered system (repeatable): its id, HMAC key and the agency codes it receives for",
+    )
+    axis.add_argument("--max-skew", type=float, default=300.0, metavar="SECONDS", help="timestamp tolerance")
+    axis.set_defaults(run=_run_axis)
+
+
+def _run_axis(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        systems = [parse_system(s) for s in args.system]
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    simulator = AxisSimulator(AxisConfig(systems, args.max_skew))
+    print(
+        f"national axis on http://{args.host}:{args.port}: systems {', '.join(s.system_id for s in systems) or 'none'}",
+        file=sys.stderr,
+    )
+    waitress.serve(simulator, host=args.host, port=args.port, ident="vxp-axis-simulator", threads=8)
+    return 0
 
 
 def _run_gateway(args: argparse.Namespace) -> int:

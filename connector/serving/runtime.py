@@ -20,6 +20,7 @@ from connector.clock import utcnow
 from connector.config import Settings
 from connector.delivery.clients import PartnerClients, Timeouts
 from connector.delivery.protocols import PartnerProtocols, PartnerSecrets
+from connector.delivery.vxp import VxpDelivery
 from connector.delivery.worker import DeliveryWorker
 from connector.edxml import ParseLimits, ValidationSettings
 from connector.evidence.bundle import BundleSources
@@ -212,6 +213,7 @@ def build_worker(runtime: Runtime) -> DeliveryWorker:
         clients,
         PartnerSecrets(runtime.store, runtime.authenticator.box),
         (delivery.connect_timeout, delivery.read_timeout),
+        vxp=VxpDelivery((delivery.connect_timeout, delivery.read_timeout)),
     )
     runtime.worker = DeliveryWorker(runtime.store, clients, delivery, protocols=protocols)
     return runtime.worker

@@ -11,6 +11,7 @@ from connector.auth.admin import CredentialAdmin
 from connector.clock import utcnow
 from connector.config import DeliverySettings
 from connector.delivery.protocols import PartnerProtocols, PartnerSecrets
+from connector.delivery.vxp import VxpDelivery
 from connector.delivery.worker import DeliveryWorker
 from connector.exchange.directory import Directory, PartnerAuth, PartnerAuthType
 from simulators.gateway import GatewayClient, GatewayConfig, GatewaySimulator
@@ -74,7 +75,10 @@ def set_secret(stack, secret: str) -> None:
 def worker(stack, partner_clients, clock, environ=None, **settings) -> DeliveryWorker:
     runtime = stack.connector.runtime
     protocols = PartnerProtocols(
-        partner_clients, PartnerSecrets(runtime.store, runtime.authenticator.box), environ=environ or {}
+        partner_clients,
+        PartnerSecrets(runtime.store, runtime.authenticator.box),
+        environ=environ or {},
+        vxp=VxpDelivery(),
     )
     return DeliveryWorker(
         runtime.store, partner_clients, DeliverySettings(**settings), clock=clock, protocols=protocols
