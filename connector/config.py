@@ -63,6 +63,9 @@ class DeliverySettings(PartnerPolicy):
     """Seconds to wait for a partner's answer (zeep's ``operation_timeout``)."""
     lease_seconds: float = 120.0
     """A claimed item returns to the queue this long after its claim if its worker died."""
+    axis_poll_interval: float = 30.0
+    """Seconds between polls of the national axis for each ``vxp`` system (0: no poller);
+    docs/national-axis.md."""
     partners: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per partner system: ``PartnerPolicy`` fields that differ from the defaults."""
 

@@ -11,7 +11,7 @@ from connector.exchange.authorisation import forbidden, is_party, require_own_or
 from connector.exchange.directory import SystemKind
 from connector.exchange.pipeline import StageTimings
 from connector.exchange.requests import ExchangeView, SignedReceipt, UpdateStatusRequest
-from connector.exchange.states import IllegalTransitionError, next_state
+from connector.exchange.states import ExchangeState, IllegalTransitionError, next_state, state_before_recall
 from connector.exchange.steps import Operation, Steps
 from connector.store import OutboxOperation, StoredEvent
 
@@ -55,7 +55,11 @@ def update_status(
         if repeated:
             return repeated
         try:
-            transition = next_state(exchange.state, status.status_code)
+            before = None
+            if exchange.state == ExchangeState.TAKEN_BACK:  # a 16 returns to where the recall found it
+                states = [ExchangeState(e.state) for e in steps.store.timeline(exchange.exchange_id)]
+                before = state_before_recall(states)
+            transition = next_state(exchange.state, status.status_code, before)
         except IllegalTransitionError as exc:
             raise ConnectorError(ErrorCode.ILLEGAL_TRANSITION, str(exc), "package/MessageHeader/StatusCode") from None
     with timings.stage("persist"):

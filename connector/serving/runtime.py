@@ -18,6 +18,7 @@ from connector.auth import Authenticator
 from connector.auth.secretbox import SecretBox
 from connector.clock import utcnow
 from connector.config import Settings
+from connector.delivery.axis_poller import AxisPoller
 from connector.delivery.clients import PartnerClients, Timeouts
 from connector.delivery.protocols import PartnerProtocols, PartnerSecrets
 from connector.delivery.vxp import VxpDelivery
@@ -204,6 +205,18 @@ def connector_identity(settings: Settings, dev_keys: DevKeyLayout | None) -> Sig
     if dev_keys is not None:
         return dev_keys.identity("connector")
     raise ValueError("identity_p12, or identity_key and identity_cert, are required when trust anchors are configured")
+
+
+def build_axis_poller(runtime: Runtime) -> AxisPoller:
+    """The national axis's inbound poller (one thread for every ``vxp`` system)."""
+    delivery = runtime.settings.delivery
+    return AxisPoller(
+        runtime.service,
+        PartnerSecrets(runtime.store, runtime.authenticator.box),
+        delivery.axis_poll_interval,
+        (delivery.connect_timeout, delivery.read_timeout),
+        runtime.service.config.limits,
+    )
 
 
 def build_worker(runtime: Runtime) -> DeliveryWorker:
