@@ -31,7 +31,7 @@ def update_status(
         return begun.replay
     accepted, status = steps.accept_as(StatusPackage, begun, request.package, timings)
     with timings.stage("route"):
-        require_own_organisation(caller, status.sender.organ_id)
+        require_own_organisation(caller, status.sender.organ_id, steps.store.organization)
         document_id = status.response_for.document_id
         exchange = steps.store.exchange_by_document_id(document_id or "")
         if exchange is None or not is_party(caller, exchange):

@@ -168,6 +168,12 @@ def build_runtime(settings: Settings) -> Runtime:
         org_cert_map = dev_keys.org_cert_map()
     if settings.org_map:
         org_cert_map |= read_org_cert_map(settings.org_map)
+    # An organisation's other codes (organizations[].aliases) are signed for by its certificates.
+    for organization in store.directory().organizations:
+        for alias in organization.aliases:
+            org_cert_map[alias] = org_cert_map.get(alias, frozenset()) | org_cert_map.get(
+                organization.organ_id, frozenset()
+            )
     policy = VerificationPolicy.from_paths(
         trust=list(anchors),
         crls=list(settings.crls),

@@ -88,3 +88,17 @@ def test_an_organisations_alias_finds_it_and_its_systems(runtime):
     assert store.organization("G07.99.H31") is None
     [entry] = [o for o in store.directory().organizations if o.organ_id == guide.AGENCY.organ_id]
     assert entry.aliases == ("G07.31.H31",) and isinstance(entry, OrganizationEntry)
+
+
+def test_a_package_under_the_organisations_other_code_speaks_for_the_caller(runtime):
+    from connector.errors import ConnectorError
+    from connector.exchange.authorisation import require_own_organisation
+
+    store = runtime.store
+    onestop = store.organization(guide.ONESTOP.organ_id)
+    store.import_directory(Directory(organizations=[dataclasses.replace(onestop, aliases=("H31.13",))]))
+    require_own_organisation(ONESTOP, "H31.13", store.organization)  # the old code of the same centre
+    with pytest.raises(ConnectorError):
+        require_own_organisation(ONESTOP, "H31.13")  # without the directory: another organisation
+    with pytest.raises(ConnectorError):
+        require_own_organisation(ONESTOP, guide.AGENCY.organ_id, store.organization)
