@@ -13,6 +13,7 @@ What it does, as WSO2 does it:
   calling application (WSO2's claims), RS256-signed with the gateway's own key, whose public half
   is at ``GET /jwks`` (and in ``--jwks-out`` / ``--public-key-out`` files). A caller's own
   ``X-JWT-Assertion`` is dropped.
+- ``routes`` publish more APIs, each under its own path prefix (WSO2's API context).
 - ``POST /_revoke`` revokes every token (a gateway restart, a key rotation); ``GET /_stats``.
 """
 
@@ -61,6 +62,9 @@ class GatewayConfig:
     jwt_header: str = "X-JWT-Assertion"
     jwt_ttl: float = 900.0
     key: rsa.RSAPrivateKey | None = None  # made at start when not given
+    routes: dict[str, str] = field(default_factory=dict)
+    """More published APIs: a path prefix (WSO2's API context, e.g. ``/connector``) → its
+    upstream, the prefix removed; every other path goes to ``upstream``."""
 
 
 def wso2_fault(code: int, message: str, description: str) -> bytes:
@@ -217,11 +221,13 @@ class GatewaySimulator:
         headers = {k: v for k, v in headers.items() if k.lower() not in _HOP_BY_HOP and v}
         headers = {k: v for k, v in headers.items() if k.lower() != self.config.jwt_header.lower()}
         headers[self.config.jwt_header] = self.assertion(client)
-        url = (
-            self.config.upstream.rstrip("/")
-            + path
-            + (f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else "")
-        )
+        upstream = self.config.upstream
+        for prefix, target in self.config.routes.items():
+            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                upstream, path = target, path[len(prefix.rstrip("/")) :] or "/"
+                break
+        query = f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else ""
+        url = upstream.rstrip("/") + path + query
         try:
             answer = self._session.request(method, url, data=body, headers=headers, timeout=(5, 60))
         except requests.RequestException as exc:

@@ -26,6 +26,13 @@ def add_commands(systems: argparse._SubParsersAction) -> None:
         metavar="ID:SECRET:APPLICATION",
         help="a registered application (repeatable): its OAuth2 client id and secret, and its name",
     )
+    gateway.add_argument(
+        "--route",
+        action="append",
+        default=[],
+        metavar="PREFIX=URL",
+        help="another published API (repeatable): calls under PREFIX go to URL, the prefix removed",
+    )
     gateway.add_argument("--token-ttl", type=float, default=3600.0, metavar="SECONDS", help="default %(default)s")
     gateway.add_argument("--throttle", type=int, default=0, metavar="N", help="answer every Nth call with 429")
     gateway.add_argument("--throttle-code", type=int, default=900802, help="the WSO2 code of a 429 (900800-900807)")
@@ -80,6 +87,7 @@ def _run_gateway(args: argparse.Namespace) -> int:
             throttle_code=args.throttle_code,
             retry_after=args.retry_after,
             jwt_header=args.jwt_header,
+            routes=dict(r.split("=", 1) for r in args.route if "=" in r),
         )
     )
     write_keys(simulator, args.jwks_out, args.public_key_out)
