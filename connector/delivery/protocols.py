@@ -98,10 +98,13 @@ class PartnerProtocols:
                 return self._call(system, operation, arguments, headers | {"Authorization": f"Bearer {token}"})
             except GatewayRefusal as refusal:
                 self._on_refusal(system.system_id, refusal.status)
-                if refusal.status == 401 and attempt == 1 and not fresh:
-                    source.invalidate(token)  # expired or revoked early: one fresh token, one more call
+                if refusal.status == 401:
+                    source.invalidate(token)  # never offered again; the next call fetches a new one
+                if refusal.status == 401 and attempt == 1 and not fresh:  # expired or revoked early
                     log.info(
-                        "partner %s: gateway refused the token (%s); fetching a fresh one", system.system_id, refusal
+                        "partner %s: gateway refused the token (%s); one fresh token, one more call",
+                        system.system_id,
+                        refusal,
                     )
                     continue
                 return _refused(system.system_id, refusal)
