@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+import requests
 
 from connector.delivery.gateway import retry_after
 from connector.delivery.oauth import TokenSource
@@ -232,3 +233,23 @@ def test_a_soap_client_fault_through_the_gateway_is_still_a_dead_letter(stack, g
     drain(worker(stack, partner_clients, Clock()))
     [item] = document_items(stack)
     assert (item.state, item.attempts) == ("dead", 1) and item.last_error.startswith("Client.")
+
+
+def test_the_console_shows_a_partner_whose_gateway_refuses_the_credentials(stack, gateway, partner_clients):
+    from connector.admin.auth import add_operator
+    from connector.clock import utcnow
+    from connector.store import OperatorRole
+
+    route_through(stack, gateway, secret="not-the-secret")
+    stack.send("INCOMING")
+    drain(worker(stack, partner_clients, Clock()))
+    store = stack.connector.runtime.store
+    add_operator(store, "an", "mat-khau-van-hanh", OperatorRole.READ_ONLY, utcnow())
+    http = requests.Session()
+    http.trust_env = False
+    csrf = http.get(f"{stack.connector.url}/admin/login").text.split('name="csrf" value="')[1].split('"')[0]
+    http.post(
+        f"{stack.connector.url}/admin/login", data={"username": "an", "password": "mat-khau-van-hanh", "csrf": csrf}
+    )
+    page = http.get(f"{stack.connector.url}/admin/outbox").text
+    assert f'id="breaker-{AGENCY}"' in page and "credentials refused" in page
