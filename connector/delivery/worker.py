@@ -179,10 +179,15 @@ class PartnerLane:
             changed = self.breaker.record(now, answered, permit)
         store = self.worker.store
         if changed is BreakerState.OPEN:
+            why = (
+                "its gateway refuses the connector's credentials"
+                if result.outcome is Outcome.UNAUTHORIZED
+                else f"after {self.policy.breaker_threshold} failed calls"
+            )
             log.warning(
-                "partner %s: breaker open after %s failed calls (%s); one probe every %gs",
+                "partner %s: breaker open %s (%s); one probe every %gs",
                 self.system_id,
-                self.policy.breaker_threshold,
+                why,
                 result.error,
                 self.policy.probe_interval,
             )
