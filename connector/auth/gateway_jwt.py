@@ -17,7 +17,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -49,6 +48,9 @@ def _algorithms(key: Any) -> list[str]:
 
 class GatewayVerifier:
     def __init__(self, settings: GatewayAuthSettings) -> None:
+        import jwt  # only a connector published behind a gateway needs PyJWT (not every command)
+
+        self._jwt = jwt
         self.settings = settings
         self._keys: dict[str | None, Any] = {}
         try:
@@ -65,6 +67,7 @@ class GatewayVerifier:
             _algorithms(key)
 
     def verify(self, token: str) -> GatewayAssertion:
+        jwt = self._jwt
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError as exc:

@@ -17,8 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import requests
-from authlib.integrations.base_client.errors import OAuthError
-from authlib.integrations.requests_client import OAuth2Session
 
 from connector.errors import SimpleError
 from connector.exchange.directory import ClientAuth, PartnerAuth
@@ -81,6 +79,11 @@ class TokenSource:
                 self._token = None
 
     def _fetch(self) -> Token:
+        # Imported here: only a process that calls a partner through a gateway needs Authlib (the
+        # command line's other commands do not pay its import time).
+        from authlib.integrations.base_client.errors import OAuthError
+        from authlib.integrations.requests_client import OAuth2Session
+
         secret = self._secret()
         if not secret:
             raise TokenRefusedError(
