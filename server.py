@@ -28,6 +28,7 @@ from connector.serving.supervisor import Supervisor, follow_parent, listening_so
 from connector.store import MigrationError
 from signing import KeyMaterialError
 from simulators.demo import Demo, DemoError, DemoPorts
+from simulators.demo_lgsp import LgspDemo
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,6 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--demo-ports", default="8091,8092", metavar="ONESTOP,DOCMGMT", help="simulator ports for --demo"
     )
+    parser.add_argument(
+        "--demo-topology",
+        choices=("direct", "lgsp"),
+        default="direct",
+        help="direct: the simulators answer on their URLs; lgsp: eOffice behind a WSO2-like gateway and a third "
+        "agency on the national axis (docs/lgsp.md)",
+    )
     parser.add_argument("--exit-after-demo", action="store_true", help="stop once the demo has played (for CI)")
     args = parser.parse_args(argv)
     if args.workers < 1 or (args.workers > 1 and args.demo):
@@ -67,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop: the same clean exit as Ctrl-C
     try:
         if args.demo:
-            return run_demo(settings, args.demo_ports, args.exit_after_demo)
+            return run_demo(settings, args.demo_ports, args.exit_after_demo, args.demo_topology)
         if args.listen_fd is not None:
             # The parent's SIGTERM, a terminal's Ctrl-C and a service manager may all signal a
             # child: the first starts its clean stop, later ones must not cut it short.
@@ -153,10 +161,12 @@ def _where(settings: Settings) -> str:
     return f"http://{settings.host}:{settings.port}/soap  (WSDL: {public}/soap?wsdl)"
 
 
-def run_demo(settings: Settings, demo_ports: str, exit_after: bool) -> int:
+def run_demo(settings: Settings, demo_ports: str, exit_after: bool, topology: str = "direct") -> int:
     onestop, docmgmt = (int(p) for p in demo_ports.split(","))
     logging.getLogger().setLevel(logging.WARNING)  # the demo's own lines tell the story
-    demo = Demo(settings, DemoPorts(settings.port, onestop, docmgmt), say=lambda line: print(line, flush=True))
+    ports = DemoPorts(settings.port, onestop, docmgmt)
+    say = lambda line: print(line, flush=True)  # noqa: E731
+    demo = LgspDemo(settings, ports, say) if topology == "lgsp" else Demo(settings, ports, say)
     try:
         demo.play()
         if not exit_after:

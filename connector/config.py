@@ -63,12 +63,40 @@ class DeliverySettings(PartnerPolicy):
     """Seconds to wait for a partner's answer (zeep's ``operation_timeout``)."""
     lease_seconds: float = 120.0
     """A claimed item returns to the queue this long after its claim if its worker died."""
+    axis_poll_interval: float = 30.0
+    """Seconds between polls of the national axis for each ``vxp`` system (0: no poller);
+    docs/national-axis.md."""
     partners: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per partner system: ``PartnerPolicy`` fields that differ from the defaults."""
 
     def policy(self, system_id: str) -> PartnerPolicy:
         defaults = {f.name: getattr(self, f.name) for f in dataclasses.fields(PartnerPolicy)}
         return PartnerPolicy(**defaults | self.partners.get(system_id, {}))
+
+
+@dataclass(frozen=True)
+class GatewayAuthSettings:
+    """Calls published through an API gateway (``[auth.gateway]``; docs/lgsp.md): the gateway's
+    signed JWT about the calling application is believed from these addresses only."""
+
+    trusted_proxies: tuple[str, ...] = ()
+    """The gateway's addresses; empty: no assertion is ever believed (the feature is off)."""
+    header: str = "X-JWT-Assertion"
+    """The HTTP header the gateway puts its JWT in."""
+    public_key_file: Path | None = None
+    """The gateway's public key (PEM)..."""
+    jwks_file: Path | None = None
+    """...or its keys as a JWKS file (chosen by the JWT's ``kid``)."""
+    application_claim: str = "http://wso2.org/claims/applicationname"
+    """The claim naming the calling application, matched to ``systems[].gateway_application``."""
+    issuer: str | None = None
+    """When set, the JWT's ``iss`` must be this (WSO2: ``wso2.org/products/am``)."""
+    leeway: float = 30.0
+    """Seconds of clock skew allowed on ``exp``."""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.trusted_proxies)
 
 
 @dataclass(frozen=True)
@@ -86,6 +114,8 @@ class AuthSettings:
     trusted_proxies: tuple[str, ...] = ()
     """Addresses of TLS-terminating reverse proxies whose ``X-Forwarded-Proto``, ``X-Real-IP`` and
     ``X-SSL-Client-*`` headers are believed; from any other address those headers are ignored."""
+    gateway: GatewayAuthSettings = field(default_factory=GatewayAuthSettings)
+    """``[auth.gateway]``: calls published through an API gateway."""
     secret_key_file: Path | None = None
     """The key that encrypts stored passwords; default ``data_dir/secret.key`` (made on first
     use, mode 0600). The environment variable ``CONNECTOR_SECRET_KEY`` wins over the file."""
@@ -244,8 +274,10 @@ _PATHS = {
     "identity_password_file",
     "org_map",
     "secret_key_file",
+    "public_key_file",
+    "jwks_file",
 }
-_SECTIONS: dict[str, type] = {"delivery": DeliverySettings, "auth": AuthSettings}
+_SECTIONS: dict[str, type] = {"delivery": DeliverySettings, "auth": AuthSettings, "gateway": GatewayAuthSettings}
 
 
 def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:

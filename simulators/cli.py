@@ -1,4 +1,4 @@
-"""``python -m simulators docmgmt|onestop``: run one simulator alone, in the foreground.
+"""``python -m simulators docmgmt|onestop|gateway|axis``: run one simulator alone, in the foreground.
 
 The defaults match the sample directory (``connector/data/sample-directory.json``): the connector on
 :8080 pushes to the one-stop simulator on :8091 and the document-management simulator on :8092,
@@ -22,6 +22,7 @@ from simulators.docmgmt import DocMgmtConfig, DocMgmtSimulator, accounts_from_di
 from simulators.link import ConnectorEndpoint
 from simulators.onestop import OnestopConfig, OnestopSimulator
 from simulators.runner import serve_forever
+from simulators.topology_cli import add_commands as add_topology_commands
 
 EXIT_USAGE = 2
 SYSTEMS = {
@@ -84,6 +85,7 @@ def parser() -> argparse.ArgumentParser:
                 "(register, assign, draft, sign, issue) every SECONDS",
             )
         parser.set_defaults(run=_run_docmgmt if name == "docmgmt" else _run_onestop)
+    add_topology_commands(systems)
     return top
 
 

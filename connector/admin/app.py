@@ -25,7 +25,7 @@ from connector.clock import utcnow
 from connector.evidence.bundle import BundleSources, EvidenceNotFoundError, export_bundle
 from connector.evidence.notary import HeadNotary
 from connector.exchange.states import ExchangeState
-from connector.store import AdminSession, OperatorRole, OutboxState, Store
+from connector.store import AdminSession, BreakerState, OperatorRole, OutboxState, Store
 from signing import DevKeyLayout, SigningIdentity, TimestampError, VerificationPolicy
 
 log = logging.getLogger(__name__)
@@ -185,6 +185,8 @@ class AdminApp:
             items=self.store.outbox_items(state=state),
             state=state,
             states=list(OutboxState),
+            # Partners whose breaker is open, with why (e.g. a gateway refusing the credentials).
+            open_breakers=[q for q in self.store.partner_queues().values() if q.breaker is BreakerState.OPEN],
             done=request.query.get("done"),
         )
 

@@ -43,6 +43,19 @@ class CredentialAdmin:
         self.credentials.set_password(system_id, self.box.seal(password), utcnow())
         security_event("credentials.password_set", logging.INFO, system=system_id)
 
+    def set_partner_secret(self, system_id: str, secret: str) -> None:
+        """The connector's secret at a partner that has ``auth`` in the directory (a gateway's
+        OAuth2 client secret, the national axis's HMAC key), stored sealed like passwords."""
+        system = self.store.system(system_id)
+        if system is None:
+            raise CredentialError(f"system {system_id!r} is not in the directory (python -m connector directory list)")
+        if system.auth is None:
+            raise CredentialError(f"system {system_id!r} has no auth in the directory: the connector needs no secret")
+        if not secret:
+            raise CredentialError("the secret is empty")
+        self.credentials.set_partner_secret(system_id, self.box.seal(secret), utcnow())
+        security_event("credentials.partner_secret_set", logging.INFO, system=system_id)
+
     def map_certificate(self, system_id: str, certificate: x509.Certificate) -> CertificateMapping:
         self._system(system_id)
         mapping = CertificateMapping(

@@ -21,6 +21,7 @@ from lxml import etree
 
 from connector.auth.caller import AuthMethod, Caller
 from connector.auth.events import security_event
+from connector.auth.gateway_jwt import GatewayAssertionError, GatewayVerifier
 from connector.auth.ratelimit import FailureLimiter, SharedFailures
 from connector.auth.secretbox import SecretBox, SecretKeyError
 from connector.auth.transport import TransportFacts
@@ -85,10 +86,17 @@ class Authenticator:
         self.clock = clock
         self.limiter = limiter or FailureLimiter(settings.max_failures, settings.failure_window)
         self.shared = SharedFailures(self.credentials, settings.max_failures, settings.failure_window, wall=clock)
+        self.gateway = GatewayVerifier(settings.gateway) if settings.gateway.enabled else None
 
     def authenticate(self, security_headers: Sequence[etree._Element], facts: TransportFacts) -> Caller:
         if facts.untrusted_proxy_headers:
             security_event("auth.proxy_headers_ignored", address=facts.client_address)
+        if facts.untrusted_assertion:
+            security_event("auth.gateway_assertion_ignored", address=facts.client_address, reason="untrusted address")
+        if facts.gateway_assertion is not None and self.gateway is not None:
+            caller = self._gateway(facts)
+            if caller is not None:
+                return caller
         token: UsernameToken | None = None
         usernames: list[str] = []
         try:
@@ -176,6 +184,25 @@ class Authenticator:
                 BAD_PASSWORD, f"system {proofs[0][0]!r} is not in the directory", FailureKind.UNKNOWN_SYSTEM
             )
         return Caller(system, proofs[0][1])
+
+    def _gateway(self, facts: TransportFacts) -> Caller | None:
+        """The system an API gateway vouches for, or None (logged): the usual rules then apply."""
+        assert self.gateway is not None and facts.gateway_assertion is not None
+        try:
+            application = self.gateway.verify(facts.gateway_assertion).application
+        except GatewayAssertionError as exc:
+            security_event("auth.gateway_assertion_refused", address=facts.client_address, reason=str(exc))
+            return None
+        system = self.store.system_for_gateway_application(application)
+        if system is None:
+            security_event(
+                "auth.gateway_assertion_refused",
+                address=facts.client_address,
+                reason=f"application {application!r} is no system's gateway_application",
+            )
+            return None
+        security_event("auth.ok", logging.DEBUG, system=system.system_id, method="gateway-jwt", application=application)
+        return Caller(system, AuthMethod.GATEWAY_JWT)
 
     def _token(self, token: UsernameToken, facts: TransportFacts) -> tuple[str, AuthMethod]:
         if token.password_type is PasswordType.TEXT:

@@ -13,6 +13,8 @@ class AuthMethod(enum.StrEnum):
     PASSWORD_TEXT = "wsse-text"  # UsernameToken PasswordText, over TLS only
     BASIC = "basic"  # HTTP Basic, over TLS only
     CERTIFICATE = "certificate"  # a verified client certificate mapped to the system
+    GATEWAY_JWT = "gateway-jwt"  # an API gateway's signed assertion about the calling application
+    AXIS = "vxp-axis"  # a document the national axis handed over (its sender signed the package)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,12 +30,33 @@ class TransportFacts:
     basic: tuple[str, str] | None = field(default=None, repr=False)  # (username, password)
     basic_malformed: bool = False
     untrusted_proxy_headers: bool = False  # proxy headers arrived from an untrusted address
+    gateway_assertion: str | None = field(default=None, repr=False)  # from a trusted API gateway only
+    untrusted_assertion: bool = False  # an assertion header arrived from another address: ignored
 
 
 _PROXY_HEADERS = ("HTTP_X_FORWARDED_PROTO", "HTTP_X_REAL_IP", "HTTP_X_SSL_CLIENT_CERT", "HTTP_X_SSL_CLIENT_VERIFY")
 
 
-def transport_facts(environ: Mapping[str, Any], trusted_proxies: frozenset[str]) -> TransportFacts:
+def transport_facts(
+    environ: Mapping[str, Any],
+    trusted_proxies: frozenset[str],
+    assertion_header: str = "",
+    gateways: frozenset[str] = frozenset(),
+) -> TransportFacts:
+    """``assertion_header``/``gateways``: an API gateway's JWT header, believed from those
+    addresses only (connector/auth/gateway_jwt.py)."""
+    facts = _transport_facts(environ, trusted_proxies)
+    if not assertion_header:
+        return facts
+    value = environ.get("HTTP_" + assertion_header.upper().replace("-", "_"))
+    if not value:
+        return facts
+    if str(environ.get("REMOTE_ADDR") or "") not in gateways:
+        return dataclasses.replace(facts, untrusted_assertion=True)
+    return dataclasses.replace(facts, gateway_assertion=str(value))
+
+
+def _transport_facts(environ: Mapping[str, Any], trusted_proxies: frozenset[str]) -> TransportFacts:
     peer = str(environ.get("REMOTE_ADDR") or "")
     basic, malformed = _basic(environ.get("HTTP_AUTHORIZATION"))
     if peer not in trusted_proxies:

@@ -46,6 +46,18 @@ def _credentials_set(args: argparse.Namespace) -> int:
     return 0
 
 
+def _credentials_set_partner(args: argparse.Namespace) -> int:
+    if not args.secret_stdin:
+        raise CliError("give the secret on standard input with --secret-stdin (never as an argument)")
+    secret = sys.stdin.readline().rstrip("\r\n")
+    try:
+        _admin(args).set_partner_secret(args.system_id, secret)
+    except CredentialError as exc:
+        raise CliError(str(exc), EXIT_INVALID) from None
+    print(f"partner secret set for {args.system_id} (stored encrypted)")
+    return 0
+
+
 def _credentials_map_cert(args: argparse.Namespace) -> int:
     try:
         certificate = x509.load_pem_x509_certificate(_read_file(args.cert))
@@ -84,6 +96,11 @@ def add_credentials_commands(commands: argparse._SubParsersAction) -> None:
     put = sub.add_parser("set", help="set a system's password (read from standard input)")
     put.add_argument("system_id")
     put.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    partner = sub.add_parser(
+        "set-partner", help="the connector's secret at a partner's gateway or the axis (read from standard input)"
+    )
+    partner.add_argument("system_id")
+    partner.add_argument("--secret-stdin", action="store_true", help="read the secret from the first line of stdin")
     listing = sub.add_parser("list", help="systems with credentials (never a secret)")
     revoke = sub.add_parser("revoke", help="remove a system's password and certificate mappings")
     revoke.add_argument("system_id")
@@ -92,6 +109,7 @@ def add_credentials_commands(commands: argparse._SubParsersAction) -> None:
     mapping.add_argument("cert", metavar="CERT.pem")
     for parser, run in (
         (put, _credentials_set),
+        (partner, _credentials_set_partner),
         (listing, _credentials_list),
         (revoke, _credentials_revoke),
         (mapping, _credentials_map_cert),

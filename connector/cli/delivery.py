@@ -12,7 +12,7 @@ from connector.cli.support import EXIT_INVALID, CliError, add_settings_options, 
 from connector.clock import utcnow
 from connector.edxml import to_plain
 from connector.ops.logs import configure_logging
-from connector.serving.runtime import build_runtime, build_worker
+from connector.serving.runtime import build_axis_poller, build_runtime, build_worker
 from connector.store import BreakerState, OutboxState
 
 
@@ -126,10 +126,13 @@ def _worker(args: argparse.Namespace) -> int:
     configure_logging(settings.log_format)
     runtime = build_runtime(settings)
     worker = build_worker(runtime)
+    poller = build_axis_poller(runtime).start() if settings.delivery.axis_poll_interval > 0 else None
     print(f"delivery worker on {settings.effective_database_url}", flush=True)
     try:
         worker.run()
     finally:
+        if poller is not None:
+            poller.stop()
         runtime.close()
     return 0
 

@@ -72,3 +72,16 @@ class CircuitBreaker:
                 return None
             self.state, self.since, self._next_probe = BreakerState.OPEN, now, now + self.probe_interval
             return BreakerState.OPEN
+
+    def trip(self, now: datetime, permit: Permit) -> BreakerState | None:
+        """Open at once, whatever the count: the partner answered, but refuses the connector's
+        credentials (an operator must fix them; probing goes on every interval meanwhile)."""
+        with self._lock:
+            if permit is Permit.PROBE:
+                self._probing = False
+            self._failures = 0
+            self._next_probe = now + self.probe_interval
+            if self.state is BreakerState.OPEN:
+                return None
+            self.state, self.since = BreakerState.OPEN, now
+            return BreakerState.OPEN

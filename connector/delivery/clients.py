@@ -15,8 +15,8 @@ from typing import Any
 
 import requests
 import zeep
-from zeep.transports import Transport
 
+from connector.delivery.gateway import GatewayTransport
 from connector.exchange.directory import SystemKind
 
 WSDL_DIR = Path(__file__).resolve().parents[2] / "wsdl"
@@ -30,6 +30,8 @@ class Outcome(enum.StrEnum):
     DELIVERED = "delivered"
     RETRY = "retry"  # transport error, timeout, Server fault: the same call may succeed later
     REJECTED = "rejected"  # a Client fault: the partner refuses this message; retrying cannot help
+    UNAUTHORIZED = "unauthorized"  # the gateway refuses our credentials: the operator must act; items wait
+    THROTTLED = "throttled"  # the gateway's quota: come back after ``retry_after`` seconds
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class CallResult:
     outcome: Outcome
     reference: str | None = None
     error: str | None = None
+    retry_after: float | None = None  # THROTTLED: seconds the gateway asked us to stay away
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class PartnerClients:
         session = requests.Session()
         session.trust_env = False  # REQUESTS_CA_BUNDLE/proxies from the environment must not apply
         # requests takes (connect, read); zeep hands operation_timeout straight to requests.
-        transport = Transport(
+        transport = GatewayTransport(  # headers per call; a gateway's own 401/403/429 raised (gateway.py)
             session=session, timeout=timeouts.connect, operation_timeout=(timeouts.connect, timeouts.read)
         )
         settings = zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True)

@@ -27,8 +27,8 @@ from connector.clock import utcnow
 from connector.config import DeliverySettings, PartnerPolicy
 from connector.delivery.breaker import CircuitBreaker, Permit
 from connector.delivery.clients import CallResult, Outcome, PartnerClients
+from connector.delivery.protocols import PartnerProtocols
 from connector.delivery.retry import past_horizon, retry_delay
-from connector.exchange.directory import SystemKind
 from connector.store import AttemptOutcome, BreakerState, OutboxItem, OutboxOperation, Store, StoredEvent
 
 log = logging.getLogger(__name__)
@@ -94,10 +94,13 @@ class PartnerLane:
         )
         self._noted_up_to = 0  # the last item whose exchange was told "waiting for partner"
         self._last_error = persisted.last_error
+        self.held_until: datetime | None = None  # a gateway's 429: the lane waits until then
 
     def run_once(self) -> OutboxItem | None:
         """Deliver one due item of this partner, if the breaker and the queue allow it."""
         w = self.worker
+        if self.held_until is not None and w.clock() < self.held_until:
+            return None
         permit = self.breaker.permit(w.clock())
         if permit is None:
             return None
@@ -126,7 +129,9 @@ class PartnerLane:
             record_attempt(item.system_id, AttemptOutcome.DELIVERED)
             note = f"{item.operation} delivered to {item.system_id} (reference {result.reference}, attempt {attempt})"
             log.info("outbox %s: %s", item.item_id, note)
-        elif result.outcome is Outcome.REJECTED or past_horizon(item.created_at, now, self.policy):
+        elif result.outcome is Outcome.REJECTED or (
+            result.outcome is not Outcome.UNAUTHORIZED and past_horizon(item.created_at, now, self.policy)
+        ):
             store.finish_attempt(item.item_id, AttemptOutcome.DEAD, now, error=result.error, duration_ms=duration_ms)
             record_attempt(item.system_id, AttemptOutcome.DEAD)
             why = (
@@ -138,6 +143,11 @@ class PartnerLane:
             log.warning("outbox %s: %s", item.item_id, note)
         else:
             delay = retry_delay(attempt, self.policy, self.worker.rng)
+            if result.outcome is Outcome.THROTTLED:  # the gateway said when; the whole lane waits
+                delay = max(result.retry_after or 0.0, 0.0)
+                self.held_until = now + timedelta(seconds=delay)
+            elif result.outcome is Outcome.UNAUTHORIZED:  # until an operator fixes the credentials
+                delay = max(delay, self.policy.probe_interval)
             store.finish_attempt(
                 item.item_id,
                 AttemptOutcome.RETRY,
@@ -160,16 +170,24 @@ class PartnerLane:
     def _breaker(self, now: datetime, result: CallResult, permit: Permit) -> None:
         from connector.ops.metrics import record_breaker
 
-        answered = result.outcome is not Outcome.RETRY
+        answered = result.outcome not in (Outcome.RETRY, Outcome.UNAUTHORIZED)
         if not answered:
             self._last_error = result.error
-        changed = self.breaker.record(now, answered, permit)
+        if result.outcome is Outcome.UNAUTHORIZED:  # wrong credentials: open now, probe each interval
+            changed = self.breaker.trip(now, permit)
+        else:
+            changed = self.breaker.record(now, answered, permit)
         store = self.worker.store
         if changed is BreakerState.OPEN:
+            why = (
+                "its gateway refuses the connector's credentials"
+                if result.outcome is Outcome.UNAUTHORIZED
+                else f"after {self.policy.breaker_threshold} failed calls"
+            )
             log.warning(
-                "partner %s: breaker open after %s failed calls (%s); one probe every %gs",
+                "partner %s: breaker open %s (%s); one probe every %gs",
                 self.system_id,
-                self.policy.breaker_threshold,
+                why,
                 result.error,
                 self.policy.probe_interval,
             )
@@ -212,9 +230,13 @@ class DeliveryWorker:
         settings: DeliverySettings,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
+        protocols: PartnerProtocols | None = None,
     ) -> None:
+        """``protocols``: how each partner is called (a gateway's OAuth2, the national axis);
+        by default SOAP with each partner's static headers and no secrets."""
         self.store = store
         self.clients = clients
+        self.protocols = protocols or PartnerProtocols(clients)
         self.settings = settings
         self.clock = clock
         self.rng = rng or random.Random()
@@ -248,7 +270,7 @@ class DeliveryWorker:
             arguments = delivery_arguments(item, package)
         except (KeyError, ValueError) as exc:
             return CallResult(Outcome.REJECTED, error=f"outbox item cannot be turned into a call: {exc}")
-        return self.clients.call(SystemKind(system.kind), system.endpoint, item.operation, arguments)
+        return self.protocols.call(system, item.operation, arguments, package)
 
     def run(self) -> None:
         """Serve every push partner with its own threads until ``stop()``; partners added to the

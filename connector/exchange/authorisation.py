@@ -9,9 +9,11 @@ are not refused here: the service answers them exactly as it answers items that 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from connector.auth.caller import Caller
 from connector.errors import ConnectorError, ErrorCode
-from connector.exchange.directory import SystemKind
+from connector.exchange.directory import OrganizationEntry, SystemKind
 from connector.store import StoredExchange
 
 _ROLE = {SystemKind.ONESTOP: "one-stop", SystemKind.DOCMGMT: "document-management"}
@@ -28,9 +30,16 @@ def require_kind(caller: Caller, kind: SystemKind, what: str) -> None:
         )
 
 
-def require_own_organisation(caller: Caller, organ_id: str) -> None:
-    """The signed package speaks for the caller's organisation, not another one."""
-    if organ_id != caller.organ_id:
+def require_own_organisation(
+    caller: Caller, organ_id: str, organization: Callable[[str], OrganizationEntry | None] | None = None
+) -> None:
+    """The signed package speaks for the caller's organisation, not another one. With the
+    directory's ``organization`` lookup, the organisation's other code (``aliases``: the old QCVN
+    102 code or the QĐ 20/2020 one) speaks for it too."""
+    if organ_id == caller.organ_id:
+        return
+    entry = organization(organ_id) if organization is not None else None
+    if entry is None or entry.organ_id != caller.organ_id:
         raise forbidden(
             f"the package is sent for {organ_id}, but {caller.system_id} acts for {caller.organ_id}",
             "package/MessageHeader/From/OrganId",

@@ -29,11 +29,67 @@ class DeliveryMode(enum.StrEnum):
     PULL = "pull"  # the system lists, fetches and acknowledges through the connector
 
 
+class Protocol(enum.StrEnum):
+    SOAP = "soap"  # the partner contracts (wsdl/partner-*.wsdl), directly or through a gateway
+    VXP = "vxp"  # the national document axis (REST, HMAC-signed headers): docs/national-axis.md
+
+
+class PartnerAuthType(enum.StrEnum):
+    OAUTH2 = "oauth2"  # an API gateway's client credentials (WSO2: POST {gateway}/token)
+    VXP_HMAC = "vxp-hmac"  # the national axis: HMAC-SHA256 over the XroadVnpt-* headers
+
+
+class ClientAuth(enum.StrEnum):
+    BASIC = "basic"  # client id and secret as HTTP Basic at the token endpoint
+    FORM = "form"  # ... as form fields
+
+
+@dataclass(frozen=True)
+class PartnerAuth:
+    """How the connector authenticates to a partner (``systems[].auth``); the secret is never
+    here: ``python -m connector credentials set-partner SYSTEM_ID --secret-stdin``."""
+
+    type: PartnerAuthType
+    token_url: str | None = None  # oauth2
+    client_id: str | None = None  # oauth2
+    scope: str | None = None  # oauth2, optional
+    client_auth: ClientAuth = ClientAuth.BASIC  # oauth2
+    system_id: str | None = None  # vxp-hmac: the id the axis registered for this connector
+
+    @classmethod
+    def from_json(cls, value: Any) -> PartnerAuth:
+        if not isinstance(value, dict):
+            raise ValueError("auth must be an object")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(value) - known
+        if unknown:
+            raise ValueError(f"unknown auth field {sorted(unknown)[0]!r}")
+        auth = cls(
+            PartnerAuthType(value.get("type")),
+            value.get("token_url"),
+            value.get("client_id"),
+            value.get("scope"),
+            ClientAuth(value.get("client_auth") or "basic"),
+            value.get("system_id"),
+        )
+        if auth.type is PartnerAuthType.OAUTH2 and not (auth.token_url and auth.client_id):
+            raise ValueError("oauth2 needs token_url and client_id")
+        if auth.type is PartnerAuthType.VXP_HMAC and not auth.system_id:
+            raise ValueError("vxp-hmac needs system_id")
+        return auth
+
+    def to_json(self) -> dict[str, str]:
+        return {k: str(v) for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
 @dataclass(frozen=True)
 class OrganizationEntry:
     organ_id: str
     name: str
     clerk_account: str | None = None  # the văn thư who registers incoming documents
+    # Other codes of the same organisation: the old QCVN 102 code and the QĐ 20/2020 code name
+    # one agency; either is accepted where it appears. In CSV: "id1;id2".
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,6 +101,12 @@ class SystemEntry:
     mode: DeliveryMode = DeliveryMode.PUSH
     # A one-stop system: the agencies (OrganIds) it may send dossiers to. In CSV: "id1;id2".
     agencies: tuple[str, ...] = ()
+    protocol: Protocol = Protocol.SOAP
+    auth: PartnerAuth | None = None  # how the connector authenticates to it (a gateway, the axis)
+    # Static HTTP headers on every call to it; a value "${NAME}" is read from the environment.
+    headers: tuple[tuple[str, str], ...] = ()
+    # Published behind a gateway: the calling application's name in the gateway's JWT.
+    gateway_application: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,7 +215,11 @@ def _record(cls: type, item: Any, where: str) -> Any:
     for name, value in item.items():
         default = fields[name].default
         try:
-            if isinstance(default, enum.Enum) or name in ("kind",):
+            if name == "auth":
+                value = None if value in (None, "") else PartnerAuth.from_json(_json_cell(value))
+            elif name == "headers":
+                value = _headers(_json_cell(value))
+            elif isinstance(default, enum.Enum) or name in ("kind",):
                 enum_type = type(default) if isinstance(default, enum.Enum) else SystemKind
                 value = enum_type(value)
             elif isinstance(default, tuple):
@@ -170,9 +236,31 @@ def _record(cls: type, item: Any, where: str) -> Any:
     return cls(**values)
 
 
+def _json_cell(value: Any) -> Any:
+    """A CSV cell holds JSON text where JSON has an object."""
+    return json.loads(value) if isinstance(value, str) and value.strip() else value
+
+
+def _headers(value: Any) -> tuple[tuple[str, str], ...]:
+    pairs = value.items() if isinstance(value, dict) else (value or ())
+    headers = tuple((str(k), str(v)) for k, v in pairs)
+    if not all(k and isinstance(v, str) for k, v in headers):
+        raise ValueError(value)
+    return headers
+
+
+def record_json(record: Any) -> dict[str, Any]:
+    """A record as the import format writes it."""
+    data = dataclasses.asdict(record)
+    if isinstance(record, SystemEntry):
+        data["auth"] = record.auth.to_json() if record.auth else None
+        data["headers"] = dict(record.headers)
+    return data
+
+
 def directory_to_json(directory: Directory) -> str:
     return json.dumps(
-        {name: [dataclasses.asdict(r) for r in getattr(directory, name)] for name in RECORD_TYPES},
+        {name: [record_json(r) for r in getattr(directory, name)] for name in RECORD_TYPES},
         ensure_ascii=False,
         indent=2,
         default=str,

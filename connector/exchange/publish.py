@@ -36,7 +36,7 @@ def publish_result(
         return begun.replay
     accepted, package = steps.accept_as(DocumentPackage, begun, request.package, timings)
     with timings.stage("route"):
-        require_own_organisation(caller, package.sender.organ_id)
+        require_own_organisation(caller, package.sender.organ_id, steps.store.organization)
         exchange = original_of(steps, package, request.onestop_number, caller)
         if str(package.code) != request.issue.number_symbol:
             raise ConnectorError(

@@ -66,7 +66,7 @@ def send_document(
     if begun.replay:
         return begun.replay
     accepted, package = steps.accept_as(DocumentPackage, begun, request.package, timings)
-    require_own_organisation(caller, package.sender.organ_id)
+    require_own_organisation(caller, package.sender.organ_id, steps.store.organization)
     doc_type = package.business.doc_type if package.business else BusinessDocType.NEW
     if doc_type in (BusinessDocType.UPDATE, BusinessDocType.REVOKE):
         return amend(steps, begun, request, accepted, package, doc_type, timings)

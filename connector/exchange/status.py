@@ -11,7 +11,7 @@ from connector.exchange.authorisation import forbidden, is_party, require_own_or
 from connector.exchange.directory import SystemKind
 from connector.exchange.pipeline import StageTimings
 from connector.exchange.requests import ExchangeView, SignedReceipt, UpdateStatusRequest
-from connector.exchange.states import IllegalTransitionError, next_state
+from connector.exchange.states import ExchangeState, IllegalTransitionError, next_state, state_before_recall
 from connector.exchange.steps import Operation, Steps
 from connector.store import OutboxOperation, StoredEvent
 
@@ -31,7 +31,7 @@ def update_status(
         return begun.replay
     accepted, status = steps.accept_as(StatusPackage, begun, request.package, timings)
     with timings.stage("route"):
-        require_own_organisation(caller, status.sender.organ_id)
+        require_own_organisation(caller, status.sender.organ_id, steps.store.organization)
         document_id = status.response_for.document_id
         exchange = steps.store.exchange_by_document_id(document_id or "")
         if exchange is None or not is_party(caller, exchange):
@@ -55,7 +55,11 @@ def update_status(
         if repeated:
             return repeated
         try:
-            transition = next_state(exchange.state, status.status_code)
+            before = None
+            if exchange.state == ExchangeState.TAKEN_BACK:  # a 16 returns to where the recall found it
+                states = [ExchangeState(e.state) for e in steps.store.timeline(exchange.exchange_id)]
+                before = state_before_recall(states)
+            transition = next_state(exchange.state, status.status_code, before)
         except IllegalTransitionError as exc:
             raise ConnectorError(ErrorCode.ILLEGAL_TRANSITION, str(exc), "package/MessageHeader/StatusCode") from None
     with timings.stage("persist"):

@@ -70,6 +70,26 @@ BREAKER_TRANSITIONS = Counter(
     ["system_id", "state"],
     registry=EVENTS,
 )
+PARTNER_TOKEN_FETCHES = Counter(
+    "connector_partner_token_fetches",
+    "OAuth2 tokens fetched from a partner's gateway, by partner and outcome (ok, failed)",
+    ["system_id", "outcome"],
+    registry=EVENTS,
+)
+PARTNER_GATEWAY_REFUSALS = Counter(
+    "connector_partner_gateway_refusals",
+    "A partner's gateway answering for itself, by partner and HTTP status (401, 403, 429)",
+    ["system_id", "status"],
+    registry=EVENTS,
+)
+
+
+def record_token_fetch(system_id: str, ok: bool) -> None:
+    PARTNER_TOKEN_FETCHES.labels(system_id, "ok" if ok else "failed").inc()
+
+
+def record_gateway_refusal(system_id: str, status: int) -> None:
+    PARTNER_GATEWAY_REFUSALS.labels(system_id, str(status)).inc()
 
 
 def record_request(operation: str, fault: str | None, seconds: float, timings: StageTimings) -> None:

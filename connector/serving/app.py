@@ -61,6 +61,9 @@ class ConnectorApp:
         self.max_request_bytes = settings.max_request_bytes
         self.public_url = settings.effective_public_url
         trusted_proxies = frozenset(settings.auth.trusted_proxies)
+        gateway = settings.auth.gateway  # an API gateway's assertion header, from its addresses only
+        assertion_header = gateway.header if gateway.enabled else ""
+        gateways = frozenset(gateway.trusted_proxies)
         # One spyne application per SOAP version (legacy clients: the WSDL's SOAP 1.2 port).
         self.soap: dict[SoapVersion, WsgiApplication] = {}
         for version in SoapVersion:
@@ -68,7 +71,9 @@ class ConnectorApp:
                 ParseLimits(max_bytes=settings.max_request_bytes),
                 bind=lambda headers, environ: CallContext(
                     runtime.service,
-                    runtime.authenticator.authenticate(headers, transport_facts(environ, trusted_proxies)),
+                    runtime.authenticator.authenticate(
+                        headers, transport_facts(environ, trusted_proxies, assertion_header, gateways)
+                    ),
                 ),
                 version=version,
             )

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from connector.config import Settings
+from connector.delivery.axis_poller import AxisPoller
 from connector.delivery.worker import DeliveryWorker
 from connector.serving import memory
 from connector.serving.app import ConnectorApp
-from connector.serving.runtime import Runtime, build_runtime, build_worker
+from connector.serving.runtime import Runtime, build_axis_poller, build_runtime, build_worker
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -35,11 +36,14 @@ class ServingProcess:
     """``app`` as it is served: wrapped to return memory after large requests."""
     worker: DeliveryWorker | None
     notary: threading.Event | None  # set() stops the notary's thread
+    axis_poller: AxisPoller | None = None  # the national axis's inbound poller (vxp systems)
 
     def start_background(self, delivery: bool, notary: bool) -> None:
         """Start the delivery worker and the notary, each when asked and configured."""
         if delivery and self.runtime.settings.delivery.enabled:
             self.worker = build_worker(self.runtime).start()
+            if self.runtime.settings.delivery.axis_poll_interval > 0:
+                self.axis_poller = build_axis_poller(self.runtime).start()
         interval = self.runtime.settings.evidence_sign_interval
         if notary and interval > 0:
             self.notary = self.runtime.notary.start(interval)
@@ -47,6 +51,8 @@ class ServingProcess:
     def close(self) -> None:
         if self.worker is not None:
             self.worker.stop()
+        if self.axis_poller is not None:
+            self.axis_poller.stop()
         if self.notary is not None:
             self.notary.set()
         self.runtime.close()

@@ -18,7 +18,10 @@ from connector.auth import Authenticator
 from connector.auth.secretbox import SecretBox
 from connector.clock import utcnow
 from connector.config import Settings
+from connector.delivery.axis_poller import AxisPoller
 from connector.delivery.clients import PartnerClients, Timeouts
+from connector.delivery.protocols import PartnerProtocols, PartnerSecrets
+from connector.delivery.vxp import VxpDelivery
 from connector.delivery.worker import DeliveryWorker
 from connector.edxml import ParseLimits, ValidationSettings
 from connector.evidence.bundle import BundleSources
@@ -165,6 +168,12 @@ def build_runtime(settings: Settings) -> Runtime:
         org_cert_map = dev_keys.org_cert_map()
     if settings.org_map:
         org_cert_map |= read_org_cert_map(settings.org_map)
+    # An organisation's other codes (organizations[].aliases) are signed for by its certificates.
+    for organization in store.directory().organizations:
+        for alias in organization.aliases:
+            org_cert_map[alias] = org_cert_map.get(alias, frozenset()) | org_cert_map.get(
+                organization.organ_id, frozenset()
+            )
     policy = VerificationPolicy.from_paths(
         trust=list(anchors),
         crls=list(settings.crls),
@@ -204,8 +213,26 @@ def connector_identity(settings: Settings, dev_keys: DevKeyLayout | None) -> Sig
     raise ValueError("identity_p12, or identity_key and identity_cert, are required when trust anchors are configured")
 
 
+def build_axis_poller(runtime: Runtime) -> AxisPoller:
+    """The national axis's inbound poller (one thread for every ``vxp`` system)."""
+    delivery = runtime.settings.delivery
+    return AxisPoller(
+        runtime.service,
+        PartnerSecrets(runtime.store, runtime.authenticator.box),
+        delivery.axis_poll_interval,
+        (delivery.connect_timeout, delivery.read_timeout),
+        runtime.service.config.limits,
+    )
+
+
 def build_worker(runtime: Runtime) -> DeliveryWorker:
     delivery = runtime.settings.delivery
     clients = PartnerClients(Timeouts(delivery.connect_timeout, delivery.read_timeout))
-    runtime.worker = DeliveryWorker(runtime.store, clients, delivery)
+    protocols = PartnerProtocols(
+        clients,
+        PartnerSecrets(runtime.store, runtime.authenticator.box),
+        (delivery.connect_timeout, delivery.read_timeout),
+        vxp=VxpDelivery((delivery.connect_timeout, delivery.read_timeout)),
+    )
+    runtime.worker = DeliveryWorker(runtime.store, clients, delivery, protocols=protocols)
     return runtime.worker

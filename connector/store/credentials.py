@@ -63,6 +63,17 @@ class CredentialStore:
         row = self._store._one(t.credentials, t.credentials.c.system_id, system_id)
         return bytes(row.sealed_password) if row else None
 
+    def set_partner_secret(self, system_id: str, sealed: bytes, now: datetime) -> None:
+        """The connector's own secret at a partner (an OAuth2 client secret, the axis key)."""
+        with self._store._tx() as conn:
+            self._store._upsert(
+                conn, t.partner_secrets, [{"system_id": system_id, "sealed_secret": sealed, "updated_at": now}]
+            )
+
+    def sealed_partner_secret(self, system_id: str) -> bytes | None:
+        row = self._store._one(t.partner_secrets, t.partner_secrets.c.system_id, system_id)
+        return bytes(row.sealed_secret) if row else None
+
     def map_certificate(self, mapping: CertificateMapping) -> None:
         with self._store._tx() as conn:
             self._store._upsert(conn, t.client_certificates, [mapping.__dict__])

@@ -42,7 +42,7 @@ class DirectoryGateway(Gateway):
     def directory(self) -> Directory:
         with self._read() as conn:
             return Directory(
-                organizations=[OrganizationEntry(**r._mapping) for r in conn.execute(select(t.organizations))],
+                organizations=[directory_cache.organization_entry(r) for r in conn.execute(select(t.organizations))],
                 systems=[directory_cache.system_entry(r) for r in conn.execute(select(t.systems))],
                 accounts=[Account(**r._mapping) for r in conn.execute(select(t.accounts))],
                 username_map=[UsernameMapping(**r._mapping) for r in conn.execute(select(t.username_map))],
@@ -60,6 +60,11 @@ class DirectoryGateway(Gateway):
 
     def system(self, system_id: str) -> SystemEntry | None:
         return self._directory.get().systems.get(system_id)
+
+    def system_for_gateway_application(self, application: str) -> SystemEntry | None:
+        """The system an API gateway's application name stands for (``systems[].gateway_application``)."""
+        systems = self._directory.get().systems.values()
+        return next((s for s in systems if s.gateway_application == application), None)
 
     def system_for(self, organ_id: str, kind: SystemKind) -> SystemEntry | None:
         return self._directory.get().system_of.get((organ_id, kind))

@@ -11,6 +11,7 @@ import into a running server's database) sees the change within ``max_age``.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +21,16 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from connector.exchange.directory import Account, DeliveryMode, OrganizationEntry, Procedure, SystemEntry, SystemKind
+from connector.exchange.directory import (
+    Account,
+    DeliveryMode,
+    OrganizationEntry,
+    PartnerAuth,
+    Procedure,
+    Protocol,
+    SystemEntry,
+    SystemKind,
+)
 from connector.exchange.states import DocumentKind
 from connector.store import tables as t
 
@@ -43,8 +53,23 @@ def system_entry(row: object) -> SystemEntry:
     m = row._mapping  # type: ignore[attr-defined]
     agencies = tuple(a for a in (m["agencies"] or "").split(";") if a)
     return SystemEntry(
-        m["system_id"], m["organ_id"], SystemKind(m["kind"]), m["endpoint"], DeliveryMode(m["mode"]), agencies
+        m["system_id"],
+        m["organ_id"],
+        SystemKind(m["kind"]),
+        m["endpoint"],
+        DeliveryMode(m["mode"]),
+        agencies,
+        Protocol(m["protocol"] or "soap"),
+        PartnerAuth.from_json(json.loads(m["auth"])) if m["auth"] else None,
+        tuple(json.loads(m["headers"]).items()) if m["headers"] else (),
+        m["gateway_application"],
     )
+
+
+def organization_entry(row: object) -> OrganizationEntry:
+    m = row._mapping  # type: ignore[attr-defined]
+    aliases = tuple(a for a in (m["aliases"] or "").split(";") if a)
+    return OrganizationEntry(m["organ_id"], m["name"], m["clerk_account"], aliases)
 
 
 def procedure_entry(row: object) -> Procedure:
@@ -69,12 +94,21 @@ def bump_generation(conn: Connection) -> None:
 
 def load(conn: Connection) -> DirectorySnapshot:
     systems = [system_entry(r) for r in conn.execute(select(t.systems))]
+    organizations = [organization_entry(r) for r in conn.execute(select(t.organizations))]
+    # An organisation's aliases (its other code, QCVN 102 or QĐ 20/2020) find it too.
+    canonical = {alias: o.organ_id for o in organizations for alias in o.aliases}
+    by_code = {o.organ_id: o for o in organizations}
+    by_code |= {alias: by_code[organ_id] for alias, organ_id in canonical.items() if alias not in by_code}
     system_of: dict[tuple[str, SystemKind], SystemEntry] = {}
     for system in systems:
         system_of.setdefault((system.organ_id, system.kind), system)
+    for alias, organ_id in canonical.items():
+        for kind in SystemKind:
+            if (organ_id, kind) in system_of:
+                system_of.setdefault((alias, kind), system_of[(organ_id, kind)])
     return DirectorySnapshot(
         generation=generation(conn),
-        organizations={r.organ_id: OrganizationEntry(**r._mapping) for r in conn.execute(select(t.organizations))},
+        organizations=by_code,
         systems={s.system_id: s for s in systems},
         system_of=system_of,
         accounts={r.username: Account(**r._mapping) for r in conn.execute(select(t.accounts))},

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -147,7 +148,11 @@ class Gateway:
 
 
 def column_value(value: Any) -> Any:
-    if isinstance(value, tuple):  # SystemEntry.agencies
+    if isinstance(value, dict):  # SystemEntry.auth (asdict of PartnerAuth)
+        return json.dumps({k: column_value(v) for k, v in value.items() if v is not None})
+    if isinstance(value, tuple) and value and isinstance(value[0], tuple):  # SystemEntry.headers
+        return json.dumps(dict(value))
+    if isinstance(value, tuple):  # SystemEntry.agencies, OrganizationEntry.aliases
         return ";".join(value)
     return value.value if hasattr(value, "value") else value
 

@@ -25,6 +25,7 @@ organizations = Table(
     Column("organ_id", String(64), primary_key=True),
     Column("name", String(500), nullable=False),
     Column("clerk_account", String(100)),
+    Column("aliases", Text, nullable=False, default=""),  # ";"-joined other codes (OrganizationEntry.aliases)
 )
 systems = Table(
     "systems",
@@ -35,6 +36,10 @@ systems = Table(
     Column("endpoint", String(500)),
     Column("mode", String(8), nullable=False),
     Column("agencies", Text, nullable=False, default=""),  # ";"-joined OrganIds (SystemEntry.agencies)
+    Column("protocol", String(8), nullable=False, default="soap"),
+    Column("auth", Text),  # JSON (SystemEntry.auth); never a secret
+    Column("headers", Text),  # JSON object (SystemEntry.headers); "${ENV}" values stay unexpanded
+    Column("gateway_application", String(200)),
 )
 accounts = Table(
     "accounts",
@@ -212,6 +217,13 @@ credentials = Table(  # one password per system; sealed with the secret key, nev
     metadata,
     Column("system_id", String(100), primary_key=True),
     Column("sealed_password", LargeBinary, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+partner_secrets = Table(  # the connector's own secret at a partner (OAuth2 client secret, VXP key), sealed
+    "partner_secrets",
+    metadata,
+    Column("system_id", String(100), primary_key=True),
+    Column("sealed_secret", LargeBinary, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 client_certificates = Table(  # verified client certificates (SHA-256 of the DER) → system
