@@ -42,8 +42,9 @@ class DirectorySnapshot:
 def system_entry(row: object) -> SystemEntry:
     m = row._mapping  # type: ignore[attr-defined]
     agencies = tuple(a for a in (m["agencies"] or "").split(";") if a)
+    networks = tuple(n for n in (m["networks"] or "").split(";") if n)
     return SystemEntry(
-        m["system_id"], m["organ_id"], SystemKind(m["kind"]), m["endpoint"], DeliveryMode(m["mode"]), agencies
+        m["system_id"], m["organ_id"], SystemKind(m["kind"]), m["endpoint"], DeliveryMode(m["mode"]), agencies, networks
     )
 
 

@@ -147,7 +147,7 @@ class Gateway:
 
 
 def column_value(value: Any) -> Any:
-    if isinstance(value, tuple):  # SystemEntry.agencies
+    if isinstance(value, tuple):  # SystemEntry.agencies, .networks
         return ";".join(value)
     return value.value if hasattr(value, "value") else value
 
