@@ -4,7 +4,7 @@
 ``GET /soap?wsdl`` (the checked-in WSDL with the configured address, built once at start-up),
 ``GET /wsdl/*.wsdl`` and ``GET /schemas/*.xsd`` (the checked-in
 contract for integrators), ``GET /health/live`` and ``/health/ready`` (``connector/ops/health.py``;
-``/health`` is the liveness answer), ``GET /metrics`` (Prometheus) and ``GET /`` (a page for a
+``/health`` is the liveness answer), ``GET /metrics`` (Prometheus; for the scraper only: ``connector/auth/scraper.py``) and ``GET /`` (a page for a
 person). Every SOAP request gets a request id: in the ``X-Request-Id`` header, in every fault's
 ``detail`` (``requestId``) and in its one log line.
 """
@@ -23,6 +23,7 @@ from lxml import etree
 
 from connector.admin.app import AdminApp
 from connector.auth import transport_facts
+from connector.auth.scraper import ScraperAccess
 from connector.clock import utcnow
 from connector.edxml import ParseLimits
 from connector.errors import ConnectorError, ErrorCode
@@ -81,6 +82,7 @@ class ConnectorApp:
         silence_spyne_fault_logging()  # the request line replaces spyne's fault logging
         self.expiry_reminder = ExpiryReminder(warned_at=utcnow())  # build_runtime warned at start
         self.admin = AdminApp(runtime.console_parts())
+        self.scraper = ScraperAccess.of(settings.auth)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
@@ -103,6 +105,16 @@ class ConnectorApp:
             status = "200 OK" if ready.ready else "503 Service Unavailable"
             return send(start_response, status, "application/json", json.dumps(ready.as_json(), indent=2).encode())
         if path == "/metrics":
+            if not self.scraper.allows(environ):
+                start_response(
+                    "401 Unauthorized",
+                    [
+                        ("Content-Type", "text/plain; charset=utf-8"),
+                        ("WWW-Authenticate", 'Bearer realm="metrics"'),
+                        ("Content-Length", "26"),
+                    ],
+                )
+                return [b"metrics: not for strangers"]
             return send(start_response, "200 OK", metrics.CONTENT_TYPE, self._metrics())
         static = _static_file(path)
         if static is not None:
@@ -193,8 +205,7 @@ class ConnectorApp:
 <a href="/schemas/connector.xsd">schemas/connector.xsd</a>, <a href="/schemas/edxml.xsd">schemas/edxml.xsd</a>.</p>
 <p>Operations, examples and fault codes: <code>docs/contract.md</code>; a first client in ten minutes:
 <code>docs/integration.md</code> (both in the source tree).
-Health: <a href="/health/live">/health/live</a>, <a href="/health/ready">/health/ready</a>;
-metrics: <a href="/metrics">/metrics</a>.</p>
+Health: <a href="/health/live">/health/live</a>, <a href="/health/ready">/health/ready</a>.</p>
 </body></html>""".encode()
 
 
