@@ -5,8 +5,9 @@
 ``GET /wsdl/*.wsdl`` and ``GET /schemas/*.xsd`` (the checked-in
 contract for integrators), ``GET /health/live`` and ``/health/ready`` (``connector/ops/health.py``;
 ``/health`` is the liveness answer), ``GET /metrics`` (Prometheus; for the scraper only:
-``connector/auth/scraper.py``) and ``GET /`` (a page for a person). Every SOAP request gets a request id: in the ``X-Request-Id`` header, in every fault's
-``detail`` (``requestId``) and in its one log line.
+``connector/auth/scraper.py``) and ``GET /`` (a page for a person). Every SOAP request gets a
+request id: in the ``X-Request-Id`` header, in every fault's ``detail`` (``requestId``) and in
+its one log line.
 """
 
 from __future__ import annotations
