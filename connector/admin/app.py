@@ -143,7 +143,8 @@ class AdminApp:
             guard.succeeded(operator.name, facts.client_address)
             session = auth.open_session(self.store, operator, utcnow(), self.lifetime)
             response = Response.redirect("/admin/exchanges")
-            return response.set_cookie(SESSION_COOKIE, session.cookie, int(self.lifetime.total_seconds()), secure=secure)
+            seconds = int(self.lifetime.total_seconds())
+            return response.set_cookie(SESSION_COOKIE, session.cookie, seconds, secure=secure)
         return self._login_form(secure)
 
     def _login_form(self, secure: bool, error: str | None = None, status: str = "200 OK") -> Response:
