@@ -32,7 +32,7 @@ from connector.ops import metrics
 from connector.ops.certificates import CertificateStatus, ExpiryReminder, certificates
 from connector.ops.health import readiness
 from connector.ops.logs import ENVIRON_KEY, RequestContext, log_request, silence_spyne_fault_logging
-from connector.serving.admission import LargeRequestGate
+from connector.serving.admission import LargeRequestGate, wide_request_slots
 from connector.serving.runtime import Runtime
 from connector.soap.context import CallContext
 from connector.soap.contract import PATHS, ROOT, build_application, published_wsdl
@@ -139,7 +139,7 @@ class ConnectorApp:
             message = f"request is {length:,} bytes; the limit is {self.max_request_bytes:,} bytes"
             body = fault_envelope(ErrorCode.TOO_LARGE, message, version)
         else:
-            with self.gate.admit(length) as admitted:
+            with self.gate.admit(length, self._slots(environ, length)) as admitted:
                 if admitted and length >= self.stream_threshold_bytes:  # the package decoded as it is read
                     with hollowed(environ, self.envelope_limits, version.value):
                         status, headers, body = self._spyne(environ, request, version)
@@ -163,6 +163,19 @@ class ConnectorApp:
         log_request(request)
         metrics.record_request(request.operation, request.fault, request.seconds, request.timings)
         return [body]
+
+    def _slots(self, environ: dict[str, Any], length: int) -> int:
+        """What a large request costs the memory budget: a UTF-16 one, all of it (``admission``)."""
+        if length <= self.gate.large_request_bytes:
+            return 1
+        body = environ.get("wsgi.input")
+        try:
+            position = body.tell()
+            first = body.read(2)
+            body.seek(position)
+        except (AttributeError, OSError, ValueError):  # not a file: no telling, counted as one
+            return 1
+        return wide_request_slots(first, self.gate.max_large_requests)
 
     def _spyne(
         self, environ: dict[str, Any], request: RequestContext, version: SoapVersion

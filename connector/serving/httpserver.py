@@ -27,6 +27,7 @@ from typing import Any
 import waitress
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
+from waitress.receiver import ChunkedReceiver
 from waitress.server import BaseWSGIServer
 from waitress.task import ErrorTask
 from waitress.utilities import Error, RequestEntityTooLarge
@@ -54,6 +55,18 @@ class AdmittingParser(HTTPRequestParser):
     def __init__(self, adj: Any, admission: LargeRequestGate | None) -> None:
         super().__init__(adj)
         self.admission = admission
+
+    def received(self, data: bytes) -> int:
+        consumed = super().received(data)
+        chunked = self.body_rcv
+        if not self.completed and isinstance(chunked, ChunkedReceiver):
+            # A chunk announced beyond the cap (a chunk-size line of 2^72) is refused when its size
+            # line is read, not after the idle timeout: its bytes would never be accepted anyway.
+            limit = self.adj.max_request_body_size
+            if self.body_bytes_received + chunked.chunk_remainder >= limit:
+                self.error = RequestEntityTooLarge(f"a chunk of {chunked.chunk_remainder:,} bytes exceeds max_body")
+                self.completed = True
+        return consumed
 
     def parse_header(self, header_plus: bytes) -> None:
         super().parse_header(header_plus)
