@@ -36,6 +36,7 @@ from connector.serving.admission import LargeRequestGate, wide_request_slots
 from connector.serving.runtime import Runtime
 from connector.soap.context import CallContext
 from connector.soap.contract import PATHS, ROOT, build_application, published_wsdl
+from connector.soap.early import PREFIX_BYTES, is_wide, security_headers
 from connector.soap.faults import SoapVersion, fault_envelope
 from connector.soap.models import TNS
 from connector.soap.service import ConnectorService
@@ -43,6 +44,7 @@ from connector.soap.spyne_compat import WsgiApplication
 from connector.soap.streaming import hollowed
 
 StartResponse = Callable[..., Any]
+EARLY_CALLER = "connector.early_caller"  # environ key: a caller authenticated before the body was decoded
 OPERATIONS = frozenset(ConnectorService.public_methods)  # bounded values for the metrics' operation label
 
 
@@ -63,6 +65,7 @@ class ConnectorApp:
         self.max_request_bytes = settings.max_request_bytes
         self.public_url = settings.effective_public_url
         trusted_proxies = frozenset(settings.auth.trusted_proxies)
+        self.trusted_proxies = trusted_proxies
         # One spyne application per SOAP version (legacy clients: the WSDL's SOAP 1.2 port).
         self.soap: dict[SoapVersion, WsgiApplication] = {}
         for version in SoapVersion:
@@ -70,7 +73,8 @@ class ConnectorApp:
                 ParseLimits(max_bytes=settings.max_request_bytes),
                 bind=lambda headers, environ: CallContext(
                     runtime.service,
-                    runtime.authenticator.authenticate(headers, transport_facts(environ, trusted_proxies)),
+                    environ.get(EARLY_CALLER)  # a large UTF-16 request's, authenticated from its first bytes
+                    or runtime.authenticator.authenticate(headers, transport_facts(environ, trusted_proxies)),
                 ),
                 version=version,
             )
@@ -138,6 +142,8 @@ class ConnectorApp:
             status, headers = "500 Internal Server Error", [("Content-Type", version.content_type)]
             message = f"request is {length:,} bytes; the limit is {self.max_request_bytes:,} bytes"
             body = fault_envelope(ErrorCode.TOO_LARGE, message, version)
+        elif (refusal := self._early_refusal(environ, length, version)) is not None:
+            status, headers, body = refusal
         else:
             with self.gate.admit(length, self._slots(environ, length)) as admitted:
                 if admitted and length >= self.stream_threshold_bytes:  # the package decoded as it is read
@@ -163,6 +169,37 @@ class ConnectorApp:
         log_request(request)
         metrics.record_request(request.operation, request.fault, request.seconds, request.timings)
         return [body]
+
+    def _early_refusal(
+        self, environ: dict[str, Any], length: int, version: SoapVersion
+    ) -> tuple[str, list[tuple[str, str]], bytes] | None:
+        """A large UTF-16 request is authenticated from its first bytes, before it is decoded
+        (``connector/soap/early.py``): a stranger is refused without the cost. The caller found
+        is kept for the SOAP layer (``EARLY_CALLER``: its nonce is spent)."""
+        if length < self.stream_threshold_bytes:
+            return None
+        body = environ.get("wsgi.input")
+        try:
+            position = body.tell()
+            prefix = body.read(PREFIX_BYTES)
+            body.seek(position)
+        except (AttributeError, OSError, ValueError):
+            return None
+        if not is_wide(prefix):
+            return None
+        found = security_headers(prefix, version.value)
+        if not found.known:
+            return None
+        facts = transport_facts(environ, self.trusted_proxies)
+        try:
+            environ[EARLY_CALLER] = self.runtime.authenticator.authenticate(list(found.security), facts)
+        except ConnectorError as exc:
+            return (
+                "500 Internal Server Error",
+                [("Content-Type", version.content_type)],
+                fault_envelope(exc.code, exc.message, version),
+            )
+        return None
 
     def _slots(self, environ: dict[str, Any], length: int) -> int:
         """What a large request costs the memory budget: a UTF-16 one, all of it (``admission``)."""

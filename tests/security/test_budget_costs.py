@@ -76,3 +76,36 @@ def test_a_large_utf16_envelope_takes_the_whole_memory_budget(tmp_path):
         release.set()
         server.stop()
         connector.runtime.close()
+
+
+def test_a_large_utf16_envelope_from_a_stranger_is_refused_before_it_is_decoded(tmp_path, monkeypatch):
+    from connector.soap import leniency
+
+    decoded: list[int] = []
+    original = leniency.as_utf8
+    monkeypatch.setattr(leniency, "as_utf8", lambda data: decoded.append(len(data)) or original(data))
+    connector, server = start_connector(tmp_path / "data", stream_threshold_bytes=10_000)
+    identity = connector.runtime.dev_keys.identity(guide.ONESTOP.organ_id)
+    package = b64(sign_package(build(guide.send_package()), identity))
+    declaration = '<?xml version="1.0" encoding="UTF-16"?>'
+    utf16_type = "text/xml; charset=utf-16"
+    try:
+        wrong = connector.security_header(guide_system := "igate-hungyen", password="not the password at all")
+        for header in (wrong, ""):  # a wrong password; no credentials at all
+            before = row_counts(connector)
+            body = envelope(send_document(package), header=header, declaration=declaration).encode("utf-16")
+            assert len(body) > 10_000
+            fault = fault_of(post(connector.url, body, content_type=utf16_type))
+            assert fault.code == ErrorCode.UNAUTHENTICATED.value, fault
+            assert row_counts(connector) == before
+        assert decoded == []  # refused from the first 64 KiB: the rest never decoded
+        # The system itself, with its own credentials: authenticated once (its nonce is spent
+        # then), decoded and processed.
+        good = connector.security_header(guide_system)
+        body = envelope(send_document(package), header=good, declaration=declaration).encode("utf-16")
+        answer = post(connector.url, body, content_type=utf16_type)
+        assert answer.status_code == 200 and b"accepted" in answer.content, answer.text[:400]
+        assert decoded and decoded[0] == len(body)
+    finally:
+        server.stop()
+        connector.runtime.close()
