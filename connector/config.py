@@ -107,10 +107,30 @@ class AuthSettings:
     created_window: float = 300.0
     """Seconds a UsernameToken's ``Created`` may lie either side of the server's time."""
     max_failures: int = 10
-    """Failed attempts per username and per client address within ``failure_window``; beyond
-    that, every attempt under that username or from that address is refused until they age out."""
+    """Failed attempts per (username, client address) within ``failure_window``; beyond that,
+    that username from that address waits (``failure_delay``, growing). Only attempts whose
+    password was checked and wrong count: never one refused before (Basic over plain HTTP, a
+    stale ``Created``, a malformed header)."""
+    max_address_failures: int = 30
+    """Failed attempts per client address (an IPv6 address by its /64), whatever the usernames;
+    beyond that, everything from that address waits."""
+    max_username_failures: int = 100
+    """Failed attempts per username from all addresses together; beyond that, the username waits
+    when it is tried from outside the system's declared ``networks`` (directory:
+    ``systems[].networks``) - never from inside them, and never for a system that declares none
+    (there the per-address counts are the bound)."""
     failure_window: float = 300.0
     """Seconds over which failed attempts are counted."""
+    failure_delay: float = 30.0
+    """Seconds to wait after the failure that reached a limit, doubled by every further failure
+    (attempts refused while waiting do not count), at most ``failure_window``. No account is ever
+    locked: only the address (or username from elsewhere) that failed waits."""
+    metrics_networks: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    """Client addresses or networks that may read ``/metrics`` without a token (the address as
+    ``trusted_proxies`` rules decide it); empty: the token only."""
+    metrics_token_file: Path | None = None
+    """A file holding the bearer token a scraper sends (``Authorization: Bearer ...``) to read
+    ``/metrics`` from any address; the environment variable ``CONNECTOR_METRICS_TOKEN`` wins."""
     trusted_proxies: tuple[str, ...] = ()
     """Addresses of TLS-terminating reverse proxies whose ``X-Forwarded-Proto``, ``X-Real-IP`` and
     ``X-SSL-Client-*`` headers are believed; from any other address those headers are ignored."""
@@ -155,6 +175,12 @@ class Settings:
     that send half a request stall everyone else)."""
     channel_timeout: float = 30.0
     """Seconds after which a silent connection (such as one that sent half a request) is closed."""
+    header_timeout: float = 10.0
+    """Seconds a connection may take to send a complete request head (from its opening, or from
+    the end of its previous answer on a kept-alive connection); then it is closed."""
+    max_connections_per_address: int = 50
+    """Open connections from one client address (the TCP peer; ``auth.trusted_proxies`` are
+    exempt); more are closed as they arrive (0: no cap)."""
     malloc_arena_max: int = 2
     """glibc malloc arenas for the server process (0: glibc's default of 8 per core); connector/serving/memory.py."""
     trim_after_bytes: int = 1 * MiB
@@ -209,6 +235,9 @@ class Settings:
     moved); 0: only on demand (``evidence sign``, an export, the admin console)."""
     admin_session_minutes: float = 30.0
     """An admin console session ends this long after its login."""
+    admin_secure_cookie: bool = False
+    """Always mark the console's cookies ``Secure``; without it they are ``Secure`` when the request
+    came over TLS (``X-Forwarded-Proto: https`` from a trusted proxy)."""
     auth: AuthSettings = field(default_factory=AuthSettings)
 
     def __post_init__(self) -> None:
@@ -276,6 +305,7 @@ _PATHS = {
     "secret_key_file",
     "public_key_file",
     "jwks_file",
+    "metrics_token_file",
 }
 _SECTIONS: dict[str, type] = {"delivery": DeliverySettings, "auth": AuthSettings, "gateway": GatewayAuthSettings}
 
@@ -310,7 +340,7 @@ def _convert(cls: type, values: dict[str, Any], prefix: str) -> dict[str, Any]:
             kwargs[name] = _partners(value)
         elif name in ("trust", "crls"):
             kwargs[name] = tuple(Path(v) for v in value)
-        elif name in ("organ_id_exceptions", "trusted_proxies"):
+        elif name in ("organ_id_exceptions", "trusted_proxies", "metrics_networks"):
             kwargs[name] = tuple(value)
         elif name == "pinned_signers":
             if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):

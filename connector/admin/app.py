@@ -19,6 +19,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from connector.admin import auth
+from connector.admin.guard import LoginGuard
 from connector.admin.views import certificate_rows, package_views
 from connector.admin.web import Request, Response, StartResponse
 from connector.clock import utcnow
@@ -47,6 +48,9 @@ class ConsoleParts:
     bundle_sources: BundleSources
     dev_keys: DevKeyLayout | None
     session_minutes: int
+    login_guard: LoginGuard
+    secure_cookie: bool = False
+    """Always mark cookies ``Secure`` (else: when the request came over TLS)."""
 
 
 class AdminApp:
@@ -113,29 +117,45 @@ class AdminApp:
 
     # ---- login ----------------------------------------------------------------------------
     def login(self, request: Request) -> Response:
+        guard = self.parts.login_guard
+        facts = guard.facts(request.environ)
+        secure = self.parts.secure_cookie or facts.tls
         if request.method == "POST":
             token = request.cookies.get(LOGIN_COOKIE)
             if not token or not secrets.compare_digest(token, request.form.get("csrf", "")):
-                return self._login_form("Phiên đăng nhập hết hạn, hãy thử lại (form expired)", "403 Forbidden")
-            operator = auth.check_password(
-                self.store, request.form.get("username", ""), request.form.get("password", "")
-            )
-            if operator is None:
-                return self._login_form(
-                    "Sai tên đăng nhập hoặc mật khẩu (wrong username or password)", "401 Unauthorized"
+                return self._login_form(secure, "Phiên đăng nhập hết hạn, hãy thử lại (form expired)", "403 Forbidden")
+            name = request.form.get("username", "")
+            wait = guard.wait(name, facts.client_address)
+            if wait is not None:  # before the password is even looked at
+                message = (
+                    f"Đăng nhập sai quá nhiều lần, hãy thử lại sau {wait.retry_after} giây "
+                    f"(too many failed logins; try again in {wait.retry_after} seconds)"
                 )
+                response = self._login_form(secure, message, "429 Too Many Requests")
+                response.headers.append(("Retry-After", str(wait.retry_after)))
+                return response
+            operator = auth.check_password(self.store, name, request.form.get("password", ""))
+            if operator is None:
+                guard.failed(name, facts.client_address)
+                return self._login_form(
+                    secure, "Sai tên đăng nhập hoặc mật khẩu (wrong username or password)", "401 Unauthorized"
+                )
+            guard.succeeded(operator.name, facts.client_address)
             session = auth.open_session(self.store, operator, utcnow(), self.lifetime)
             response = Response.redirect("/admin/exchanges")
-            return response.set_cookie(SESSION_COOKIE, session.cookie, int(self.lifetime.total_seconds()))
-        return self._login_form()
+            seconds = int(self.lifetime.total_seconds())
+            return response.set_cookie(SESSION_COOKIE, session.cookie, seconds, secure=secure)
+        return self._login_form(secure)
 
-    def _login_form(self, error: str | None = None, status: str = "200 OK") -> Response:
+    def _login_form(self, secure: bool, error: str | None = None, status: str = "200 OK") -> Response:
         token = secrets.token_urlsafe(32)
-        return self.page(None, "login.html", status, error=error, csrf=token).set_cookie(LOGIN_COOKIE, token, 3600)
+        page = self.page(None, "login.html", status, error=error, csrf=token)
+        return page.set_cookie(LOGIN_COOKIE, token, 3600, secure=secure)
 
     def logout(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         self.store.operators.close_session(auth.token_digest(request.cookies[SESSION_COOKIE]))
-        return Response.redirect("/admin/login").set_cookie(SESSION_COOKIE, "", 0)
+        secure = self.parts.secure_cookie or self.parts.login_guard.facts(request.environ).tls
+        return Response.redirect("/admin/login").set_cookie(SESSION_COOKIE, "", 0, secure=secure)
 
     # ---- pages ----------------------------------------------------------------------------
     def exchanges(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:

@@ -31,6 +31,7 @@ class Request:
     query: dict[str, str]
     form: dict[str, str]
     cookies: dict[str, str]
+    environ: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, environ: dict[str, Any]) -> Request:
@@ -46,6 +47,7 @@ class Request:
             _single(parse_qs(environ.get("QUERY_STRING", ""))),
             form,
             {k: m.value for k, m in cookie.items()},
+            environ,
         )
 
 
@@ -64,9 +66,11 @@ class Response:
     def redirect(cls, location: str) -> Response:
         return cls("303 See Other", b"", headers=[("Location", location)])
 
-    def set_cookie(self, name: str, value: str, max_age: int, path: str = "/admin") -> Response:
+    def set_cookie(self, name: str, value: str, max_age: int, path: str = "/admin", secure: bool = False) -> Response:
+        """``secure``: sent back by the browser over HTTPS only (behind the TLS proxy)."""
+        flags = "; Secure" if secure else ""
         self.headers.append(
-            ("Set-Cookie", f"{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict")
+            ("Set-Cookie", f"{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{flags}")
         )
         return self
 

@@ -22,7 +22,7 @@ from lxml import etree
 from connector.auth.caller import AuthMethod, Caller
 from connector.auth.events import security_event
 from connector.auth.gateway_jwt import GatewayAssertionError, GatewayVerifier
-from connector.auth.ratelimit import FailureLimiter, SharedFailures
+from connector.auth.ratelimit import AttemptGuard, Counter, Delays, address_key
 from connector.auth.secretbox import SecretBox, SecretKeyError
 from connector.auth.transport import TransportFacts
 from connector.auth.wsse import PasswordType, TokenError, UsernameToken, read_username_token
@@ -58,12 +58,11 @@ class AuthenticationError(ConnectorError):
 
     code = ErrorCode.UNAUTHENTICATED
 
-    def __init__(self, public: str, reason: str, kind: FailureKind, counts: bool = True) -> None:
+    def __init__(self, public: str, reason: str, kind: FailureKind) -> None:
         super().__init__(self.code, reason)
         self.public = public
         self.reason = reason
         self.kind = kind
-        self.counts = counts  # a guess worth rate-limiting (not, say, a request with no credentials)
 
 
 class Authenticator:
@@ -73,7 +72,6 @@ class Authenticator:
         box: SecretBox,
         settings: AuthSettings,
         clock: Callable[[], datetime] = utcnow,
-        limiter: FailureLimiter | None = None,
         on_failure: Callable[[FailureKind], None] = lambda kind: None,
     ) -> None:
         """``on_failure``: told the kind of every failed attempt (the serving layer counts them
@@ -84,9 +82,28 @@ class Authenticator:
         self.box = box
         self.settings = settings
         self.clock = clock
-        self.limiter = limiter or FailureLimiter(settings.max_failures, settings.failure_window)
-        self.shared = SharedFailures(self.credentials, settings.max_failures, settings.failure_window, wall=clock)
         self.gateway = GatewayVerifier(settings.gateway) if settings.gateway.enabled else None
+        self.guard = AttemptGuard(
+            self.credentials,
+            failure_delays(settings),
+            min(settings.max_failures, settings.max_address_failures, settings.max_username_failures),
+            wall=clock,
+        )
+
+    def counters(self, usernames: Sequence[str], address: str) -> list[Counter]:
+        """What a failure from ``address`` under ``usernames`` is counted under, and what an attempt
+        waits for: the pair, the address, and the username from anywhere - the last only for an
+        address outside the system's declared networks (a system that declares none is never
+        made to wait by failures from other addresses)."""
+        s = self.settings
+        where = address_key(address)
+        counters = [Counter(f"address:{where}", s.max_address_failures)]
+        for username in usernames:
+            counters.append(Counter(f"pair:{username}@{where}", s.max_failures))
+            system = self.store.system(username)
+            if system is not None and system.networks and not system.calls_from(address):
+                counters.append(Counter(f"username:{username}", s.max_username_failures))
+        return counters
 
     def authenticate(self, security_headers: Sequence[etree._Element], facts: TransportFacts) -> Caller:
         if facts.untrusted_proxy_headers:
@@ -118,22 +135,18 @@ class Authenticator:
                 )
             if facts.basic:
                 usernames.append(facts.basic[0])
-            keys = [f"address:{facts.client_address}", *(f"username:{u}" for u in usernames)]
-            blocked = self.limiter.blocked(keys) or self.shared.blocked(keys)
-            if blocked:
+            wait = self.guard.wait(self.counters(usernames, facts.client_address))
+            if wait is not None:
                 raise AuthenticationError(
-                    "too many failed attempts; try again later",
-                    f"rate limited ({blocked})",
+                    f"too many failed attempts; try again in {wait.retry_after} seconds",
+                    f"waiting {wait.seconds:.1f} s ({wait.key})",
                     FailureKind.RATE_LIMITED,
-                    counts=False,
                 )
             caller = self._verify(token, facts)
         except AuthenticationError as failure:
             self.on_failure(failure.kind)
-            if failure.counts:
-                keys = [f"address:{facts.client_address}", *(f"username:{u}" for u in usernames)]
-                self.limiter.failed(keys)
-                self.shared.failed(keys)
+            if failure.kind is FailureKind.BAD_CREDENTIALS:  # a password checked and wrong: a guess
+                self.guard.failed(self._recorded(usernames, facts.client_address))
             security_event(
                 "auth.failed",
                 username=",".join(usernames) or None,
@@ -148,6 +161,17 @@ class Authenticator:
             "auth.ok", logging.DEBUG, system=caller.system_id, method=caller.method.value, address=facts.client_address
         )
         return caller
+
+    def _recorded(self, usernames: Sequence[str], address: str) -> list[Counter]:
+        """A failure is recorded under every key, the username's included (whether it is consulted
+        depends on where the next attempt comes from)."""
+        where = address_key(address)
+        s = self.settings
+        return [
+            Counter(f"address:{where}", s.max_address_failures),
+            *(Counter(f"pair:{u}@{where}", s.max_failures) for u in usernames),
+            *(Counter(f"username:{u}", s.max_username_failures) for u in usernames),
+        ]
 
     def _verify(self, token: UsernameToken | None, facts: TransportFacts) -> Caller:
         proofs: list[tuple[str, AuthMethod]] = []
@@ -169,7 +193,6 @@ class Authenticator:
                 "certificate over TLS",
                 "no credentials",
                 FailureKind.NO_CREDENTIALS,
-                counts=False,
             )
         names = {system_id for system_id, _ in proofs}
         if len(names) > 1:
@@ -266,3 +289,7 @@ class Authenticator:
                 "the client certificate has expired", f"expired certificate {sha256}", FailureKind.EXPIRED_CERTIFICATE
             )
         return mapping.system_id
+
+
+def failure_delays(settings: AuthSettings) -> Delays:
+    return Delays(settings.failure_window, settings.failure_delay, max(settings.failure_delay, settings.failure_window))

@@ -11,6 +11,7 @@ import csv
 import dataclasses
 import enum
 import io
+import ipaddress
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -107,6 +108,27 @@ class SystemEntry:
     headers: tuple[tuple[str, str], ...] = ()
     # Published behind a gateway: the calling application's name in the gateway's JWT.
     gateway_application: str | None = None
+    # The addresses or networks the system calls from (CIDR or single addresses; in CSV "a;b").
+    # Failed attempts from elsewhere never make its calls from these wait (docs/security.md).
+    networks: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for network in self.networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise DirectoryFormatError(
+                    f"system {self.system_id}: {network!r} is not an address or network"
+                ) from None
+
+    def calls_from(self, address: str) -> bool:
+        """Is ``address`` inside one of the system's declared networks?"""
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        ip = getattr(ip, "ipv4_mapped", None) or ip
+        return any(ip in ipaddress.ip_network(n, strict=False) for n in self.networks)
 
 
 @dataclass(frozen=True)

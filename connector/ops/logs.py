@@ -114,6 +114,22 @@ class _DropFaultRecords(logging.Filter):
 _DROP_FAULTS = _DropFaultRecords()
 
 
+class _DropClientFaultTracebacks(logging.Filter):
+    """Spyne's server base logs a fault raised while it reads the request (``logger.exception``:
+    ERROR with a traceback) - a client's mistake such as a non-base64 ``edxmlPackage``, which the
+    request line already reports at INFO with its code. Client faults are dropped; a server fault
+    or any other exception passes, traceback and all. (A spyne ``Fault`` is known by its
+    ``faultcode``: this module does not import spyne.)"""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        code = str(getattr(error, "faultcode", "Server"))
+        return code.split(":")[-1].startswith("Server")
+
+
+_DROP_CLIENT_TRACEBACKS = _DropClientFaultTracebacks()
+
+
 def silence_spyne_fault_logging() -> None:
     # spyne.application logs every fault raised by a service method, client faults at ERROR with a
     # traceback; the connector's service maps every exception to a fault itself.
@@ -121,3 +137,6 @@ def silence_spyne_fault_logging() -> None:
     wsgi = logging.getLogger("spyne.server.wsgi")
     if _DROP_FAULTS not in wsgi.filters:
         wsgi.addFilter(_DROP_FAULTS)
+    base = logging.getLogger("spyne.server._base")
+    if _DROP_CLIENT_TRACEBACKS not in base.filters:
+        base.addFilter(_DROP_CLIENT_TRACEBACKS)

@@ -33,15 +33,18 @@ class LargeRequestGate:
         return 0 < self.max_large_requests <= self._in_use and length > self.large_request_bytes
 
     @contextmanager
-    def admit(self, length: int) -> Iterator[bool]:
-        """Yields whether a request of ``length`` bytes may be processed now (never waits)."""
+    def admit(self, length: int, slots: int = 1) -> Iterator[bool]:
+        """Yields whether a request of ``length`` bytes may be processed now (never waits).
+        ``slots``: what it costs when large - more than one for a request that will be decoded
+        and held whole (a UTF-16 envelope: ``wide_request_slots``), at most all of them."""
         if length <= self.large_request_bytes or self.max_large_requests <= 0:
             yield True
             return
+        cost = max(1, min(slots, self.max_large_requests))
         with self._lock:
-            admitted = self._in_use < self.max_large_requests
+            admitted = self._in_use + cost <= self.max_large_requests
             if admitted:
-                self._in_use += 1
+                self._in_use += cost
         if not admitted:
             yield False
             return
@@ -49,4 +52,15 @@ class LargeRequestGate:
             yield True
         finally:
             with self._lock:
-                self._in_use -= 1
+                self._in_use -= cost
+
+
+WIDE_STARTS = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")  # UTF-16 (with or without a BOM)
+
+
+def wide_request_slots(first_bytes: bytes, max_large_requests: int) -> int:
+    """A UTF-16 envelope cannot be read in chunks (``connector/soap/streaming.py``): it is decoded
+    to UTF-8 and parsed whole, in spyne's path (the audit: two unauthenticated 88 MiB UTF-16
+    envelopes added ~457 MiB of RSS). Its decoded size is counted against the budget by taking
+    every slot: it is processed alone among large requests."""
+    return max_large_requests if first_bytes.startswith(WIDE_STARTS) else 1

@@ -4,9 +4,10 @@
 ``GET /soap?wsdl`` (the checked-in WSDL with the configured address, built once at start-up),
 ``GET /wsdl/*.wsdl`` and ``GET /schemas/*.xsd`` (the checked-in
 contract for integrators), ``GET /health/live`` and ``/health/ready`` (``connector/ops/health.py``;
-``/health`` is the liveness answer), ``GET /metrics`` (Prometheus) and ``GET /`` (a page for a
-person). Every SOAP request gets a request id: in the ``X-Request-Id`` header, in every fault's
-``detail`` (``requestId``) and in its one log line.
+``/health`` is the liveness answer), ``GET /metrics`` (Prometheus; for the scraper only:
+``connector/auth/scraper.py``) and ``GET /`` (a page for a person). Every SOAP request gets a
+request id: in the ``X-Request-Id`` header, in every fault's ``detail`` (``requestId``) and in
+its one log line.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from lxml import etree
 
 from connector.admin.app import AdminApp
 from connector.auth import transport_facts
+from connector.auth.scraper import ScraperAccess
 from connector.clock import utcnow
 from connector.edxml import ParseLimits
 from connector.errors import ConnectorError, ErrorCode
@@ -30,10 +32,11 @@ from connector.ops import metrics
 from connector.ops.certificates import CertificateStatus, ExpiryReminder, certificates
 from connector.ops.health import readiness
 from connector.ops.logs import ENVIRON_KEY, RequestContext, log_request, silence_spyne_fault_logging
-from connector.serving.admission import LargeRequestGate
+from connector.serving.admission import LargeRequestGate, wide_request_slots
 from connector.serving.runtime import Runtime
 from connector.soap.context import CallContext
 from connector.soap.contract import PATHS, ROOT, build_application, published_wsdl
+from connector.soap.early import PREFIX_BYTES, is_wide, security_headers
 from connector.soap.faults import SoapVersion, fault_envelope
 from connector.soap.models import TNS
 from connector.soap.service import ConnectorService
@@ -41,6 +44,7 @@ from connector.soap.spyne_compat import WsgiApplication
 from connector.soap.streaming import hollowed
 
 StartResponse = Callable[..., Any]
+EARLY_CALLER = "connector.early_caller"  # environ key: a caller authenticated before the body was decoded
 OPERATIONS = frozenset(ConnectorService.public_methods)  # bounded values for the metrics' operation label
 
 
@@ -64,6 +68,7 @@ class ConnectorApp:
         gateway = settings.auth.gateway  # an API gateway's assertion header, from its addresses only
         assertion_header = gateway.header if gateway.enabled else ""
         gateways = frozenset(gateway.trusted_proxies)
+        self.trusted_proxies = trusted_proxies
         # One spyne application per SOAP version (legacy clients: the WSDL's SOAP 1.2 port).
         self.soap: dict[SoapVersion, WsgiApplication] = {}
         for version in SoapVersion:
@@ -71,7 +76,8 @@ class ConnectorApp:
                 ParseLimits(max_bytes=settings.max_request_bytes),
                 bind=lambda headers, environ: CallContext(
                     runtime.service,
-                    runtime.authenticator.authenticate(
+                    environ.get(EARLY_CALLER)  # a large UTF-16 request's, authenticated from its first bytes
+                    or runtime.authenticator.authenticate(
                         headers, transport_facts(environ, trusted_proxies, assertion_header, gateways)
                     ),
                 ),
@@ -86,6 +92,7 @@ class ConnectorApp:
         silence_spyne_fault_logging()  # the request line replaces spyne's fault logging
         self.expiry_reminder = ExpiryReminder(warned_at=utcnow())  # build_runtime warned at start
         self.admin = AdminApp(runtime.console_parts())
+        self.scraper = ScraperAccess.of(settings.auth)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
@@ -108,6 +115,16 @@ class ConnectorApp:
             status = "200 OK" if ready.ready else "503 Service Unavailable"
             return send(start_response, status, "application/json", json.dumps(ready.as_json(), indent=2).encode())
         if path == "/metrics":
+            if not self.scraper.allows(environ):
+                start_response(
+                    "401 Unauthorized",
+                    [
+                        ("Content-Type", "text/plain; charset=utf-8"),
+                        ("WWW-Authenticate", 'Bearer realm="metrics"'),
+                        ("Content-Length", "26"),
+                    ],
+                )
+                return [b"metrics: not for strangers"]
             return send(start_response, "200 OK", metrics.CONTENT_TYPE, self._metrics())
         static = _static_file(path)
         if static is not None:
@@ -130,8 +147,10 @@ class ConnectorApp:
             status, headers = "500 Internal Server Error", [("Content-Type", version.content_type)]
             message = f"request is {length:,} bytes; the limit is {self.max_request_bytes:,} bytes"
             body = fault_envelope(ErrorCode.TOO_LARGE, message, version)
+        elif (refusal := self._early_refusal(environ, length, version)) is not None:
+            status, headers, body = refusal
         else:
-            with self.gate.admit(length) as admitted:
+            with self.gate.admit(length, self._slots(environ, length)) as admitted:
                 if admitted and length >= self.stream_threshold_bytes:  # the package decoded as it is read
                     with hollowed(environ, self.envelope_limits, version.value):
                         status, headers, body = self._spyne(environ, request, version)
@@ -155,6 +174,50 @@ class ConnectorApp:
         log_request(request)
         metrics.record_request(request.operation, request.fault, request.seconds, request.timings)
         return [body]
+
+    def _early_refusal(
+        self, environ: dict[str, Any], length: int, version: SoapVersion
+    ) -> tuple[str, list[tuple[str, str]], bytes] | None:
+        """A large UTF-16 request is authenticated from its first bytes, before it is decoded
+        (``connector/soap/early.py``): a stranger is refused without the cost. The caller found
+        is kept for the SOAP layer (``EARLY_CALLER``: its nonce is spent)."""
+        if length < self.stream_threshold_bytes:
+            return None
+        body = environ.get("wsgi.input")
+        try:
+            position = body.tell()
+            prefix = body.read(PREFIX_BYTES)
+            body.seek(position)
+        except (AttributeError, OSError, ValueError):
+            return None
+        if not is_wide(prefix):
+            return None
+        found = security_headers(prefix, version.value)
+        if not found.known:
+            return None
+        facts = transport_facts(environ, self.trusted_proxies)
+        try:
+            environ[EARLY_CALLER] = self.runtime.authenticator.authenticate(list(found.security), facts)
+        except ConnectorError as exc:
+            return (
+                "500 Internal Server Error",
+                [("Content-Type", version.content_type)],
+                fault_envelope(exc.code, exc.message, version),
+            )
+        return None
+
+    def _slots(self, environ: dict[str, Any], length: int) -> int:
+        """What a large request costs the memory budget: a UTF-16 one, all of it (``admission``)."""
+        if length <= self.gate.large_request_bytes:
+            return 1
+        body = environ.get("wsgi.input")
+        try:
+            position = body.tell()
+            first = body.read(2)
+            body.seek(position)
+        except (AttributeError, OSError, ValueError):  # not a file: no telling, counted as one
+            return 1
+        return wide_request_slots(first, self.gate.max_large_requests)
 
     def _spyne(
         self, environ: dict[str, Any], request: RequestContext, version: SoapVersion
@@ -198,8 +261,7 @@ class ConnectorApp:
 <a href="/schemas/connector.xsd">schemas/connector.xsd</a>, <a href="/schemas/edxml.xsd">schemas/edxml.xsd</a>.</p>
 <p>Operations, examples and fault codes: <code>docs/contract.md</code>; a first client in ten minutes:
 <code>docs/integration.md</code> (both in the source tree).
-Health: <a href="/health/live">/health/live</a>, <a href="/health/ready">/health/ready</a>;
-metrics: <a href="/metrics">/metrics</a>.</p>
+Health: <a href="/health/live">/health/live</a>, <a href="/health/ready">/health/ready</a>.</p>
 </body></html>""".encode()
 
 

@@ -18,13 +18,16 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
 import waitress
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
+from waitress.receiver import ChunkedReceiver
 from waitress.server import BaseWSGIServer
 from waitress.task import ErrorTask
 from waitress.utilities import Error, RequestEntityTooLarge
@@ -32,9 +35,11 @@ from waitress.utilities import Error, RequestEntityTooLarge
 from connector.config import Settings
 from connector.errors import ErrorCode
 from connector.serving.admission import LargeRequestGate
+from connector.serving.connections import AddressCounts, ConnectionPolicy, GuardedServer
 from connector.soap.faults import SoapVersion, fault_envelope
 
 _DRAIN_BYTES = 16 * 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 class ServerBusyError(Error):
@@ -50,6 +55,18 @@ class AdmittingParser(HTTPRequestParser):
     def __init__(self, adj: Any, admission: LargeRequestGate | None) -> None:
         super().__init__(adj)
         self.admission = admission
+
+    def received(self, data: bytes) -> int:
+        consumed = super().received(data)
+        chunked = self.body_rcv
+        if not self.completed and isinstance(chunked, ChunkedReceiver):
+            # A chunk announced beyond the cap (a chunk-size line of 2^72) is refused when its size
+            # line is read, not after the idle timeout: its bytes would never be accepted anyway.
+            limit = self.adj.max_request_body_size
+            if self.body_bytes_received + chunked.chunk_remainder >= limit:
+                self.error = RequestEntityTooLarge(f"a chunk of {chunked.chunk_remainder:,} bytes exceeds max_body")
+                self.completed = True
+        return consumed
 
     def parse_header(self, header_plus: bytes) -> None:
         super().parse_header(header_plus)
@@ -86,6 +103,33 @@ class SoapRefusalTask(ErrorTask):
 
 class SoapChannel(HTTPChannel):
     error_task_class = SoapRefusalTask
+    head_clock: float  # since when it waits for a request head (connections.py)
+    served = 0  # answers sent on this connection
+    counted: str | None = None  # the peer this connection is counted under
+
+    def __init__(self, server: Any, sock: socket.socket, addr: Any, adj: Any, map: Any = None) -> None:
+        super().__init__(server, sock, addr, adj, map)
+        self.head_clock = self.creation_time
+        policy: ConnectionPolicy | None = getattr(server, "policy", None)
+        if policy is None:
+            return
+        peer = str(addr[0]) if isinstance(addr, tuple) else str(addr)
+        self.counted = peer
+        opened = server.address_counts.opened(peer)
+        if policy.max_per_address and peer not in policy.exempt and opened > policy.max_per_address:
+            log.debug("connection from %s closed: %d open from there", peer, opened - 1)
+            self.close()  # one more than the cap: closed as it arrives
+
+    def del_channel(self, map: Any = None) -> None:
+        if self.counted is not None:
+            self.server.address_counts.closed(self.counted)
+            self.counted = None
+        super().del_channel(map)
+
+    def service(self) -> None:
+        super().service()
+        self.served += 1
+        self.head_clock = time.time()  # a kept-alive connection waits for its next head from now
 
     @property
     def parser_class(self) -> Callable[[Any], AdmittingParser]:  # type: ignore[override]
@@ -113,17 +157,25 @@ class SoapChannel(HTTPChannel):
 
 
 def server_options(settings: Settings, threads: int) -> dict[str, Any]:
-    """waitress adjustments for the connector (see the module docstring)."""
+    """waitress adjustments for the connector (see the module docstring), and the connection rules
+    (``connections``: taken out by ``create_server``)."""
+    timeouts = [t for t in (settings.channel_timeout, settings.header_timeout) if t > 0]
     return {
         "threads": threads,
         "connection_limit": settings.connection_limit,
         "channel_timeout": settings.channel_timeout,
-        "cleanup_interval": max(1, min(30, int(settings.channel_timeout / 2))),  # how often silent ones are looked for
+        "cleanup_interval": max(1, min(30, int(min(timeouts, default=60) / 2))),  # how often silent ones are looked for
         "max_request_body_size": settings.max_request_bytes + 1,
         "asyncore_use_poll": True,
         "ident": "edxml-connector",
         # The app alone decides whose proxy headers to believe (connector.auth.transport).
         "clear_untrusted_proxy_headers": False,
+        "connections": ConnectionPolicy(
+            settings.connection_limit,
+            settings.header_timeout,
+            settings.max_connections_per_address,
+            frozenset(settings.auth.trusted_proxies),
+        ),
     }
 
 
@@ -138,10 +190,15 @@ def create_server(
     beyond ``admission``'s budget, with the SOAP fault. ``sockets=[...]`` instead of ``host``
     and ``port``: serve sockets bound by another process (``server.py --workers``)."""
     address = {} if options.get("sockets") else {"host": host, "port": port}
+    policy: ConnectionPolicy | None = options.pop("connections", None)
     server = waitress.create_server(app, **address, **options)
     listeners = [server, *getattr(server, "map", {}).values()]  # one per address when the host has several
     for listener in listeners:
         if isinstance(listener, BaseWSGIServer):
             listener.channel_class = SoapChannel
             listener.admission = admission
+            if policy is not None:  # the connection rules (connections.py) on this listener
+                listener.__class__ = type(f"Guarded{type(listener).__name__}", (GuardedServer, type(listener)), {})
+                listener.policy = policy
+                listener.address_counts = AddressCounts()
     return server

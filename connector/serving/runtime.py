@@ -14,7 +14,10 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from connector.admin.app import ConsoleParts
+from connector.admin.guard import LoginGuard, LoginLimits
 from connector.auth import Authenticator
+from connector.auth.authenticator import failure_delays
+from connector.auth.ratelimit import AttemptGuard
 from connector.auth.secretbox import SecretBox
 from connector.clock import utcnow
 from connector.config import Settings
@@ -82,6 +85,7 @@ class Runtime:
 
     def console_parts(self) -> ConsoleParts:
         """What the admin console works with."""
+        auth = self.settings.auth
         return ConsoleParts(
             store=self.store,
             policy=self.service.config.policy,
@@ -90,6 +94,16 @@ class Runtime:
             bundle_sources=self.bundle_sources(),
             dev_keys=self.dev_keys,
             session_minutes=self.settings.admin_session_minutes,
+            login_guard=LoginGuard(
+                AttemptGuard(
+                    self.authenticator.credentials,
+                    failure_delays(auth),
+                    min(auth.max_failures, auth.max_address_failures),
+                ),
+                LoginLimits(auth.max_failures, auth.max_address_failures),
+                frozenset(auth.trusted_proxies),
+            ),
+            secure_cookie=self.settings.admin_secure_cookie,
         )
 
 

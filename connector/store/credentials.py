@@ -123,12 +123,18 @@ class CredentialStore:
                 conn.execute(delete(t.auth_failures).where(t.auth_failures.c.failed_at < forget_before))
             conn.execute(statements.insert_into(t.auth_failures), [{"key": key[:300], "failed_at": at} for key in keys])
 
-    def keys_at_limit(self, since: datetime, limit: int) -> frozenset[str]:
-        """The keys with at least ``limit`` failures since ``since``, recorded by any process."""
+    def failure_counts(self, since: datetime, at_least: int) -> dict[str, tuple[int, datetime]]:
+        """The keys with at least ``at_least`` failures since ``since``, recorded by any process:
+        how many, and when the last one was."""
         f = t.auth_failures
-        query = select(f.c.key).where(f.c.failed_at >= since).group_by(f.c.key).having(func.count() >= limit)
+        query = (
+            select(f.c.key, func.count(), func.max(f.c.failed_at))
+            .where(f.c.failed_at >= since)
+            .group_by(f.c.key)
+            .having(func.count() >= at_least)
+        )
         with self._store._read() as conn:
-            return frozenset(conn.execute(query).scalars())
+            return {key: (count, _aware(last)) for key, count, last in conn.execute(query)}
 
 
 def _mapping(row: object) -> CertificateMapping:

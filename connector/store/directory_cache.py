@@ -52,6 +52,7 @@ class DirectorySnapshot:
 def system_entry(row: object) -> SystemEntry:
     m = row._mapping  # type: ignore[attr-defined]
     agencies = tuple(a for a in (m["agencies"] or "").split(";") if a)
+    networks = tuple(n for n in (m["networks"] or "").split(";") if n)
     return SystemEntry(
         m["system_id"],
         m["organ_id"],
@@ -63,6 +64,7 @@ def system_entry(row: object) -> SystemEntry:
         PartnerAuth.from_json(json.loads(m["auth"])) if m["auth"] else None,
         tuple(json.loads(m["headers"]).items()) if m["headers"] else (),
         m["gateway_application"],
+        networks,
     )
 
 

@@ -152,7 +152,7 @@ def column_value(value: Any) -> Any:
         return json.dumps({k: column_value(v) for k, v in value.items() if v is not None})
     if isinstance(value, tuple) and value and isinstance(value[0], tuple):  # SystemEntry.headers
         return json.dumps(dict(value))
-    if isinstance(value, tuple):  # SystemEntry.agencies, OrganizationEntry.aliases
+    if isinstance(value, tuple):  # SystemEntry.agencies, .networks, OrganizationEntry.aliases
         return ";".join(value)
     return value.value if hasattr(value, "value") else value
 

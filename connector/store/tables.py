@@ -40,6 +40,7 @@ systems = Table(
     Column("auth", Text),  # JSON (SystemEntry.auth); never a secret
     Column("headers", Text),  # JSON object (SystemEntry.headers); "${ENV}" values stay unexpanded
     Column("gateway_application", String(200)),
+    Column("networks", Text, nullable=False, default=""),  # ";"-joined CIDRs (SystemEntry.networks)
 )
 accounts = Table(
     "accounts",
@@ -248,7 +249,9 @@ auth_failures = Table(  # failed authentication attempts of every process: the s
     "auth_failures",
     metadata,
     Column("failure_id", Integer, primary_key=True, autoincrement=True),
-    Column("key", String(300), nullable=False),  # "address:..." or "username:..." (connector/auth/ratelimit.py)
+    Column(
+        "key", String(300), nullable=False
+    ),  # "pair:user@address", "address:...", "username:..." (auth/authenticator.py)
     Column("failed_at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_auth_failures_at", auth_failures.c.failed_at, auth_failures.c.key)

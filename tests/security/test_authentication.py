@@ -361,7 +361,7 @@ def test_credentials_naming_two_systems(behind_proxy):
 # ---- rate limiting -------------------------------------------------------------------
 @pytest.fixture
 def strict(tmp_path):
-    live, server = start_connector(tmp_path / "data", auth={"max_failures": 3})
+    live, server = start_connector(tmp_path / "data", auth={"max_failures": 3, "max_address_failures": 3})
     yield live
     server.stop()
     live.runtime.close()
