@@ -18,8 +18,8 @@ from zeep.transports import Transport
 from connector.exchange.directory import Directory
 from simulators.gateway import GatewayClient, GatewayConfig, GatewaySimulator
 from simulators.httpserver import BackgroundServer
-from tests.soap.conftest import ONESTOP, start_connector
-from tests.soap.faultkit import documented_code
+from testkit.faults import documented_code
+from testkit.live import ONESTOP, start_connector
 
 APP = GatewayClient("igate-app", "igate-app-secret-123", "iGateHungYen")
 STRANGER = GatewayClient("stranger-app", "stranger-secret-123", "SomebodyElse")

@@ -14,7 +14,8 @@ from connector.errors import ErrorCode
 from connector.exchange.directory import Directory, OrganizationEntry
 from connector.exchange.states import ExchangeState, IllegalTransitionError, next_state, state_before_recall
 from simulators import guide
-from tests.service.conftest import AGENCY, ONESTOP, refused, send_request, status_request
+from testkit.faults import refused_call
+from tests.service.conftest import AGENCY, ONESTOP, send_request, status_request
 
 S = ExchangeState
 
@@ -67,7 +68,7 @@ def test_a_refused_recall_resumes_and_an_accepted_one_ends(service, signed, runt
     service.update_status(status(signed, StatusCode.ACCEPTED), AGENCY)
     service.update_status(status(signed, StatusCode.TAKEN_BACK), ONESTOP)
     assert runtime.store.exchange(exchange_id).state == S.TAKEN_BACK
-    refused(ErrorCode.ILLEGAL_TRANSITION, service.update_status, status(signed, StatusCode.ASSIGNED), AGENCY)
+    refused_call(ErrorCode.ILLEGAL_TRANSITION, service.update_status, status(signed, StatusCode.ASSIGNED), AGENCY)
 
     service.update_status(status(signed, StatusCode.CHANGE_REFUSED), AGENCY)  # 16: the agency keeps it
     assert runtime.store.exchange(exchange_id).state == S.REGISTERED
@@ -76,7 +77,7 @@ def test_a_refused_recall_resumes_and_an_accepted_one_ends(service, signed, runt
     service.update_status(status(signed, StatusCode.TAKEN_BACK, minute=5), ONESTOP)  # a second recall
     service.update_status(status(signed, StatusCode.CHANGE_ACCEPTED, minute=6), AGENCY)  # 15: given back
     assert runtime.store.exchange(exchange_id).state == S.RECALLED
-    refused(ErrorCode.ILLEGAL_TRANSITION, service.update_status, status(signed, StatusCode.IN_PROGRESS), AGENCY)
+    refused_call(ErrorCode.ILLEGAL_TRANSITION, service.update_status, status(signed, StatusCode.IN_PROGRESS), AGENCY)
 
 
 def test_an_organisations_alias_finds_it_and_its_systems(runtime):

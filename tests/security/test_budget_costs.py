@@ -13,8 +13,9 @@ from connector.edxml import build
 from connector.errors import ErrorCode
 from signing import sign_package
 from simulators import guide
-from tests.security.limits_kit import authenticating, b64, envelope, fault_of, post, row_counts, send_document
-from tests.soap.conftest import start_connector
+from testkit.faults import fault_of
+from testkit.live import row_counts, start_connector
+from testkit.rawsoap import authenticating, b64, envelope, post, send_document
 
 
 def test_a_chunk_size_line_of_2_to_the_72_is_refused_at_once(tmp_path):

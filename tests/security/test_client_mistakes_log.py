@@ -9,7 +9,8 @@ import logging
 import pytest
 
 from connector.errors import ErrorCode
-from tests.security.limits_kit import envelope, live, refused, send_document  # noqa: F401 - the fixture
+from testkit.faults import refused_envelope
+from testkit.rawsoap import envelope, send_document
 
 MISTAKES = {
     "character outside the alphabet": "PGE+!!!!",
@@ -21,7 +22,7 @@ MISTAKES = {
 @pytest.mark.parametrize("package", list(MISTAKES.values()), ids=list(MISTAKES))
 def test_a_non_base64_package_is_one_info_line(live, caplog, package):  # noqa: F811
     with caplog.at_level(logging.INFO):
-        refused(live, envelope(send_document(package)), ErrorCode.SCHEMA_INVALID)
+        refused_envelope(live, envelope(send_document(package)), ErrorCode.SCHEMA_INVALID)
     loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert loud == [], [(r.name, r.getMessage()) for r in loud]
     assert not any(r.exc_info for r in caplog.records)

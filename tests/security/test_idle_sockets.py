@@ -17,8 +17,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from testkit.live import ONESTOP, LiveConnector, start_connector
 from tests.security.conftest import envelope
-from tests.soap.conftest import ONESTOP, LiveConnector, start_connector
 
 HOSTILE = "127.0.0.3"
 HEALTH = b"GET /health HTTP/1.1\r\nHost: connector\r\n\r\n"

@@ -22,8 +22,9 @@ from connector.clock import utcnow
 from connector.errors import ErrorCode
 from connector.exchange.directory import Directory, DirectoryFormatError, parse_directory
 from connector.store import CredentialStore
-from tests.security.conftest import envelope, post, refused, usernametoken
-from tests.soap.conftest import LiveConnector, start_connector
+from testkit.faults import refused_response
+from testkit.live import LiveConnector, start_connector
+from tests.security.conftest import envelope, post, usernametoken
 
 UNAUTHENTICATED = ErrorCode.UNAUTHENTICATED
 SYSTEM = "eoffice-vanlam"  # a pull system of the sample directory: listPending answers it
@@ -45,13 +46,13 @@ def accepted(response) -> None:
 
 
 def waits(response) -> str:
-    message = refused(response, UNAUTHENTICATED)
+    message = refused_response(response, UNAUTHENTICATED)
     assert "too many failed attempts" in message, message
     return message
 
 
 def wrong(response) -> None:
-    message = refused(response, UNAUTHENTICATED)
+    message = refused_response(response, UNAUTHENTICATED)
     assert "username or password is wrong" in message, message
 
 
@@ -88,10 +89,10 @@ def test_refusals_before_the_credentials_are_checked_are_never_counted(tmp_path,
         for _ in range(12):
             if way == "basic":
                 header = {"Authorization": "Basic " + base64.b64encode(f"{SYSTEM}:x".encode()).decode()}
-                message = refused(post(connector, envelope("", list_pending()), header), UNAUTHENTICATED)
+                message = refused_response(post(connector, envelope("", list_pending()), header), UNAUTHENTICATED)
             else:
                 token = usernametoken(SYSTEM, "x", password_type=None, digest=False)
-                message = refused(post(connector, envelope(token, list_pending())), UNAUTHENTICATED)
+                message = refused_response(post(connector, envelope(token, list_pending())), UNAUTHENTICATED)
             assert "TLS only" in message
         accepted(call(connector, password, "ignored: not a trusted proxy"))
         assert CredentialStore(connector.runtime.store).failure_counts(utcnow() - timedelta(hours=1), 1) == {}
