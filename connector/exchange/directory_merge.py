@@ -62,8 +62,8 @@ class DirectoryPlan:
     changes: tuple[DirectoryChange, ...]
 
     def summary(self) -> str:
-        counts = {kind: sum(1 for c in self.changes if c.kind is kind) for kind in ChangeKind}
-        return f"{counts[ChangeKind.ADD]} added, {counts[ChangeKind.CHANGE]} changed, {counts[ChangeKind.REMOVE]} removed"
+        n = {kind: sum(1 for c in self.changes if c.kind is kind) for kind in ChangeKind}
+        return f"{n[ChangeKind.ADD]} added, {n[ChangeKind.CHANGE]} changed, {n[ChangeKind.REMOVE]} removed"
 
     def changed(self, section: str) -> list[Any]:
         """The records of ``section`` to write (added or changed)."""

@@ -135,8 +135,7 @@ def existing_database_url(settings: Settings) -> str:
     url = make_url(settings.effective_database_url)
     if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
         raise NoDatabaseError(
-            f"no database at {url.database}: the server creates it on its first run; check --data-dir or "
-            "--config"
+            f"no database at {url.database}: the server creates it on its first run; check --data-dir or --config"
         )
     return settings.effective_database_url
 

@@ -8,7 +8,6 @@ import dataclasses
 from sqlalchemy import Connection, delete, func, select
 
 from connector.clock import utcnow
-
 from connector.exchange.directory import (
     Account,
     Directory,
