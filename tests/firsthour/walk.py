@@ -106,14 +106,15 @@ def post(url: str, body: bytes) -> Answer:
         return Answer(exc.code, exc.read().decode())
 
 
-def walk_section_1_and_5(work: Path, url: str) -> None:
+def walk_section_1_and_5(work: Path, url: str, set_password: bool = True) -> None:
     """§1 as written (credentials, build, sign with data/keys/...), then §5 twice with a new
     package each time and a fresh wsse-header: both accepted, no DuplicateMessage."""
     import base64
     import uuid
 
-    setting = connector("credentials", "set", "igate-hungyen", "--password-stdin", cwd=work, stdin=PASSWORD + "\n")
-    assert setting.returncode == 0, setting.stderr
+    if set_password:
+        setting = connector("credentials", "set", "igate-hungyen", "--password-stdin", cwd=work, stdin=PASSWORD + "\n")
+        assert setting.returncode == 0, setting.stderr
     (work / "hoso.pdf").write_bytes(b"%PDF-1.4\n% the first hour\n%%EOF\n")
     (work / "first.json").write_text(json.dumps(FIRST_JSON, ensure_ascii=False), encoding="utf-8")
     for n in (1, 2):
