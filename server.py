@@ -3,8 +3,8 @@
 With no configuration the first run sets up the embedded default in the data directory
 (SQLite, migrated on start; development keys; the guide's sample directory without partner
 endpoints). ``--workers N`` serves the port from N processes (``connector/serving/supervisor.py``).
-``--demo`` also starts both partner simulators and plays the guide's two cases in
-DATA_DIR/demo (see README). Ctrl-C (SIGINT) or SIGTERM stops it.
+``--demo`` also starts both partner simulators and plays the guide's two cases (the connector's
+data in DATA_DIR as without it, the simulators' in DATA_DIR/demo; see README). Ctrl-C (SIGINT) or SIGTERM stops it.
 """
 
 from __future__ import annotations
