@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from tests.firsthour.walk import start_server, stop, wait_for_line, walk_section_1_and_5
+from tests.firsthour.walk import connector, start_server, stop, wait_for_line, walk_section_1_and_5
 from tests.partners.test_delivery_failures import free_port
 
 
@@ -30,5 +30,9 @@ def test_section_1_after_make_run(tmp_path):
         assert "connector wsse-header igate-hungyen --password-stdin" in out
         assert "without partner endpoints" not in out
         walk_section_1_and_5(tmp_path, f"http://127.0.0.1:{ports[0]}")
+        # The demo's delivered items show when they were done, not a future next attempt.
+        listing = connector("outbox", "list", cwd=tmp_path)
+        delivered = [line for line in listing.stdout.splitlines() if " delivered " in line]
+        assert delivered and not [line for line in delivered if "next=" in line], listing.stdout
     finally:
         stop(proc)
