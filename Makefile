@@ -32,3 +32,4 @@ bench: $(STAMP)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-bench.txt >$(VENV)/pip-bench.log 2>&1 || { cat $(VENV)/pip-bench.log; exit 1; }
 	$(VENV)/bin/python bench/bench_edxml.py
 	$(VENV)/bin/python bench/bench_signing.py
+	$(VENV)/bin/python bench/bench_limits.py
