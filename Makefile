@@ -10,7 +10,8 @@ STAMP := $(VENV)/.installed-$(shell (cat requirements.txt requirements-dev.txt p
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@echo "setting up $(VENV): the pinned requirements, then the project itself (editable; about a minute the first time)"
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt >$(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
+	@# One line per package as pip gets to it (the whole output in $(VENV)/pip.log; on failure, shown).
+	@rm -f $(VENV)/pip.failed; { $(VENV)/bin/pip install --disable-pip-version-check -r requirements.txt -r requirements-dev.txt 2>&1 || touch $(VENV)/pip.failed; } | tee $(VENV)/pip.log | grep --line-buffered -E '^(Collecting|Processing|Installing collected|Successfully installed)' | cut -c1-100; if [ -e $(VENV)/pip.failed ]; then cat $(VENV)/pip.log; exit 1; fi
 	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e . >>$(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
@@ -32,3 +33,4 @@ bench: $(STAMP)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-bench.txt >$(VENV)/pip-bench.log 2>&1 || { cat $(VENV)/pip-bench.log; exit 1; }
 	$(VENV)/bin/python bench/bench_edxml.py
 	$(VENV)/bin/python bench/bench_signing.py
+	$(VENV)/bin/python bench/bench_limits.py

@@ -3,8 +3,8 @@
 With no configuration the first run sets up the embedded default in the data directory
 (SQLite, migrated on start; development keys; the guide's sample directory without partner
 endpoints). ``--workers N`` serves the port from N processes (``connector/serving/supervisor.py``).
-``--demo`` also starts both partner simulators and plays the guide's two cases in
-DATA_DIR/demo (see README). Ctrl-C (SIGINT) or SIGTERM stops it.
+``--demo`` also starts both partner simulators and plays the guide's two cases (the connector's
+data in DATA_DIR as without it, the simulators' in DATA_DIR/demo; see README). Ctrl-C (SIGINT) or SIGTERM stops it.
 """
 
 from __future__ import annotations
@@ -123,9 +123,9 @@ def serve(settings: Settings, threads: int, sock: socket.socket | None = None, n
         process.close()
         raise
     if sock is None:
-        print(f"connector listening on {_where(settings)}", flush=True)
+        announce(settings, f"connector listening on {_where(settings)}")
     else:
-        print(f"worker process {os.getpid()} serving", flush=True)
+        announce(settings, f"worker process {os.getpid()} serving")
     try:
         server.run()
     except KeyboardInterrupt:
@@ -152,8 +152,16 @@ def supervise(settings: Settings, args: argparse.Namespace) -> int:
         child = ["--threads", str(args.threads), "--listen-fd", str(fd), "--slot", str(slot)]
         return [sys.executable, __file__, *options, *child]
 
-    print(f"connector listening on {_where(settings)} with {args.workers} worker processes", flush=True)
+    announce(settings, f"connector listening on {_where(settings)} with {args.workers} worker processes")
     return Supervisor(command, args.workers, sock).run()
+
+
+def announce(settings: Settings, line: str) -> None:
+    """A start-up line: printed as it is, or one JSON log line (stderr) with ``log_format = "json"``."""
+    if settings.log_format == "json":
+        logging.getLogger("connector.server").info(line)
+    else:
+        print(line, flush=True)
 
 
 def _where(settings: Settings) -> str:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench_pipeline import onestop
 from common import machine, markdown_table, text_table
 
 from connector.config import load_settings
@@ -54,13 +55,14 @@ def main() -> int:
         settings = load_settings(None, environ={}, data_dir=Path(tmp), delivery={"enabled": False})
         runtime = build_runtime(settings)
         service, identity = runtime.service, runtime.dev_keys.identity(guide.ONESTOP.organ_id)
+        caller = onestop(runtime)  # the caller the SOAP layer would have authenticated
 
         def send(package: bytes) -> Callable[[], object]:
             def call() -> object:
                 dossier = DossierInfo(f"BENCH-{uuid.uuid4().hex[:8]}", guide.PROCEDURE_CODE)
                 request = SendDocumentRequest(str(uuid.uuid4()), package, DocumentKind.INCOMING, "cbtiepnhan", dossier)
                 try:
-                    return service.send_document(request)
+                    return service.send_document(request, caller)
                 except ConnectorError as exc:
                     return exc.code
 

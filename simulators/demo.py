@@ -2,8 +2,10 @@
 
 Starts the connector (embedded defaults), the document-management simulator and the one-stop
 simulator on localhost, the delivery worker, then plays the guide's two cases – Văn bản đến and
-Văn bản đi – printing each step as it happens, and keeps serving. Each run starts from empty
-databases under ``DATA_DIR/demo`` (its development keys, in ``DATA_DIR/demo/keys``, are kept).
+Văn bản đi – printing each step as it happens, and keeps serving. The connector uses the data
+directory as ``python server.py`` does (``DATA_DIR/connector.db``, ``DATA_DIR/keys``,
+``DATA_DIR/secret.key``), so every command of ``docs/integration.md`` works after ``make run`` as
+written; the simulators' databases, in ``DATA_DIR/demo``, start empty on each run.
 """
 
 from __future__ import annotations
@@ -65,14 +67,14 @@ class Demo:
     def __init__(self, settings: Settings, ports: DemoPorts, say: Callable[[str], None] = print) -> None:
         root = settings.data_dir / "demo"
         root.mkdir(parents=True, exist_ok=True)
-        for stale in (root / "connector.db", root / "docmgmt.db", root / "onestop.db"):
+        for stale in (root / "docmgmt.db", root / "onestop.db"):
             for path in (stale, Path(f"{stale}-wal"), Path(f"{stale}-shm")):
                 path.unlink(missing_ok=True)
-        # Everything of the demo's under DATA_DIR/demo, so `python -m connector ... --data-dir
-        # DATA_DIR/demo` finds its database and keys (the demo prints the exact command).
-        self.settings = dataclasses.replace(settings, port=ports.connector, data_dir=root)
+        # The connector's data where `python server.py` and `python -m connector` look for it
+        # (DATA_DIR itself), the simulators' beside it in DATA_DIR/demo.
+        self.settings = dataclasses.replace(settings, port=ports.connector)
         self.say = say
-        self.runtime: Runtime = build_runtime(self.settings)
+        self.runtime: Runtime = build_runtime(self.settings, sample_endpoints=True)
         slot: list[ConnectorApp] = []
         self.server = BackgroundServer(
             lambda e, s: slot[0](e, s),
@@ -151,15 +153,40 @@ class Demo:
         self.say("the same data from the command line (another terminal):")
         for command in self.commands():
             self.say("  " + command)
+        self.say("a first client of your own (docs/integration.md, section 1):")
+        for command in self.first_client():
+            self.say("  " + command)
 
     def commands(self) -> list[str]:
-        """Operator commands that read the demo's own database and keys."""
-        where = f"--data-dir {self.settings.data_dir}"
+        """Operator commands that read the demo's database and keys (the data directory's)."""
+        where = self._where()
         return [
-            f".venv/bin/python -m connector exchange show {guide_dossier(3).code} {where}",
-            f".venv/bin/python -m connector outbox list {where}",
-            f".venv/bin/python -m connector keys status {where}",
+            f".venv/bin/python -m connector exchange show {guide_dossier(3).code}{where}",
+            f".venv/bin/python -m connector outbox list{where}",
+            f".venv/bin/python -m connector keys status{where}",
         ]
+
+    def first_client(self) -> list[str]:
+        """docs/integration.md's first steps, ready to paste (the data directory's keys)."""
+        where = self._where()
+        keys = self.settings.effective_keys_dir / guide.ONESTOP.organ_id
+        url = self.runtime.settings.effective_public_url
+        return [
+            "read -rs PASSWORD   # the password your client will use (12 characters or more)",
+            f"printf '%s\\n' \"$PASSWORD\" | .venv/bin/python -m connector credentials set "
+            f"{ONESTOP_SYSTEM} --password-stdin{where}",
+            f"# (the one-stop simulator then no longer calls as {ONESTOP_SYSTEM}: the next `make run` resets it)",
+            ".venv/bin/python -m connector edxml build --from-json first.json --out first.edxml",
+            f".venv/bin/python -m signing sign first.edxml --out first.signed.edxml --key {keys}.key.pem "
+            f"--cert {keys}.cert.pem",
+            f"printf '%s\\n' \"$PASSWORD\" | .venv/bin/python -m connector wsse-header {ONESTOP_SYSTEM} "
+            "--password-stdin   # a fresh wsse:Security header for a hand-written envelope",
+            f"WSDL: {url}/soap?wsdl   (SOAP 1.1: {url}/soap, SOAP 1.2: {url}/soap12)",
+        ]
+
+    def _where(self) -> str:
+        data_dir = self.settings.data_dir
+        return "" if data_dir == Path("data") else f" --data-dir {data_dir}"
 
     def case(self, title: str, n: int, kind: str, username: str, number: str) -> None:
         self.say(title)

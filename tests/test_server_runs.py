@@ -66,7 +66,10 @@ def test_the_demo_plays_both_cases(tmp_path):
     assert f"http://127.0.0.1:{ports[0]}/soap?wsdl" in out
     assert "Traceback" not in run.stderr
     # The commands the demo prints read the demo's own data, as a user would type them.
-    commands = [line.split()[1:] for line in out.splitlines() if line.startswith("  .venv/bin/python -m connector ")]
+    readers = out.split("a first client of your own")[0]
+    commands = [
+        line.split()[1:] for line in readers.splitlines() if line.startswith("  .venv/bin/python -m connector ")
+    ]
     assert [c[2:4] for c in commands] == [["exchange", "show"], ["outbox", "list"], ["keys", "status"]]
     for command in commands:
         typed = subprocess.run([sys.executable, *command], cwd=ROOT, capture_output=True, text=True, timeout=60)

@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from connector.auth.admin import MIN_PASSWORD_LENGTH  # one minimum for systems and operators
 from connector.errors import SimpleError
 from connector.store import AdminSession, Operator, OperatorRole, Store
 
 _HASHER = PasswordHasher()
-MIN_PASSWORD_LENGTH = 10
 
 
 class PasswordRefusedError(SimpleError, ValueError):

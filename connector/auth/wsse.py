@@ -14,6 +14,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from xml.sax.saxutils import escape
 
 from lxml import etree
 
@@ -56,7 +57,7 @@ def digest_header(username: str, password: str, nonce: bytes, created: str) -> s
     without a WS-Security library puts in ``soap:Header`` (docs/integration.md)."""
     digest = base64.b64encode(hashlib.sha1(nonce + created.encode() + password.encode()).digest()).decode()
     return (
-        f'<w:Security xmlns:w="{WSSE}" xmlns:u="{WSU}"><w:UsernameToken><w:Username>{username}</w:Username>'
+        f'<w:Security xmlns:w="{WSSE}" xmlns:u="{WSU}"><w:UsernameToken><w:Username>{escape(username)}</w:Username>'
         f'<w:Password Type="{PasswordType.DIGEST.value}">{digest}</w:Password>'
         f"<w:Nonce>{base64.b64encode(nonce).decode()}</w:Nonce><u:Created>{created}</u:Created>"
         "</w:UsernameToken></w:Security>"

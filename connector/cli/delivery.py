@@ -24,9 +24,15 @@ def _outbox_list(args: argparse.Namespace) -> int:
     if not items:
         print(f"no outbox items{f' in state {args.state}' if args.state else ''}")
     for i in items:
+        # A finished item has no next attempt: when it finished instead.
+        when = (
+            f"done={i.updated_at:%Y-%m-%d %H:%M:%S}"
+            if i.state in (OutboxState.DELIVERED, OutboxState.DEAD)
+            else f"next={i.next_attempt_at:%Y-%m-%d %H:%M:%S}"
+        )
         print(
             f"{i.item_id:5} {i.state:9} {i.operation:15} {i.system_id:15} {i.mode.value:4} attempts={i.attempts} "
-            f"next={i.next_attempt_at:%Y-%m-%d %H:%M:%S} exchange={i.exchange_id}"
+            f"{when} exchange={i.exchange_id}"
             + (f"\n      last error: {i.last_error}" if i.last_error else "")
             + (f"\n      partner reference: {i.partner_reference}" if i.partner_reference else "")
         )

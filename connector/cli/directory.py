@@ -14,8 +14,13 @@ def _directory_import(args: argparse.Namespace) -> int:
         directory = parse_directory(read_input(args.file).decode("utf-8"), args.file)
     except (DirectoryFormatError, UnicodeDecodeError) as exc:
         raise CliError(f"{args.file}: {exc}", EXIT_INVALID) from None
-    counts = store_of(args, write=True).import_directory(directory)
-    print("imported " + ", ".join(f"{n} {name}" for name, n in counts.items() if n))
+    plan = store_of(args, write=not args.dry_run).import_directory(
+        directory, replace=args.replace, dry_run=args.dry_run
+    )
+    for change in plan.changes:
+        print(change.describe())
+    mode = "replace" if args.replace else "merge"
+    print(f"{'would change' if args.dry_run else 'imported'} ({mode}): {plan.summary()}")
     return 0
 
 
@@ -44,8 +49,17 @@ def _directory_list(args: argparse.Namespace) -> int:
 def add_directory_commands(commands: argparse._SubParsersAction) -> None:
     group = commands.add_parser("directory", help="organisations, systems, accounts, username mapping, procedures")
     sub = group.add_subparsers(dest="action", required=True)
-    load = sub.add_parser("import", help="import (upsert) a JSON or CSV directory file (docs/operations.md)")
+    load = sub.add_parser(
+        "import",
+        help="merge a JSON or CSV directory file into the directory (docs/operations.md)",
+        description="Merges by default: the fields a record names replace the stored ones, the fields "
+        "and records the file leaves out stay. --replace makes the file the whole directory.",
+    )
     load.add_argument("file")
+    load.add_argument(
+        "--replace", action="store_true", help="records absent from the file are removed, absent fields reset"
+    )
+    load.add_argument("--dry-run", action="store_true", help="print what would change; write nothing")
     add_settings_options(load)
     load.set_defaults(run=_directory_import)
     show = sub.add_parser("list", help="list the directory")

@@ -11,6 +11,8 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from connector.cli.backup import add_backup_commands
+from connector.cli.client import add_client_commands
 from connector.cli.credentials import add_credentials_commands
 from connector.cli.delivery import add_delivery_commands
 from connector.cli.directory import add_directory_commands, add_faults_commands
@@ -29,6 +31,8 @@ COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_keys_commands,
     add_credentials_commands,
     add_evidence_commands,
+    add_client_commands,
+    add_backup_commands,
 ]
 
 

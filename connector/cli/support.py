@@ -30,7 +30,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
 
 def add_settings_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="TOML settings file (docs/operations.md)")
-    parser.add_argument("--data-dir", type=Path, help="data directory (default ./data; the demo's: data/demo)")
+    parser.add_argument("--data-dir", type=Path, help="data directory (default ./data, as the server and the demo)")
 
 
 def store_of(args: argparse.Namespace, write: bool = False) -> Store:

@@ -172,6 +172,9 @@ class Directory:
     accounts: list[Account] = dataclasses.field(default_factory=list)
     username_map: list[UsernameMapping] = dataclasses.field(default_factory=list)
     procedures: list[Procedure] = dataclasses.field(default_factory=list)
+    # Per section, per record: the fields the import file named (a merge keeps the others'
+    # stored values). Absent for a section: every field counts as named.
+    named: dict[str, list[frozenset[str]]] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     def count(self) -> dict[str, int]:
         return {name: len(getattr(self, name)) for name in RECORD_TYPES}
@@ -196,7 +199,8 @@ def parse_directory(text: str, filename: str) -> Directory:
             **{
                 name: [_record(RECORD_TYPES[name], item, f"{name}[{i}]") for i, item in enumerate(items)]
                 for name, items in data.items()
-            }
+            },
+            named={name: [_named(item) for item in items] for name, items in data.items()},
         )
     if filename.lower().endswith(".csv"):
         return _parse_csv(text)
@@ -212,11 +216,10 @@ def _parse_csv(text: str) -> Directory:
         fields = {f.name for f in dataclasses.fields(cls)}
         required = {f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING}
         if required <= header <= fields:
-            records = [
-                _record(cls, {k: v for k, v in row.items() if v not in (None, "")}, f"row {i + 2}")
-                for i, row in enumerate(rows)
-            ]
-            return Directory(**{name: records})
+            # An empty cell names nothing: a merge keeps the stored value (``--replace`` to clear).
+            given = [{k: v for k, v in row.items() if v not in (None, "")} for row in rows]
+            records = [_record(cls, item, f"row {i + 2}") for i, item in enumerate(given)]
+            return Directory(**{name: records}, named={name: [frozenset(item) for item in given]})
     raise DirectoryFormatError(
         f"the CSV header {sorted(header)} matches no record type; "
         + "; ".join(f"{n}: {', '.join(f.name for f in dataclasses.fields(c))}" for n, c in RECORD_TYPES.items())
@@ -278,6 +281,10 @@ def record_json(record: Any) -> dict[str, Any]:
         data["auth"] = record.auth.to_json() if record.auth else None
         data["headers"] = dict(record.headers)
     return data
+
+
+def _named(item: Any) -> frozenset[str]:
+    return frozenset(item) if isinstance(item, dict) else frozenset()
 
 
 def directory_to_json(directory: Directory) -> str:

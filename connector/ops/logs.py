@@ -100,6 +100,9 @@ def configure_logging(log_format: str = "text", level: int = logging.INFO) -> No
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # Alembic says at INFO which plugins it loaded and which dialect it found, on every start and
+    # every /health/ready revision check: noise. Migrations that run are logged by connector.store.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     silence_spyne_fault_logging()
 
 

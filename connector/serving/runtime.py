@@ -111,10 +111,11 @@ class NoDatabaseError(MigrationError):
     """A command that only reads was pointed at a database that does not exist."""
 
 
-def open_store(settings: Settings, seed: bool = True) -> Store:
+def open_store(settings: Settings, seed: bool = True, sample_endpoints: bool = False) -> Store:
     """The store at the schema this code needs: migrated here when ``auto_migrate`` says so,
     otherwise it must be up to date already. ``seed``: the server's first run fills an empty
-    directory (from ``directory_file`` or the guide's sample); operator commands never do."""
+    directory (from ``directory_file`` or the guide's sample); operator commands never do.
+    ``sample_endpoints``: keep the sample's partner endpoints (the demo, whose simulators run)."""
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(settings.effective_database_url)
@@ -129,10 +130,10 @@ def open_store(settings: Settings, seed: bool = True) -> Store:
     if seed and store.directory_is_empty():
         source = settings.directory_file or SAMPLE_DIRECTORY
         directory = parse_directory(source.read_text(encoding="utf-8"), source.name)
-        if settings.directory_file is None:
+        if settings.directory_file is None and not sample_endpoints:
             directory = _without_endpoints(directory)
-        counts = store.import_directory(directory)
-        log.info("directory imported from %s: %s", source, counts)
+        plan = store.import_directory(directory)
+        log.info("directory imported from %s: %s", source, plan.summary())
     return store
 
 
@@ -151,8 +152,7 @@ def existing_database_url(settings: Settings) -> str:
     url = make_url(settings.effective_database_url)
     if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
         raise NoDatabaseError(
-            f"no database at {url.database}: the server creates it on its first run; check --data-dir or "
-            "--config (the demo keeps its data in DATA_DIR/demo)"
+            f"no database at {url.database}: the server creates it on its first run; check --data-dir or --config"
         )
     return settings.effective_database_url
 
@@ -169,8 +169,8 @@ def open_existing_store(settings: Settings) -> Store:
     return store
 
 
-def build_runtime(settings: Settings) -> Runtime:
-    store = open_store(settings)
+def build_runtime(settings: Settings, sample_endpoints: bool = False) -> Runtime:
+    store = open_store(settings, sample_endpoints=sample_endpoints)
     dev_keys = None
     org_cert_map: dict[str, frozenset[str]] = {}
     if settings.trust:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, delete, func, select
 
+from connector.clock import utcnow
 from connector.exchange.directory import (
     Account,
     Directory,
@@ -16,38 +17,63 @@ from connector.exchange.directory import (
     SystemKind,
     UsernameMapping,
 )
+from connector.exchange.directory_merge import KEYS, ChangeKind, DirectoryPlan, plan_import
 from connector.store import directory_cache
+from connector.store import outbox as ob
 from connector.store import tables as t
 from connector.store.gateway import Gateway, column_value
+from connector.store.records import BreakerState
+
+TABLES = {
+    "organizations": t.organizations,
+    "systems": t.systems,
+    "accounts": t.accounts,
+    "username_map": t.username_map,
+    "procedures": t.procedures,
+}
 
 
 class DirectoryGateway(Gateway):
-    def import_directory(self, directory: Directory) -> dict[str, int]:
+    def import_directory(self, directory: Directory, *, replace: bool = False, dry_run: bool = False) -> DirectoryPlan:
+        """Merge ``directory`` into the stored one (``replace``: make it the whole directory);
+        returns what changed (``dry_run``: what would change, nothing written). A system whose
+        endpoint changed gets a closed circuit breaker and its queue due at once: an open breaker
+        was about the old address (or about having none)."""
         with self._tx() as conn:
-            for name, table in (
-                ("organizations", t.organizations),
-                ("systems", t.systems),
-                ("accounts", t.accounts),
-                ("username_map", t.username_map),
-                ("procedures", t.procedures),
-            ):
-                rows = [
-                    {k: column_value(v) for k, v in dataclasses.asdict(r).items()} for r in getattr(directory, name)
-                ]
+            plan = plan_import(self._read_directory(conn), directory, replace=replace)
+            if dry_run or not plan.changes:
+                return plan
+            for section, table in TABLES.items():
+                removed = plan.removed(section)
+                if removed:
+                    key = KEYS[section][0]
+                    conn.execute(delete(table).where(table.c[key].in_(removed)))
+                rows = [{k: column_value(v) for k, v in dataclasses.asdict(r).items()} for r in plan.changed(section)]
                 self._upsert(conn, table, rows)
+            now = utcnow()
+            for change in plan.changes:
+                moved = change.kind is ChangeKind.CHANGE and any(f.name == "endpoint" for f in change.fields)
+                queue = ob.queues(conn).get(change.key) if change.section == "systems" and moved else None
+                if queue is not None and queue.breaker is BreakerState.OPEN:
+                    ob.set_breaker(conn, change.key, BreakerState.CLOSED, None, now)
+                    ob.reschedule_now(conn, change.key, now)
             directory_cache.bump_generation(conn)
         self._directory.invalidate()
-        return directory.count()
+        return plan
 
     def directory(self) -> Directory:
         with self._read() as conn:
-            return Directory(
-                organizations=[directory_cache.organization_entry(r) for r in conn.execute(select(t.organizations))],
-                systems=[directory_cache.system_entry(r) for r in conn.execute(select(t.systems))],
-                accounts=[Account(**r._mapping) for r in conn.execute(select(t.accounts))],
-                username_map=[UsernameMapping(**r._mapping) for r in conn.execute(select(t.username_map))],
-                procedures=[directory_cache.procedure_entry(r) for r in conn.execute(select(t.procedures))],
-            )
+            return self._read_directory(conn)
+
+    @staticmethod
+    def _read_directory(conn: Connection) -> Directory:
+        return Directory(
+            organizations=[directory_cache.organization_entry(r) for r in conn.execute(select(t.organizations))],
+            systems=[directory_cache.system_entry(r) for r in conn.execute(select(t.systems))],
+            accounts=[Account(**r._mapping) for r in conn.execute(select(t.accounts))],
+            username_map=[UsernameMapping(**r._mapping) for r in conn.execute(select(t.username_map))],
+            procedures=[directory_cache.procedure_entry(r) for r in conn.execute(select(t.procedures))],
+        )
 
     def directory_is_empty(self) -> bool:
         with self._read() as conn:

@@ -58,6 +58,10 @@ def as_record(cls: type, row: Any) -> Any:
     return cls(**values)
 
 
+SQLITE_BUSY_TIMEOUT = 30  # seconds a request waits for another process's SQLite write lock
+CHECK_LOCK_WAIT = 2.0  # seconds /health/ready waits for it: a locked database says 503 quickly
+
+
 class Gateway:
     """The engine and the transaction helpers; ``Store`` adds the operations."""
 
@@ -92,13 +96,23 @@ class Gateway:
     def close(self) -> None:
         self.engine.dispose()
 
-    def check_writable(self) -> None:
+    def check_writable(self, lock_wait: float = CHECK_LOCK_WAIT) -> None:
         """Take the write lock and change nothing (the transaction is rolled back): raises
-        ``Server.StoreUnavailable`` when the database cannot be reached or written."""
+        ``Server.StoreUnavailable`` when the database cannot be reached or written. A SQLite
+        lock held by another process is waited for ``lock_wait`` seconds, not the requests' 30."""
         try:
-            with self.engine.connect() as conn, conn.begin() as tx:
-                conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
-                tx.rollback()
+            with self.engine.connect() as conn:
+                sqlite = conn.dialect.name == "sqlite"
+                raw = conn.connection.dbapi_connection if sqlite else None
+                if raw is not None:  # on the DB-API connection: SQLAlchemy would autobegin
+                    raw.execute(f"PRAGMA busy_timeout = {int(lock_wait * 1000)}")
+                try:
+                    with conn.begin() as tx:
+                        conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
+                        tx.rollback()
+                finally:
+                    if raw is not None:
+                        raw.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT * 1000}")
         except DBAPIError as exc:
             raise ConnectorError(
                 ErrorCode.STORE_UNAVAILABLE, f"the exchange store is not writable: {exc.orig}"
@@ -169,7 +183,7 @@ def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         # One file shared by the request threads and the delivery worker; a file never "drops"
         # a connection, so no ping before each checkout.
-        return {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        return {"connect_args": {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT}}
     # A server may restart under us: ping pooled connections before use.
     return {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
 

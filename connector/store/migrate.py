@@ -10,6 +10,7 @@ processes may start on one database at the same moment.
 from __future__ import annotations
 
 import fcntl
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ BASELINE_TABLES = frozenset(
     }
 )
 _PG_LOCK_KEY = 0x65_64_78_6D_6C  # "edxml": one advisory lock id for the connector's migrations
+
+log = logging.getLogger(__name__)
 
 
 class MigrationError(SimpleError):
@@ -119,6 +122,8 @@ def upgrade_schema(engine: Engine, revision: str = "head") -> SchemaState:
         if before.released_unversioned:
             command.stamp(config, BASELINE)
         command.upgrade(config, revision)
+    if before.current != before.head:
+        log.info("schema migrated from %s to %s", before.current or "an empty database", before.head)
     return before
 
 

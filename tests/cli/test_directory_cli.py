@@ -13,7 +13,7 @@ def test_import_csv_and_json_then_list(tmp_path):
         "username,organ_id,role,full_name\nnguyenvana,000.00.31.H31,specialist,Nguyễn Văn A\n"
     )
     imported = run("directory", "import", str(tmp_path / "accounts.csv"), "--data-dir", data)
-    assert imported.returncode == 0 and "imported 1 accounts" in imported.stdout
+    assert imported.returncode == 0 and "+ accounts nguyenvana" in imported.stdout and "1 added" in imported.stdout
     (tmp_path / "map.json").write_text(
         json.dumps({"username_map": [{"onestop_username": "a.motcua", "docmgmt_username": "nguyenvana"}]})
     )
