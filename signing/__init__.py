@@ -28,6 +28,7 @@ from .keys import (
     load_password,
     read_org_cert_map,
 )
+from .pin import ANY_SIGNER, SignerPin
 from .policy import DEFAULT_MAX_BYTES, VerificationPolicy
 from .profile import EDXML_PROFILE, RECEIPT_NS, RECEIPT_PROFILE, DocumentProfile, enveloped_at_root
 from .sign import SigningOptions, sign_package, sign_xml
@@ -82,6 +83,8 @@ __all__ = [
     "sign_xml",
     "subject_text",
     "verify_bundle",
+    "ANY_SIGNER",
+    "SignerPin",
     "verify_package",
     "verify_timestamp",
     "verify_xml",

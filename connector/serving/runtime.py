@@ -6,6 +6,7 @@ database, development keys (``signing keys init``) and the guide's sample direct
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from connector.exchange.service import ExchangeService, ServiceConfig
 from connector.ops.certificates import certificates, warn_expiring
 from connector.ops.health import ReadinessParts
 from connector.ops.metrics import record_authentication_failure
-from connector.store import MigrationError, Store, require_up_to_date
+from connector.store import EvidenceKeyError, EvidenceKeys, MigrationError, Store, require_up_to_date
 from signing import (
     CONNECTOR_ORG,
     DevKeyLayout,
@@ -106,6 +107,7 @@ def open_store(settings: Settings, seed: bool = True) -> Store:
             store.create_schema()
         else:
             require_up_to_date(store.engine)
+        _authenticate_evidence(store, settings)
     except BaseException:
         store.close()
         raise
@@ -117,6 +119,15 @@ def open_store(settings: Settings, seed: bool = True) -> Store:
         counts = store.import_directory(directory)
         log.info("directory imported from %s: %s", source, counts)
     return store
+
+
+def _authenticate_evidence(store: Store, settings: Settings) -> None:
+    """Give the store the evidence keys; records from before they existed are authenticated now,
+    once their chain verifies (docs/evidence.md, "Records from before the upgrade")."""
+    store.evidence.keys = EvidenceKeys.load(settings.effective_evidence_keys_dir)
+    sealed = store.evidence.seal_legacy(utcnow())
+    if sealed:
+        log.warning("%d evidence records from before the evidence keys were authenticated now", sealed)
 
 
 def _without_endpoints(sample: Directory) -> Directory:
@@ -146,6 +157,9 @@ def open_existing_store(settings: Settings) -> Store:
     store = Store(existing_database_url(settings))
     try:
         require_up_to_date(store.engine)
+        # Reading needs no key; a command that appends records opens the store with open_store.
+        with contextlib.suppress(EvidenceKeyError):
+            store.evidence.keys = EvidenceKeys.load(settings.effective_evidence_keys_dir, create=False)
     except BaseException:
         store.close()
         raise
@@ -185,7 +199,9 @@ def build_runtime(settings: Settings) -> Runtime:
         settings.auth,
         on_failure=record_authentication_failure,
     )
-    notary = HeadNotary(store, identity, NotarySettings(settings.tsa_url, settings.tsa_timeout))
+    notary = HeadNotary(
+        store, identity, NotarySettings(settings.tsa_url, settings.tsa_timeout, settings.evidence_heads_dir)
+    )
     service = ExchangeService(store, config)
     return Runtime(settings, store, service, dev_keys, authenticator, notary, tuple(anchors))
 
