@@ -51,14 +51,19 @@ def _evidence_verify(args: argparse.Namespace) -> int:
     if result.broken:
         print(f"BROKEN: {result.broken}")
         return EXIT_INVALID
+    if verdict.unauthenticated_legacy:
+        print(
+            f"UNAUTHENTICATED: records 1..{verdict.unauthenticated_legacy} carry no MAC. Records from before the "
+            "evidence keys are authenticated only by the start that makes the first key; otherwise the MACs "
+            "were removed (docs/evidence.md)"
+        )
+        return EXIT_INVALID
     print(
         f"OK: {verdict.records} records chained from the genesis hash to the head "
         f"(record {verdict.head_seq}, {verdict.head_sha256}), each record and the head row authenticated "
         f"with the evidence key; {verdict.signed_heads_checked} signed heads agree, signed by "
         f"{witnesses.pin.describe()}"
     )
-    if verdict.unauthenticated_legacy:
-        print(f"  UNAUTHENTICATED: records 1..{verdict.unauthenticated_legacy} carry no MAC (from before the upgrade)")
     if verdict.sealed_legacy:
         through, at = verdict.sealed_legacy
         print(f"  legacy: records 1..{through} were written before the evidence keys, authenticated at {at}")

@@ -122,10 +122,11 @@ def open_store(settings: Settings, seed: bool = True) -> Store:
 
 
 def _authenticate_evidence(store: Store, settings: Settings) -> None:
-    """Give the store the evidence keys; records from before they existed are authenticated now,
-    once their chain verifies (docs/evidence.md, "Records from before the upgrade")."""
-    store.evidence.keys = EvidenceKeys.load(settings.effective_evidence_keys_dir)
-    sealed = store.evidence.seal_legacy(utcnow())
+    """Give the store the evidence keys. When this start made the first key, records from before
+    the keys are authenticated now, once their chain verifies (docs/evidence.md, "Records from
+    before the upgrade"); never later, or removing a MAC would get it back."""
+    keys = store.evidence.keys = EvidenceKeys.load(settings.effective_evidence_keys_dir)
+    sealed = store.evidence.seal_legacy(utcnow()) if keys.created else 0
     if sealed:
         log.warning("%d evidence records from before the evidence keys were authenticated now", sealed)
 

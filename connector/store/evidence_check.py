@@ -180,7 +180,8 @@ def _signed_heads(
         if head.number is None:
             continue
         if head.number != expected_number:
-            return f"{name}: follows head {expected_number - 1} (heads missing)"
+            missing = f"head {expected_number}" if head.number == expected_number + 1 else "heads"
+            return f"{name}: {missing} {'' if missing == 'heads' else 'is '}missing before it"
         if head.prev_head_sha256 != prev_sha:
             return f"{name}: does not name the previous head's SHA-256"
         reason = _noted(head, notes.pop(head.number, None))

@@ -41,11 +41,15 @@ class Mac:
 class EvidenceKeys:
     """The key ring: every key by number; ``current`` signs, all of them check."""
 
-    def __init__(self, keys: dict[int, bytes]) -> None:
+    def __init__(self, keys: dict[int, bytes], created: bool = False) -> None:
         if not keys:
             raise EvidenceKeyError("the evidence key ring is empty")
         self._keys = dict(keys)
         self.current = max(keys)
+        self.created = created
+        """Whether this load made the ring's first key: the one moment records from before the
+        keys may be authenticated (``EvidenceLog.seal_legacy``); later, a record without a MAC
+        can only mean one was removed."""
 
     @classmethod
     def load(cls, directory: Path, create: bool = True) -> EvidenceKeys:
@@ -54,9 +58,8 @@ class EvidenceKeys:
             raise EvidenceKeyError(f"no evidence keys in {directory} (setting evidence_keys_dir)")
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            if not _files(directory):
-                _create(directory, 1)
-            return cls({number: _read(path) for number, path in _files(directory).items()})
+            created = not _files(directory) and _create(directory, 1)
+            return cls({number: _read(path) for number, path in _files(directory).items()}, created)
         except OSError as exc:
             raise EvidenceKeyError(f"evidence key directory {directory}: {exc.strerror}") from None
 
@@ -95,7 +98,7 @@ def _files(directory: Path) -> dict[int, Path]:
     return {int(p.stem): p for p in directory.glob("*.key") if p.stem.isdigit()}
 
 
-def _create(directory: Path, number: int) -> None:
+def _create(directory: Path, number: int) -> bool:
     # Written aside, then linked into place: link fails if the name exists, so two processes
     # starting at once never write two keys under one number, and nobody reads a half-written key.
     path = directory / f"{number:04d}.key"
@@ -106,9 +109,10 @@ def _create(directory: Path, number: int) -> None:
     try:
         os.link(aside, path)
     except FileExistsError:
-        pass
+        return False  # another process made it first
     finally:
         aside.unlink()
+    return True
 
 
 def _read(path: Path) -> bytes:
