@@ -6,8 +6,8 @@ evidence records with the chain's links up to a signed (and maybe time-stamped) 
 certificates and CRLs, a README.txt, and a manifest of all of it signed by the connector.
 
 The chain part is bounded: from the dossier's first record to the first signed head after its
-last record (a new head is signed only when none covers it yet), so a bundle for an old dossier
-does not carry everything written since.
+last record (the first time-stamped one, if any is; a new head is signed only when none covers
+it yet), so a bundle for an old dossier does not carry everything written since.
 """
 
 from __future__ import annotations

@@ -365,8 +365,10 @@ class EvidenceLog:
             )
 
     def covering_head(self, seq: int) -> SignedHead | None:
-        """The first numbered signed head that covers record ``seq`` (a bundle's bounded end)."""
+        """The first numbered signed head that covers record ``seq`` (a bundle's bounded end): the
+        first time-stamped one when there is one (a stamp is worth a longer chain part)."""
         query = select(t.signed_heads).where(t.signed_heads.c.number.is_not(None), t.signed_heads.c.seq >= seq)
+        unstamped_last = t.signed_heads.c.timestamp_response.is_(None)
         with self._read() as conn:
-            row = conn.execute(query.order_by(t.signed_heads.c.number).limit(1)).first()
+            row = conn.execute(query.order_by(unstamped_last, t.signed_heads.c.number).limit(1)).first()
         return _signed_head(row) if row else None
