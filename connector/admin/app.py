@@ -26,7 +26,7 @@ from connector.evidence.bundle import BundleSources, EvidenceNotFoundError, expo
 from connector.evidence.notary import HeadNotary
 from connector.exchange.states import ExchangeState
 from connector.store import AdminSession, OperatorRole, OutboxState, Store
-from signing import DevKeyLayout, SigningIdentity, TimestampError, VerificationPolicy
+from signing import BundleLayout, DevKeyLayout, SigningIdentity, TimestampError, VerificationPolicy
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ class AdminApp:
         name = re.sub(r"[^A-Za-z0-9._-]", "_", match["id"])
         return Response(
             body=data,
-            content_type="application/vnd.etsi.asic-e+zip",
+            content_type=BundleLayout.MEDIA_TYPE,
             headers=[("Content-Disposition", f'attachment; filename="evidence-{name}.zip"')],
         )
 
