@@ -5,11 +5,15 @@ unstamped rather than lose it, and stamps it once the TSA answers again."""
 from __future__ import annotations
 
 import socket
+import threading
 import time
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from connector.evidence.notary import NotarySettings
+from connector.serving.app import ConnectorApp
 from tests.evidence.conftest import make_runtime, play_guide
 from tests.evidence.test_chain import evidence_cli
+from tests.ops.conftest import scrape, value
 
 
 def closed_port() -> int:
@@ -24,6 +28,22 @@ def wait_for(condition, what: str) -> None:  # noqa: ANN001
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def unstamped_gauge(runtime) -> float:  # noqa: ANN001
+    """``connector_evidence_unstamped_heads`` as Prometheus scrapes it from the connector's app."""
+    server = make_server("127.0.0.1", 0, ConnectorApp(runtime), handler_class=_Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        return value(scrape(f"http://127.0.0.1:{server.server_port}"), "connector_evidence_unstamped_heads")
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_heads_are_kept_unstamped_while_the_tsa_is_down_and_stamped_after(tsa, tmp_path):
@@ -47,12 +67,14 @@ def test_heads_are_kept_unstamped_while_the_tsa_is_down_and_stamped_after(tsa, t
     result = evidence_cli(tmp_path / "data", "verify", "--config", str(config))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 signed heads wait for a time-stamp (the TSA was down when they were signed)" in result.stdout
+    assert unstamped_gauge(runtime) == 1
 
     # The TSA answers again: the next round stamps the head it kept.
     runtime.notary.settings = NotarySettings(tsa.url, 5.0)
     stop = runtime.notary.start(0.05)
     wait_for(lambda: runtime.store.evidence.signed_heads()[0].timestamp_response, "the time-stamp")
     assert len(runtime.store.evidence.signed_heads()) == 1  # the same head, now stamped
+    assert unstamped_gauge(runtime) == 0
     stop.set()
     runtime.close()
     result = evidence_cli(tmp_path / "data", "verify", "--config", str(config))
