@@ -235,10 +235,15 @@ def test_a_rollback_to_an_earlier_state_shows_only_against_what_left_the_box(cop
 
 @pytest.fixture(scope="module")
 def legacy(tmp_path_factory) -> Path:
-    """A database as it was before migration 0007: the guide's six records, no MACs, no keys."""
+    """A database as it was before migration 0007: the guide's six records, no MACs, no keys, and
+    a head signed the way the connector signed them then (unnumbered, not noted in the chain)."""
     data_dir = tmp_path_factory.mktemp("legacy")
     runtime = make_runtime(data_dir)
     play_guide(runtime)
+    seq, record = runtime.store.evidence.head()
+    signed_at = utcnow()
+    options = SigningOptions(check_sender=False)
+    old_head = sign_xml(Head(seq, record, signed_at).to_xml(), runtime.service.config.identity, options, HEAD_PROFILE)
     runtime.close()
     engine = create_engine(f"sqlite:///{data_dir / 'connector.db'}")
     with engine.begin() as conn:
@@ -247,6 +252,11 @@ def legacy(tmp_path_factory) -> Path:
         config.attributes["connection"] = conn
         command.downgrade(config, "0006")
     engine.dispose()
+    sql(
+        data_dir,
+        "INSERT INTO signed_heads (seq, record_sha256, signed_at, signed_xml) VALUES (?, ?, ?, ?)",
+        params=(seq, record, signed_at.isoformat(" "), old_head),
+    )
     shutil.rmtree(data_dir / "evidence-keys")
     return data_dir
 
@@ -260,6 +270,7 @@ def test_records_from_before_the_upgrade_are_authenticated_once_and_reported(leg
     result = evidence_cli(copy, "verify")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "legacy: records 1..6 were written before the evidence keys, authenticated at" in result.stdout
+    assert "1 signed heads agree" in result.stdout  # the legacy head, its signature checked
     sql(copy, "UPDATE evidence SET content = replace(content, 'routed to', 'sent to') WHERE seq = 2")
     assert broken(copy).startswith("record 2: ")
 
@@ -271,3 +282,19 @@ def test_a_chain_broken_before_the_upgrade_is_never_authenticated(legacy, tmp_pa
     make_runtime(copy).close()
     assert query(copy, "SELECT count(*) FROM evidence WHERE mac IS NULL") == [(6,)]
     assert broken(copy).startswith("record 2: its content does not hash to its content_sha256")
+
+
+def test_a_legacy_head_re_signed_by_a_partner_is_refused(legacy, tmp_path):
+    """No note guards a head from before the upgrade: its signature, pinned to the connector, does."""
+    copy = tmp_path / "copy"
+    shutil.copytree(legacy, copy)
+    make_runtime(copy).close()
+    runtime = make_runtime(copy)
+    partner = runtime.dev_keys.identity(guide.send_package().sender.organ_id)
+    runtime.close()
+    [(xml,)] = query(copy, "SELECT signed_xml FROM signed_heads")
+    forged = sign_xml(
+        Head.from_signed(etree.fromstring(xml)).to_xml(), partner, SigningOptions(check_sender=False), HEAD_PROFILE
+    )
+    sql(copy, "UPDATE signed_heads SET signed_xml = ?", params=(forged,))
+    assert broken(copy).startswith("legacy signed head 1: signer REFUSED: signed by serialNumber=000.00.13.H31")
