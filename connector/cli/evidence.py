@@ -10,19 +10,11 @@ from pathlib import Path
 from connector.admin.auth import PasswordRefusedError, add_operator
 from connector.cli.support import EXIT_INVALID, CliError, add_settings_options, settings_of, store_of
 from connector.clock import utcnow
-from connector.evidence.audit import HeadsFileError, Witnesses, audit, heads_file
+from connector.evidence.audit import HeadsFileError, Witnesses, audit, connector_pin, heads_file
 from connector.evidence.bundle import EvidenceNotFoundError, export_bundle
 from connector.serving.runtime import Runtime, build_runtime
 from connector.store import EvidenceKeyError, EvidenceKeys, OperatorRole
-from signing import SignerPin, SigningIdentity, TimestampError, load_certificates_pem
-
-
-def connector_pin(identity: SigningIdentity) -> SignerPin:
-    """The connector's own signer: its OrganId when its certificate carries one (heads signed
-    before a certificate renewal still verify), else exactly its certificate."""
-    if identity.organ_id:
-        return SignerPin(organ_id=identity.organ_id)
-    return SignerPin.certificate(identity.certificate)
+from signing import TimestampError, load_certificates_pem
 
 
 def _runtime_with_keys(args: argparse.Namespace) -> Runtime:
@@ -51,12 +43,8 @@ def _evidence_verify(args: argparse.Namespace) -> int:
     if result.broken:
         print(f"BROKEN: {result.broken}")
         return EXIT_INVALID
-    if verdict.unauthenticated_legacy:
-        print(
-            f"UNAUTHENTICATED: records 1..{verdict.unauthenticated_legacy} carry no MAC. Records from before the "
-            "evidence keys are authenticated only by the start that makes the first key; otherwise the MACs "
-            "were removed (docs/evidence.md)"
-        )
+    if result.unauthenticated:
+        print(f"UNAUTHENTICATED: {result.unauthenticated}")
         return EXIT_INVALID
     print(
         f"OK: {verdict.records} records chained from the genesis hash to the head "

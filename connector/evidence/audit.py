@@ -32,6 +32,7 @@ from signing import (
     Head,
     SignatureVerificationError,
     SignerPin,
+    SigningIdentity,
     TimestampError,
     VerificationPolicy,
     VerifiedPackage,
@@ -64,6 +65,25 @@ class Audit:
     verdict: ChainVerdict
     broken: str | None
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def unauthenticated(self) -> str | None:
+        """Records without a MAC: only ever legitimate before the first start after the upgrade."""
+        count = self.verdict.unauthenticated_legacy
+        if not count:
+            return None
+        return (
+            f"records 1..{count} carry no MAC. Records from before the evidence keys are authenticated only "
+            "by the start that makes the first key; otherwise the MACs were removed (docs/evidence.md)"
+        )
+
+
+def connector_pin(identity: SigningIdentity) -> SignerPin:
+    """The connector's own signer: its OrganId when its certificate carries one (heads signed
+    before a certificate renewal still verify), else exactly its certificate."""
+    if identity.organ_id:
+        return SignerPin(organ_id=identity.organ_id)
+    return SignerPin.certificate(identity.certificate)
 
 
 def audit(store: Store, witnesses: Witnesses) -> Audit:
