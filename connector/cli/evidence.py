@@ -149,7 +149,12 @@ def add_evidence_commands(commands: argparse._SubParsersAction) -> None:
     verify = sub.add_parser(
         "verify", help="check the chain, its MACs and signed heads; names the first broken record or head"
     )
-    verify.add_argument("--heads", type=Path, metavar="FILE", help="heads exported earlier: each must still be there")
+    verify.add_argument(
+        "--heads",
+        type=Path,
+        metavar="FILE|DIR",
+        help="heads exported earlier (a heads export file, or an evidence_heads_dir): each must still be there",
+    )
     verify.add_argument(
         "--receipts", type=Path, metavar="DIR", help="receipts a partner kept (*.xml): each must be in the chain"
     )

@@ -146,6 +146,9 @@ def _heads(heads: list[SignedHead], witnesses: Witnesses, notes: list[str]) -> s
 
 
 def read_heads_file(path: Path) -> list[SignedHead]:
+    """An ``evidence heads export`` file, or an ``evidence_heads_dir`` (its ``head-*.xml`` files)."""
+    if path.is_dir():
+        return [_head_file(xml) for xml in sorted(path.glob("head-*.xml"))]
     try:
         document = json.loads(path.read_bytes())
         if document.get("format") != HEADS_FORMAT:
@@ -166,6 +169,19 @@ def read_heads_file(path: Path) -> list[SignedHead]:
         ]
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise HeadsFileError(f"cannot read the heads file {path}: {exc}") from None
+
+
+def _head_file(path: Path) -> SignedHead:
+    """A head as ``evidence_heads_dir`` holds it. What it says is read here only to know when to
+    check its signature; ``_exported`` compares the verified document, never this."""
+    try:
+        signed_xml = path.read_bytes()
+        said = Head.from_signed(etree.fromstring(signed_xml, etree.XMLParser(resolve_entities=False, no_network=True)))
+    except (OSError, ValueError, KeyError, etree.XMLSyntaxError) as exc:
+        raise HeadsFileError(f"cannot read the signed head {path}: {exc}") from None
+    stamp = path.with_suffix(".tsr")
+    tsr = stamp.read_bytes() if stamp.is_file() else None
+    return SignedHead(0, said.seq, said.record_sha256, said.signed_at, signed_xml, tsr, None, said.number)
 
 
 def heads_file(heads: list[SignedHead]) -> bytes:

@@ -131,6 +131,8 @@ def test_heads_leave_the_box_as_files_and_exports(tmp_path):
     result = evidence_cli(tmp_path / "data", "verify", "--heads", str(exported))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 exported heads found unchanged in the chain" in result.stdout
+    result = evidence_cli(tmp_path / "data", "verify", "--heads", str(heads_dir))  # the directory, as it is
+    assert result.returncode == 0 and "2 exported heads found unchanged" in result.stdout, result.stdout
     # A type-3 insider drops the heads and their notes, rewrites from record 4 with the keys, and
     # signs a new head with the connector's own identity: inside the box all is consistent again.
     with sqlite3.connect(tmp_path / "data" / "connector.db") as db:
@@ -142,5 +144,8 @@ def test_heads_leave_the_box_as_files_and_exports(tmp_path):
     runtime.notary.sign_head()
     runtime.close()
     assert evidence_cli(tmp_path / "data", "verify").returncode == 0
-    result = evidence_cli(tmp_path / "data", "verify", "--heads", str(exported))
-    assert result.stdout.startswith("BROKEN: exported head 1: record 6 differs from the exported head"), result.stdout
+    for witness in (exported, heads_dir):
+        result = evidence_cli(tmp_path / "data", "verify", "--heads", str(witness))
+        assert result.stdout.startswith("BROKEN: exported head 1: record 6 differs from the exported head"), (
+            result.stdout
+        )
