@@ -70,8 +70,8 @@ def append_all(conn: Connection, entries: list[Entry], keys: EvidenceKeys | None
     Three statements however many records (a request leaves three): the head is bumped by
     their number first, which takes its lock (see the module docstring) and returns the
     previous record's hash. Call it last in a transaction: the lock is then held only until
-    the commit. ``keys``: the evidence key ring; without one (a bare ``Store`` in tests) records
-    carry no MAC and ``evidence verify`` calls them unauthenticated."""
+    the commit. ``keys``: the evidence key ring; without one (a bare ``Store``, as the store's
+    own tests make it; the serving layer always gives one) records carry no MAC."""
     bumped = conn.execute(_BUMP_HEAD, {"count": len(entries)}).one()
     seq, prev = bumped.seq - len(entries), bumped.record_sha256
     rows = []
