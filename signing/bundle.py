@@ -299,11 +299,14 @@ class _Checks:
             self.verdict.add(L.TIMELINE, False, f"unreadable: {exc}")
             return
         recorded: dict[str, list[dict[str, Any]]] = {}
+        facts: dict[str, dict[str, Any]] = {}  # what the record of each exchange's creation keeps
         for seq in sorted(records):
             content = records[seq]
             recorded.setdefault(content["exchange_id"], [])
             if content["kind"] == "event":
                 recorded[content["exchange_id"]].append(content["data"]["event"])
+                if isinstance(content["data"].get("exchange"), dict):
+                    facts.setdefault(content["exchange_id"], content["data"]["exchange"])
         for exchange_id in sorted(set(exchanges) | set(recorded)):
             shown = exchanges.get(exchange_id)
             events = recorded.get(exchange_id)
@@ -314,7 +317,13 @@ class _Checks:
                     f"exchange {exchange_id}: in the {'records' if shown is None else 'timeline'} only",
                 )
                 return
-            if shown.get("events") != events or shown.get("state") != (events[-1]["state"] if events else None):
+            kept = facts.get(exchange_id, {})
+            differs = [name for name, value in shown.items() if name in kept and kept[name] != value]
+            if (
+                differs
+                or shown.get("events") != events
+                or shown.get("state") != (events[-1]["state"] if events else None)
+            ):
                 self.verdict.add(
                     L.TIMELINE, False, f"exchange {exchange_id}: the timeline differs from its evidence records"
                 )

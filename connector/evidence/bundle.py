@@ -38,6 +38,17 @@ from signing import (
 )
 
 L = BundleLayout
+TIMELINE_FACTS = (
+    "kind",
+    "dossier_code",
+    "onestop_number",
+    "document_id",
+    "procedure_code",
+    "source_organ",
+    "agency_organ",
+)
+"""The exchange's facts a bundle's timeline.json shows; the verifier checks them against the
+exchange's first event record when it keeps them."""
 
 
 class EvidenceNotFoundError(SimpleError, LookupError):
@@ -103,23 +114,19 @@ def _readme(subject: str, head: SignedHead, records: list[EvidenceRecord], ident
 
 
 def _timeline(exchanges: list[StoredExchange], records: list[EvidenceRecord]) -> bytes:
-    """The exchanges as the records tell them: each one's facts and its events in order."""
+    """The exchanges as the records tell them: each one's facts (from the record of its creation;
+    from the exchange row only for exchanges created before records kept them) and its events."""
     plain = []
     for x in exchanges:
-        events = [r.data["event"] for r in records if r.kind is EvidenceKind.EVENT and r.exchange_id == x.exchange_id]
+        mine = [r.data for r in records if r.kind is EvidenceKind.EVENT and r.exchange_id == x.exchange_id]
+        events = [data["event"] for data in mine]
+        recorded = next((data["exchange"] for data in mine if "exchange" in data), None)
+        row = {"kind": x.kind.value} | {name: getattr(x, name) for name in TIMELINE_FACTS if name != "kind"}
+        facts = {name: (recorded or row)[name] for name in TIMELINE_FACTS}
         plain.append(
-            {
-                "exchange_id": x.exchange_id,
-                "kind": x.kind.value,
-                "dossier_code": x.dossier_code,
-                "onestop_number": x.onestop_number,
-                "document_id": x.document_id,
-                "procedure_code": x.procedure_code,
-                "source_organ": x.source_organ,
-                "agency_organ": x.agency_organ,
-                "state": events[-1]["state"] if events else None,
-                "events": events,
-            }
+            {"exchange_id": x.exchange_id}
+            | facts
+            | {"state": events[-1]["state"] if events else None, "events": events}
         )
     return json.dumps({"exchanges": plain}, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
@@ -23,20 +23,12 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from connector.store import statements
 from connector.store import tables as t
 from connector.store.evidence_check import HEAD_SIGNED, LEGACY_SEALED, ChainVerdict, check_chain
+from connector.store.evidence_facts import as_utc, event_data, iso
 from connector.store.evidence_keys import HEAD_MAC, RECORD_MAC, EvidenceKeys
-from connector.store.records import EvidenceKind, EvidenceRecord, SignedHead, StoreConflictError, StoredEvent, columns
+from connector.store.records import EvidenceKind, EvidenceRecord, SignedHead, StoreConflictError, StoredEvent
 from signing import GENESIS, ORIGIN, ChainLink, canonical_json, first_break, link_hash, sha256_hex
 
 _HEAD = 1  # the evidence_head row's id
-
-
-def _iso(value: datetime) -> str:
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
-
-
-def event_data(ev: StoredEvent) -> dict[str, Any]:
-    """A timeline event as recorded (and as a bundle's timeline.json shows it)."""
-    return columns(ev) | {"at": _iso(ev.at), "state": ev.state.value}
 
 
 # Built once (SQLAlchemy reuses their compiled forms): the head's statements of ``append_all``.
@@ -80,7 +72,7 @@ def append_all(conn: Connection, entries: list[Entry], keys: EvidenceKeys | None
         content = canonical_json(
             {
                 "seq": seq,
-                "at": _iso(entry.at),
+                "at": iso(entry.at),
                 "kind": entry.kind.value,
                 "exchange_id": entry.exchange_id,
                 "actor": entry.actor,
@@ -123,17 +115,18 @@ def change_entries(
     previous_state: str | None,
     package: tuple[str, int] | None,
     message: tuple[str, str, bytes] | None,
+    facts: dict[str, Any] | None = None,
 ) -> list[Entry]:
-    """What an accepted request leaves: its package (digest, size), the timeline event, and the
-    receipt the connector signed (message id, operation, receipt bytes)."""
+    """What an accepted request leaves: its package (digest, size), the timeline event (with
+    ``facts``: the exchange row's columns it sets, ``exchange`` or ``result``), and the receipt
+    the connector signed (message id, operation, receipt bytes)."""
     entries = []
     if package is not None and message is not None:
         digest, size = package
         data = {"message_id": message[0], "operation": message[1], "package_sha256": digest, "size": size}
         entries.append(Entry(EvidenceKind.PACKAGE, ev.at, ev.actor, data, exchange_id))
-    entries.append(
-        Entry(EvidenceKind.EVENT, ev.at, ev.actor, {"event": event_data(ev), "from": previous_state}, exchange_id)
-    )
+    data = {"event": event_data(ev), "from": previous_state} | (facts or {})
+    entries.append(Entry(EvidenceKind.EVENT, ev.at, ev.actor, data, exchange_id))
     if message is not None:
         message_id, operation, receipt = message
         data = {"message_id": message_id, "operation": operation, "receipt_sha256": sha256_hex(receipt)}
@@ -157,10 +150,6 @@ def delivery_entry(conn: Connection, item_id: int, at: datetime, outcome: str, e
         "error": error,
     }
     return Entry(EvidenceKind.DELIVERY, at, item.system_id, data, item.exchange_id)
-
-
-def as_utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def record_of(row: Any) -> EvidenceRecord:
@@ -230,8 +219,10 @@ class EvidenceLog:
         previous_state: str | None,
         package: tuple[str, int] | None,
         message: tuple[str, str, bytes] | None,
+        facts: dict[str, Any] | None = None,
     ) -> None:
-        append_all(conn, change_entries(exchange_id, ev, previous_state, package, message), self.keys)
+        entries = change_entries(exchange_id, ev, previous_state, package, message, facts)
+        append_all(conn, entries, self.keys)
 
     def append_delivery(self, conn: Connection, item_id: int, at: datetime, outcome: str, error: str | None) -> None:
         append_all(conn, [delivery_entry(conn, item_id, at, outcome, error)], self.keys)
@@ -265,6 +256,18 @@ class EvidenceLog:
         query = select(t.evidence).where(t.evidence.c.seq.between(since, until)).order_by(t.evidence.c.seq)
         with self._read() as conn:
             return list(conn.execute(query))
+
+    def exchange_rows(self) -> Iterator[Mapping[str, Any]]:
+        """Every exchange row, and every timeline event row in order (what ``evidence verify``
+        compares with the records)."""
+        with self._read() as conn:
+            for row in conn.execute(select(t.exchanges).order_by(t.exchanges.c.exchange_id)):
+                yield row._mapping
+
+    def event_rows(self) -> Iterator[Mapping[str, Any]]:
+        with self._read() as conn:
+            for row in conn.execute(select(t.events).order_by(t.events.c.event_id)):
+                yield row._mapping
 
     def links(self, since: int, until: int) -> list[ChainLink]:
         """The chain from ``since`` to ``until`` without the contents: the path to a signed head."""

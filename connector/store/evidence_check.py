@@ -6,7 +6,11 @@ hash, that the columns beside the content (``at``, ``kind``, ``exchange_id``, ``
 the content says, and the record's MAC under the evidence key. Then the head row (it must name
 the last record, under a valid MAC), then the signed heads (``head N: ...``): each names a
 record as it is, numbers follow 1, 2, 3... each naming the previous one's hash, and each head has
-its note record and each note its head. Signatures of the heads are checked by the evidence
+its note record and each note its head. Then the state the console and ``exchange show``
+present (``exchange N: ...``): each exchange row's columns fixed at creation, its result and its
+state against the records that set them, and its timeline against its event records (the
+delivery worker's bulk "waiting" notes, written for a whole backlog in one statement, are the
+one kind of timeline event not recorded). Signatures of the heads are checked by the evidence
 package (``connector.evidence.audit``), which holds the connector's certificate.
 
 Records written before migration 0007 carry no MAC until the connector's first start after the
@@ -17,12 +21,14 @@ a MAC is a break.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from connector.store.evidence_facts import event_row_data, exchange_facts, result_facts, utc_iso
 from connector.store.evidence_keys import HEAD_MAC, RECORD_MAC, EvidenceKeys, Mac
 from connector.store.records import SignedHead
 from signing import GENESIS, ORIGIN, ChainLink, first_break, sha256_hex
@@ -38,6 +44,8 @@ class StoredLog(Protocol):
     """What checking reads (``EvidenceLog``)."""
 
     def rows(self, since: int, until: int) -> list[Any]: ...
+    def exchange_rows(self) -> Iterator[Mapping[str, Any]]: ...
+    def event_rows(self) -> Iterator[Mapping[str, Any]]: ...
     def head_row(self) -> tuple[int, str, int | None, str | None]: ...
     def signed_heads(self, limit: int | None = None) -> list[SignedHead]: ...
 
@@ -107,6 +115,7 @@ def check_chain(log: StoredLog, keys: EvidenceKeys | None) -> ChainVerdict:
     previous, macs_seen = ORIGIN, False
     notes: dict[int, tuple[int, dict[str, Any]]] = {}  # head number -> (its note's seq, the note)
     hashes: dict[int, str] = {}
+    told: dict[str, _Told] = {}  # what the records say of each exchange
     for row in _batches(log):
         link = ChainLink(row.seq, row.content_sha256, row.prev_sha256, row.record_sha256)
         where = f"record {row.seq}"
@@ -133,6 +142,8 @@ def check_chain(log: StoredLog, keys: EvidenceKeys | None) -> ChainVerdict:
                 notes[int(data["number"])] = (row.seq, data)
             elif data.get("action") == LEGACY_SEALED:
                 verdict.sealed_legacy = (int(data["through"]), content["at"])  # type: ignore[index]
+        if content.get("kind") == "event" and isinstance(data, dict) and content.get("exchange_id"):  # type: ignore[union-attr]
+            told.setdefault(content["exchange_id"], _Told()).add(row.seq, data)  # type: ignore[index]
         hashes[row.seq] = row.record_sha256
         previous = link
     verdict.records = previous.seq
@@ -141,6 +152,8 @@ def check_chain(log: StoredLog, keys: EvidenceKeys | None) -> ChainVerdict:
         verdict.heads = list(reversed(log.signed_heads()))
         verdict.broken = _signed_heads(verdict.heads, hashes, notes)
         verdict.signed_heads_checked = len(verdict.heads)
+    if verdict.broken is None:
+        verdict.broken = _state(log, told)
     numbered = [h for h in verdict.heads if h.number is not None]
     covered = (numbered[-1].noted_seq or numbered[-1].seq) if numbered else 0
     if previous.seq > covered:
@@ -202,4 +215,75 @@ def _noted(head: SignedHead, note: tuple[int, dict[str, Any]] | None) -> str | N
         return f"differs from its note, record {seq}"
     if (data.get("seq"), data.get("record_sha256")) != (head.seq, head.record_sha256):
         return f"differs from its note, record {seq}"
+    return None
+
+
+@dataclass
+class _Told:
+    """What an exchange's event records say: its creation facts, its result, its events."""
+
+    facts: tuple[int, dict[str, Any]] | None = None
+    result: tuple[int, dict[str, Any]] | None = None
+    events: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    created: bool = False  # its creation is recorded (not an exchange from before the log)
+
+    def add(self, seq: int, data: dict[str, Any]) -> None:
+        if not self.events and data.get("from") is None:
+            self.created = True
+        if isinstance(data.get("exchange"), dict):
+            self.facts = (seq, data["exchange"])
+        if isinstance(data.get("result"), dict):
+            self.result = (seq, data["result"])
+        if isinstance(data.get("event"), dict):
+            event = dict(data["event"])
+            with contextlib.suppress(KeyError, TypeError, ValueError):  # else compared as it is, and differs
+                event["at"] = utc_iso(datetime.fromisoformat(event["at"]))
+            self.events.append((seq, event))
+
+
+def _state(log: StoredLog, told: dict[str, _Told]) -> str | None:
+    """The exchange rows and their timelines against the records (see the module doc)."""
+    for row in log.exchange_rows():
+        said = told.get(row["exchange_id"])
+        if said is None or not said.created:
+            continue
+        where = f"exchange {row['exchange_id']}"
+        checks: list[tuple[tuple[int, dict[str, Any]] | None, Callable[[Mapping[str, Any]], dict[str, Any]]]] = [
+            (said.facts, exchange_facts),
+            (said.result, result_facts),
+        ]
+        for recorded, facts_of in checks:
+            if recorded is None:
+                continue
+            seq, expected = recorded
+            actual = facts_of(row)
+            for name in sorted(set(expected) | set(actual)):
+                if actual.get(name) != expected.get(name):
+                    return f"{where}: column {name} ({actual.get(name)}) differs from evidence record {seq}"
+        if said.result is None and row["result_code"] is not None:
+            return f"{where}: its result columns are set, but no evidence record sets them"
+        if said.events and row["state"] != said.events[-1][1].get("state"):
+            seq = said.events[-1][0]
+            return f"{where}: column state ({row['state']}) differs from evidence record {seq}"
+    timelines: dict[str, list[dict[str, Any]]] = {}
+    for row in log.event_rows():
+        timelines.setdefault(row["exchange_id"], []).append(event_row_data(row))
+    for exchange_id, said in told.items():
+        if said.created:
+            reason = _timeline(timelines.get(exchange_id, []), said.events)
+            if reason:
+                return f"exchange {exchange_id}: {reason}"
+    return None
+
+
+def _timeline(shown: list[dict[str, Any]], recorded: list[tuple[int, dict[str, Any]]]) -> str | None:
+    """Every recorded event in the timeline, in order; anything else only a connector's note."""
+    pending = list(recorded)
+    for event in shown:
+        if pending and event == pending[0][1]:
+            pending.pop(0)
+        elif not (event["actor"] == "connector" and event["status_code"] is None and event["package_digest"] is None):
+            return f"its timeline event of {event['at']} by {event['actor']} is in no evidence record"
+    if pending:
+        return f"the event of evidence record {pending[0][0]} is missing from its timeline (or changed)"
     return None

@@ -15,6 +15,7 @@ from connector.exchange.states import ExchangeState
 from connector.store import blobs, statements
 from connector.store import outbox as ob
 from connector.store import tables as t
+from connector.store.evidence_facts import exchange_facts, result_facts
 from connector.store.gateway import Gateway, as_record, receipt_of, sized
 from connector.store.records import (
     NewOutboxItem,
@@ -120,8 +121,9 @@ class ExchangeGateway(Gateway):
             self._store_package(conn, package, exchange.created_at)
             conn.execute(statements.insert_into(t.exchanges), values)
             self._record(conn, exchange.exchange_id, first_event, message, outbox, new=True)
+            facts = {"exchange": exchange_facts(values)}
             self.evidence.append_change(
-                conn, exchange.exchange_id, first_event, None, sized(package), receipt_of(message)
+                conn, exchange.exchange_id, first_event, None, sized(package), receipt_of(message), facts
             )
             for exchange_id, linked in linked_events:
                 self._add_event(conn, exchange_id, linked)
@@ -164,8 +166,9 @@ class ExchangeGateway(Gateway):
                 if moved != 1:
                     raise _LostRaceError
                 self._record(conn, exchange_id, new_event, message, outbox)
+                facts = {"result": result_facts(changes)} if result is not None else None
                 self.evidence.append_change(
-                    conn, exchange_id, new_event, expected_state.value, sized(package), receipt_of(message)
+                    conn, exchange_id, new_event, expected_state.value, sized(package), receipt_of(message), facts
                 )
         except _LostRaceError:
             return False

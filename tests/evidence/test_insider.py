@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -298,3 +299,32 @@ def test_a_legacy_head_re_signed_by_a_partner_is_refused(legacy, tmp_path):
     )
     sql(copy, "UPDATE signed_heads SET signed_xml = ?", params=(forged,))
     assert broken(copy).startswith("legacy signed head 1: signer REFUSED: signed by serialNumber=000.00.13.H31")
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        ("UPDATE exchanges SET source_organ = '000.00.14.H31'", "column source_organ (000.00.14.H31) differs from"),
+        (
+            "UPDATE exchanges SET dossier_code = 'another'",
+            "column dossier_code (another) differs from evidence record 2",
+        ),
+        ("UPDATE exchanges SET state = 'finished'", "column state (finished) differs from evidence record 5"),
+        ("UPDATE exchanges SET result_code = 'X'", "its result columns are set, but no evidence record sets them"),
+        ("UPDATE events SET actor = 'someone' WHERE event_id = 1", "its timeline event of "),
+        ("DELETE FROM events WHERE event_id = 2", "the event of evidence record 5 is missing from its timeline"),
+    ],
+)
+def test_what_the_console_and_exchange_show_present_is_checked_too(copy, statement, expected):
+    [(exchange_id,)] = query(copy, "SELECT exchange_id FROM exchanges")
+    sql(copy, statement)
+    assert broken(copy).startswith(f"exchange {exchange_id}: {expected}")
+
+
+def test_a_bundle_shows_the_exchange_as_recorded_not_as_the_row_says(copy, tmp_path):
+    sql(copy, "UPDATE exchanges SET source_organ = '000.00.14.H31'")
+    result = evidence_cli(copy, "export", guide.DOSSIER_CODE, "--out", str(tmp_path / "b.zip"))
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(tmp_path / "b.zip") as bundle:
+        [shown] = json.loads(bundle.read("timeline.json"))["exchanges"]
+    assert shown["source_organ"] == guide.send_package().sender.organ_id
