@@ -9,12 +9,23 @@ import json
 import sqlite3
 from pathlib import Path
 
+from connector.edxml import StatusCode, build
 from connector.exchange.receipts import Receipt
 from connector.store import EvidenceKeys, EvidenceKind
-from signing import GENESIS, RECEIPT_PROFILE, SigningOptions, canonical_json, link_hash, sha256_hex, sign_xml
+from signing import (
+    GENESIS,
+    RECEIPT_PROFILE,
+    SigningOptions,
+    canonical_json,
+    link_hash,
+    sha256_hex,
+    sign_package,
+    sign_xml,
+)
 from simulators import guide
 from tests.evidence.conftest import make_runtime, play_guide
 from tests.evidence.test_chain import evidence_cli
+from tests.service.conftest import AGENCY, ONESTOP, send_request, status_request
 
 
 def receipts_of(runtime) -> list[bytes]:  # noqa: ANN001
@@ -80,21 +91,25 @@ def test_receipts_kept_by_a_partner_reveal_a_rewrite_with_the_keys(tmp_path):
     assert "the chain differs there (rewritten or rolled back)" in result.stdout
 
 
+def sqlite_copy(source: Path, target: Path) -> None:
+    """A consistent copy, as SQLite's online backup makes it (its write-ahead log included)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+
+
 def test_receipts_reveal_a_restored_backup(tmp_path):
     runtime = make_runtime(tmp_path / "data")
-    play_guide(runtime)
+
+    def signed(package) -> bytes:  # noqa: ANN001
+        return sign_package(build(package), runtime.dev_keys.identity(package.sender.organ_id), SigningOptions())
+
+    runtime.service.send_document(send_request(signed(guide.send_package())), ONESTOP)
+    sqlite_copy(tmp_path / "data" / "connector.db", tmp_path / "backup.db")  # the nightly backup
+    runtime.service.update_status(status_request(signed(guide.status_package(StatusCode.ASSIGNED))), AGENCY)
     archive = keep(receipts_of(runtime), tmp_path / "partner")
     runtime.close()
-    # The database as it was after the first request only (records 1-3).
-    # The database as it was after the first request only (records 1-3, the head row's MAC of
-    # then: what a restored backup holds).
-    keys = EvidenceKeys.load(tmp_path / "data" / "evidence-keys", create=False)
-    with sqlite3.connect(tmp_path / "data" / "connector.db") as db:
-        [(record,)] = db.execute("SELECT record_sha256 FROM evidence WHERE seq = 3")
-        db.execute("DELETE FROM evidence WHERE seq > 3")
-        mac = keys.mac("evidence-head", 3, record).value
-        db.execute("UPDATE evidence_head SET seq = 3, record_sha256 = ?, mac = ?", (record, mac))
-    assert evidence_cli(tmp_path / "data", "verify").returncode == 0
+    sqlite_copy(tmp_path / "backup.db", tmp_path / "data" / "connector.db")  # restored
+    assert evidence_cli(tmp_path / "data", "verify").returncode == 0  # consistent in itself
     result = evidence_cli(tmp_path / "data", "verify", "--receipts", str(archive))
     assert result.returncode == 1
     assert "BROKEN: receipt receipt-2.xml: no evidence record of exchange" in result.stdout, result.stdout
