@@ -230,6 +230,15 @@ class Settings:
     """RFC 3161 time-stamping authority for the evidence chain's signed heads; None: signed only."""
     tsa_timeout: float = 10.0
     """Seconds to wait for the time-stamping authority."""
+    tsa_trust: tuple[Path, ...] = ()
+    """The TSA's CA certificates: ``evidence verify`` checks the heads' time-stamps against them
+    (without them it reports the time-stamps as unchecked)."""
+    evidence_keys_dir: Path | None = None
+    """The evidence log's HMAC keys, outside the database; default ``data_dir/evidence-keys``
+    (made on first run). Back it up apart from the database; never remove a key from it."""
+    evidence_heads_dir: Path | None = None
+    """When set, every signed head is also written there as ``head-NNNNNN.xml`` (and ``.tsr``):
+    point it at storage that leaves the box (a mounted share, a synced folder)."""
     evidence_sign_interval: float = 3600.0
     """Seconds between signatures of the evidence chain's head while the server runs (when it
     moved); 0: only on demand (``evidence sign``, an export, the admin console)."""
@@ -271,6 +280,10 @@ class Settings:
     def effective_secret_key_file(self) -> Path:
         return self.auth.secret_key_file or self.data_dir / "secret.key"
 
+    @property
+    def effective_evidence_keys_dir(self) -> Path:
+        return self.evidence_keys_dir or self.data_dir / "evidence-keys"
+
 
 class ConfigError(SimpleError, ValueError):
     """A configuration file or value that cannot be used; the message names the key."""
@@ -306,6 +319,8 @@ _PATHS = {
     "public_key_file",
     "jwks_file",
     "metrics_token_file",
+    "evidence_keys_dir",
+    "evidence_heads_dir",
 }
 _SECTIONS: dict[str, type] = {"delivery": DeliverySettings, "auth": AuthSettings, "gateway": GatewayAuthSettings}
 
@@ -338,7 +353,7 @@ def _convert(cls: type, values: dict[str, Any], prefix: str) -> dict[str, Any]:
             kwargs[name] = value if isinstance(value, section) else _build(section, value, f"{name}.")
         elif name == "partners":
             kwargs[name] = _partners(value)
-        elif name in ("trust", "crls"):
+        elif name in ("trust", "crls", "tsa_trust"):
             kwargs[name] = tuple(Path(v) for v in value)
         elif name in ("organ_id_exceptions", "trusted_proxies", "metrics_networks"):
             kwargs[name] = tuple(value)

@@ -24,10 +24,12 @@ from .keys import (
     OrgSpec,
     SigningIdentity,
     init_dev_keys,
+    load_certificates_pem,
     load_dev_keys,
     load_password,
     read_org_cert_map,
 )
+from .pin import ANY_SIGNER, SignerPin
 from .policy import DEFAULT_MAX_BYTES, VerificationPolicy
 from .profile import EDXML_PROFILE, RECEIPT_NS, RECEIPT_PROFILE, DocumentProfile, enveloped_at_root
 from .sign import SigningOptions, sign_package, sign_xml
@@ -75,6 +77,7 @@ __all__ = [
     "fingerprint_sha256",
     "init_dev_keys",
     "load_dev_keys",
+    "load_certificates_pem",
     "load_password",
     "read_org_cert_map",
     "request_timestamp",
@@ -82,6 +85,8 @@ __all__ = [
     "sign_xml",
     "subject_text",
     "verify_bundle",
+    "ANY_SIGNER",
+    "SignerPin",
     "verify_package",
     "verify_timestamp",
     "verify_xml",

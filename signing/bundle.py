@@ -30,6 +30,7 @@ from .bundle_format import (
 )
 from .chain import ChainLink, first_break, sha256_hex
 from .errors import SignatureVerificationError
+from .pin import SignerPin
 from .policy import VerificationPolicy
 from .profile import EDXML_PROFILE, RECEIPT_PROFILE, DocumentProfile
 from .timestamp import TimestampError, verify_timestamp
@@ -54,6 +55,8 @@ class BundleVerdict:
     subject: str | None = None
     head: Head | None = None
     timestamp: dt.datetime | None = None
+    signer: str = ""
+    """Who the connector's own documents had to be signed by (``SignerPin.describe``)."""
 
     @property
     def valid(self) -> bool:
@@ -79,6 +82,8 @@ class BundleVerdict:
             if self.head
             else None,
             "timestamp": self.timestamp.isoformat() if self.timestamp else None,
+            "head_number": self.head.number if self.head else None,
+            "signer": self.signer,
             "checks": [{"where": c.where, "ok": c.ok, "detail": c.detail} for c in self.checks],
         }
 
@@ -105,20 +110,27 @@ class _Bundle:
             verdict.add("bundle", False, "a member name appears twice")
         if members and members[0] != (L.MIMETYPE, L.MEDIA_TYPE.encode("ascii")):
             verdict.add(members[0][0], False, f"the first member must be {L.MIMETYPE} = {L.MEDIA_TYPE}")
-        if len(members) == len(archive.infolist()) and write_zip(members) != data:
+        names = [name for name, _ in members]
+        if names != L.order(names):
+            verdict.add("bundle", False, "the members are not in the canonical order (docs/evidence.md)")
+        elif len(members) == len(archive.infolist()) and write_zip(members) != data:
             verdict.add("bundle", False, "the zip's headers differ from the canonical layout (docs/evidence.md)")
 
     def under(self, prefix: str) -> dict[str, bytes]:
         return {n: d for n, d in self.files.items() if n.startswith(prefix)}
 
 
-def verify_bundle(data: bytes, trust: list[x509.Certificate]) -> BundleVerdict:
-    """Check everything in a bundle against the auditor's trust anchors; see the module doc."""
-    verdict = BundleVerdict()
+def verify_bundle(
+    data: bytes, trust: list[x509.Certificate], signer: SignerPin, require_timestamp: bool = False
+) -> BundleVerdict:
+    """Check everything in a bundle against the auditor's trust anchors; the manifest, the head
+    and the receipts must be signed by ``signer`` (the connector); see the module doc."""
+    verdict = BundleVerdict(signer=signer.describe())
     bundle = _Bundle(data, verdict)
     if not bundle.files:
         return verdict
-    check = _Checks(bundle, verdict, trust, _crls(bundle, verdict), _certificates(bundle, verdict))
+    certificates = _certificates(bundle, verdict)
+    check = _Checks(bundle, verdict, trust, _crls(bundle, verdict), certificates, signer, require_timestamp)
     if check.manifest():
         records = check.chain(check.head())
         check.packages_and_receipts(records)
@@ -143,17 +155,24 @@ class _Checks:
     trust: list[x509.Certificate]
     crls: list[x509.CertificateRevocationList]
     intermediates: list[x509.Certificate]
+    signer: SignerPin
+    require_timestamp: bool
 
     def policy(self, at: dt.datetime | None) -> VerificationPolicy:
         return VerificationPolicy(trust_anchors=tuple(self.trust), crls=tuple(self.crls), at=at)
 
     def signed(
-        self, where: str, document: bytes, profile: DocumentProfile, at: dt.datetime | None
+        self, where: str, document: bytes, profile: DocumentProfile, at: dt.datetime | None, by_connector: bool
     ) -> VerifiedPackage | None:
+        """Verify a signature; ``by_connector``: the signer must also be the pinned connector."""
         try:
             result = verify_xml(document, self.policy(at), profile)
         except SignatureVerificationError as exc:
             self.verdict.add(where, False, f"signature INVALID ({exc.reason.value}): {exc.message}")
+            return None
+        refusal = self.signer.refusal(result) if by_connector else None
+        if refusal:
+            self.verdict.add(where, False, f"signer REFUSED: {refusal}")
             return None
         self.verdict.add(where, True, f"signature valid, by {result.signer_subject}")
         return result
@@ -164,7 +183,7 @@ class _Checks:
         if document is None:
             return verdict.add(L.MANIFEST, False, "missing")
         verified = self.signed(
-            L.MANIFEST, document, MANIFEST_PROFILE, _claimed_time(document, lambda r: r.get("created"))
+            L.MANIFEST, document, MANIFEST_PROFILE, _claimed_time(document, lambda r: r.get("created")), True
         )
         if verified is None:
             return False
@@ -192,13 +211,16 @@ class _Checks:
             verdict.add(L.HEAD, False, "missing")
             return None
         signed_at = _claimed_time(document, lambda r: r.findtext(f"{{{EVIDENCE_NS}}}SignedAt"))
-        verified = self.signed(L.HEAD, document, HEAD_PROFILE, signed_at)
+        verified = self.signed(L.HEAD, document, HEAD_PROFILE, signed_at, True)
         if verified is None:
             return None
         head = verdict.head = Head.from_signed(verified.signed_root)
         stamp = self.bundle.files.get(L.HEAD_TIMESTAMP)
         if stamp is None:
-            verdict.add(L.HEAD_TIMESTAMP, True, "no time-stamp (none configured when the head was signed)")
+            if self.require_timestamp:
+                verdict.add(L.HEAD_TIMESTAMP, False, "missing, and a time-stamp was required (--require-timestamp)")
+            else:
+                verdict.add(L.HEAD_TIMESTAMP, True, "no time-stamp (none configured when the head was signed)")
             return head
         try:
             verdict.timestamp = verify_timestamp(stamp, document, self.trust, self.intermediates)
@@ -267,7 +289,7 @@ class _Checks:
                 self.verdict.add(name, False, "its SHA-256 differs from the one its evidence record states")
                 continue
             profile, at = expected[name]
-            self.signed(name, document, profile, at)
+            self.signed(name, document, profile, at, by_connector=profile is RECEIPT_PROFILE)
 
     def timeline(self, records: dict[int, dict[str, Any]]) -> None:
         try:
@@ -277,11 +299,14 @@ class _Checks:
             self.verdict.add(L.TIMELINE, False, f"unreadable: {exc}")
             return
         recorded: dict[str, list[dict[str, Any]]] = {}
+        facts: dict[str, dict[str, Any]] = {}  # what the record of each exchange's creation keeps
         for seq in sorted(records):
             content = records[seq]
             recorded.setdefault(content["exchange_id"], [])
             if content["kind"] == "event":
                 recorded[content["exchange_id"]].append(content["data"]["event"])
+                if isinstance(content["data"].get("exchange"), dict):
+                    facts.setdefault(content["exchange_id"], content["data"]["exchange"])
         for exchange_id in sorted(set(exchanges) | set(recorded)):
             shown = exchanges.get(exchange_id)
             events = recorded.get(exchange_id)
@@ -292,7 +317,13 @@ class _Checks:
                     f"exchange {exchange_id}: in the {'records' if shown is None else 'timeline'} only",
                 )
                 return
-            if shown.get("events") != events or shown.get("state") != (events[-1]["state"] if events else None):
+            kept = facts.get(exchange_id, {})
+            differs = [name for name, value in shown.items() if name in kept and kept[name] != value]
+            if (
+                differs
+                or shown.get("events") != events
+                or shown.get("state") != (events[-1]["state"] if events else None)
+            ):
                 self.verdict.add(
                     L.TIMELINE, False, f"exchange {exchange_id}: the timeline differs from its evidence records"
                 )

@@ -17,13 +17,17 @@ from .profile import enveloped_at_root
 
 
 class BundleLayout:
-    """Member names of an evidence bundle (a zip in the spirit of ASiC-E)."""
+    """Member names of an evidence bundle: a zip laid out like ASiC-E (``mimetype`` first,
+    a signed manifest under ``META-INF/``) but not ASiC-E (its manifest is the connector's own
+    signed document, not ``ASiCManifest`` + XAdES), so it names its own media type."""
 
     MIMETYPE = "mimetype"
     """The first member, stored uncompressed: ``MEDIA_TYPE``."""
-    MEDIA_TYPE = "application/vnd.etsi.asic-e+zip"
+    MEDIA_TYPE = "application/vnd.lienthong.connector.evidence+zip"
     MANIFEST = "META-INF/manifest.xml"
     """Every other member with its SHA-256 and size, signed by the connector."""
+    README = "README.txt"
+    """What each member is and how to check it by hand, in Vietnamese and English."""
     TIMELINE = "timeline.json"
     HEAD = "evidence/head.xml"
     """The signed chain head the records link up to."""
@@ -46,6 +50,13 @@ class BundleLayout:
     def record(cls, seq: int) -> str:
         return f"{cls.RECORDS}{seq:012d}.json"
 
+    @classmethod
+    def order(cls, names: list[str]) -> list[str]:
+        """The one order members are written in (and checked in): ``mimetype``, the manifest, the
+        README, then the rest by name."""
+        first = [n for n in (cls.MIMETYPE, cls.MANIFEST, cls.README) if n in names]
+        return first + sorted(n for n in names if n not in first)
+
 
 EVIDENCE_NS = "urn:vn:lienthong:connector:evidence:1"
 HEAD_PROFILE = enveloped_at_root(f"{{{EVIDENCE_NS}}}EvidenceHead", name="evidence chain head")
@@ -54,24 +65,40 @@ MANIFEST_PROFILE = enveloped_at_root(f"{{{EVIDENCE_NS}}}BundleManifest", name="e
 
 @dataclass(frozen=True)
 class Head:
-    """What a signed head says: the chain's last record at ``signed_at``."""
+    """What a signed head says: the chain's last record at ``signed_at``; heads are numbered
+    1, 2, 3... and each names the SHA-256 of the previous signed head's bytes (``GENESIS`` for
+    the first), so a head removed from the middle or the end of the series shows. Heads signed
+    before numbering (``number`` None) are legacy."""
 
     seq: int
     record_sha256: str
     signed_at: dt.datetime
+    number: int | None = None
+    prev_head_sha256: str | None = None
 
     def to_xml(self) -> bytes:
         root = etree.Element(f"{{{EVIDENCE_NS}}}EvidenceHead", nsmap={"e": EVIDENCE_NS})
+        # Seq and RecordSha256 first and adjacent: the by-hand procedure greps them together.
         for name, value in (("Seq", str(self.seq)), ("RecordSha256", self.record_sha256)):
             etree.SubElement(root, f"{{{EVIDENCE_NS}}}{name}").text = value
         etree.SubElement(root, f"{{{EVIDENCE_NS}}}SignedAt").text = self.signed_at.isoformat()
+        if self.number is not None:
+            etree.SubElement(root, f"{{{EVIDENCE_NS}}}Number").text = str(self.number)
+            etree.SubElement(root, f"{{{EVIDENCE_NS}}}PrevHeadSha256").text = self.prev_head_sha256
         return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
     @classmethod
     def from_signed(cls, root: etree._Element) -> Head:
         """From the verified tree (``VerifiedPackage.signed_root``)."""
         text = {etree.QName(e).localname: (e.text or "") for e in root}
-        return cls(int(text["Seq"]), text["RecordSha256"], dt.datetime.fromisoformat(text["SignedAt"]))
+        number = int(text["Number"]) if "Number" in text else None
+        return cls(
+            int(text["Seq"]),
+            text["RecordSha256"],
+            dt.datetime.fromisoformat(text["SignedAt"]),
+            number,
+            text.get("PrevHeadSha256") if number is not None else None,
+        )
 
 
 @dataclass(frozen=True)

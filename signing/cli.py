@@ -26,6 +26,7 @@ from .keys import (
     read_org_cert_map,
     read_org_specs,
 )
+from .pin import ANY_SIGNER, SignerPin
 from .policy import VerificationPolicy
 from .sign import Algorithm, SigningOptions, sign_package
 from .verify import VerifiedPackage, verify_xml
@@ -97,6 +98,26 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         metavar="CA.pem",
         help="trust anchors: the connector's and senders' CA, the time-stamping authority's CA",
+    )
+    who = bundle.add_mutually_exclusive_group(required=True)
+    who.add_argument(
+        "--connector-cert",
+        type=Path,
+        metavar="CERT.pem",
+        help="the connector's certificate: the head, manifest and receipts must be signed with exactly it",
+    )
+    who.add_argument(
+        "--connector",
+        metavar="ORGAN_ID",
+        help="the connector's OrganId: they must be signed by a trusted certificate of that OrganId",
+    )
+    who.add_argument(
+        "--any-signer",
+        action="store_true",
+        help="accept any trusted signer (unsafe: any partner under the same CA could have signed; prints a warning)",
+    )
+    bundle.add_argument(
+        "--require-timestamp", action="store_true", help="fail unless the signed head carries an RFC 3161 time-stamp"
     )
     bundle.add_argument("--json", action="store_true", help="print the verdict as JSON")
 
@@ -253,18 +274,35 @@ def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _cmd_verify_bundle(args: argparse.Namespace, out: TextIO) -> int:
+def _signer_pin(args: argparse.Namespace) -> SignerPin:
+    if args.connector_cert is not None:
+        return SignerPin.certificate_file(args.connector_cert)
+    if args.connector is not None:
+        return SignerPin(organ_id=args.connector)
+    return ANY_SIGNER
+
+
+def _cmd_verify_bundle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     trust = [cert for path in args.trust for cert in load_certificates_pem(path)]
-    verdict = verify_bundle(_read_input(args.input), trust)
+    pin = _signer_pin(args)
+    if pin.any_signer:
+        print(
+            "WARNING: --any-signer: the connector's signer is not pinned; any holder of a certificate under "
+            "the trust anchors (a partner) could have signed this bundle",
+            file=err,
+        )
+    verdict = verify_bundle(_read_input(args.input), trust, pin, args.require_timestamp)
     if args.json:
         print(json.dumps(verdict.as_json(), ensure_ascii=False, indent=2), file=out)
         return EXIT_OK if verdict.valid else EXIT_INVALID
     if verdict.valid:
         head = verdict.head
         print(f"VALID: every check of {args.input} passed (subject {verdict.subject})", file=out)
+        print(f"  signed by: {verdict.signer}", file=out)
         if head:
             stamp = verdict.timestamp.isoformat() if verdict.timestamp else "no time-stamp"
-            print(f"  signed head: record {head.seq} at {head.signed_at.isoformat()} ({stamp})", file=out)
+            number = f"head {head.number}: " if head.number is not None else ""
+            print(f"  signed head: {number}record {head.seq} at {head.signed_at.isoformat()} ({stamp})", file=out)
     else:
         print(f"INVALID: {len(verdict.failures)} of {len(verdict.checks)} checks failed in {args.input}", file=out)
     for check in verdict.checks:
@@ -290,7 +328,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
         if args.command == "verify":
             return _cmd_verify(args, out)
         if args.command == "verify-bundle":
-            return _cmd_verify_bundle(args, out)
+            return _cmd_verify_bundle(args, out, err)
         return _cmd_keys_init(args, out)
     except (UsageError, KeyMaterialError, SigningError, ValueError) as exc:
         # ValueError: a policy or option rejected its configuration (e.g. empty trust file).

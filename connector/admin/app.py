@@ -23,11 +23,12 @@ from connector.admin.guard import LoginGuard
 from connector.admin.views import certificate_rows, package_views
 from connector.admin.web import Request, Response, StartResponse
 from connector.clock import utcnow
+from connector.evidence.audit import Witnesses, audit, connector_pin
 from connector.evidence.bundle import BundleSources, EvidenceNotFoundError, export_bundle
 from connector.evidence.notary import HeadNotary
 from connector.exchange.states import ExchangeState
 from connector.store import AdminSession, BreakerState, OperatorRole, OutboxState, Store
-from signing import DevKeyLayout, SigningIdentity, TimestampError, VerificationPolicy
+from signing import BundleLayout, DevKeyLayout, SigningIdentity, TimestampError, VerificationPolicy
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +193,7 @@ class AdminApp:
         name = re.sub(r"[^A-Za-z0-9._-]", "_", match["id"])
         return Response(
             body=data,
-            content_type="application/vnd.etsi.asic-e+zip",
+            content_type=BundleLayout.MEDIA_TYPE,
             headers=[("Content-Disposition", f'attachment; filename="evidence-{name}.zip"')],
         )
 
@@ -225,10 +226,14 @@ class AdminApp:
         return self.page(session, "certificates.html", rows=rows)
 
     def evidence(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
-        verdict = self.store.evidence.verify() if request.query.get("verify") else None
+        # The same checks as `evidence verify`: the chain, its MACs, and the heads' signatures,
+        # pinned to the connector (a head re-signed by a partner is refused here too).
+        checked = None
+        if request.query.get("verify"):
+            checked = audit(self.store, Witnesses(connector_pin(self.parts.identity), self.parts.policy))
         seq, sha = self.store.evidence.head()
         heads = self.store.evidence.signed_heads(limit=20)
-        return self.page(session, "evidence.html", seq=seq, sha=sha, heads=heads, verdict=verdict)
+        return self.page(session, "evidence.html", seq=seq, sha=sha, heads=heads, audit=checked)
 
     def sign_head(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         # The action is recorded first, so the head signed next covers it.

@@ -3,7 +3,11 @@ with ``python -m signing verify-bundle`` or by hand with xmlsec1 and openssl (do
 
 The bundle holds the packages as received, the signed receipts, the timeline, the dossier's
 evidence records with the chain's links up to a signed (and maybe time-stamped) head, the
-certificates and CRLs, and a manifest of all of it signed by the connector.
+certificates and CRLs, a README.txt, and a manifest of all of it signed by the connector.
+
+The chain part is bounded: from the dossier's first record to the first signed head after its
+last record (the first time-stamped one, if any is; a new head is signed only when none covers
+it yet), so a bundle for an old dossier does not carry everything written since.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from connector.clock import utcnow
 from connector.errors import SimpleError
 from connector.evidence.notary import HeadNotary
+from connector.evidence.readme import ReadmeFacts, readme
 from connector.store import EvidenceKind, EvidenceRecord, SignedHead, Store, StoredExchange
 from signing import (
     MANIFEST_PROFILE,
@@ -24,13 +29,26 @@ from signing import (
     ManifestEntry,
     SigningIdentity,
     SigningOptions,
+    fingerprint_sha256,
     manifest_xml,
     sha256_hex,
     sign_xml,
+    subject_text,
     write_zip,
 )
 
 L = BundleLayout
+TIMELINE_FACTS = (
+    "kind",
+    "dossier_code",
+    "onestop_number",
+    "document_id",
+    "procedure_code",
+    "source_organ",
+    "agency_organ",
+)
+"""The exchange's facts a bundle's timeline.json shows; the verifier checks them against the
+exchange's first event record when it keeps them."""
 
 
 class EvidenceNotFoundError(SimpleError, LookupError):
@@ -59,9 +77,10 @@ def export_bundle(store: Store, sources: BundleSources, key: str) -> bytes:
     exchanges = exchanges_for(store, key)
     if not exchanges:
         raise EvidenceNotFoundError(f"no exchange with message id or dossier {key!r}")
-    head = sources.notary.current()
     ids = [x.exchange_id for x in exchanges]
-    records = store.evidence.records(ids, until=head.seq)
+    records = store.evidence.records(ids)
+    head = (store.evidence.covering_head(records[-1].seq) if records else None) or sources.notary.current()
+    records = [r for r in records if r.seq <= head.seq]
     files: dict[str, bytes] = {L.TIMELINE: _timeline(exchanges, records)}
     for record in records:
         files[L.record(record.seq)] = record.content.encode("utf-8")
@@ -75,27 +94,39 @@ def export_bundle(store: Store, sources: BundleSources, key: str) -> bytes:
     links = store.evidence.links(records[0].seq, head.seq) if records else []
     files[L.CHAIN] = "".join(f"{link.line()}\n" for link in links).encode("ascii")
     files |= _head_files(head) | _pki_files(sources)
+    files[L.README] = _readme(key, head, records, sources.identity)
     return _zip(files, _manifest(key, files, sources.identity))
 
 
+def _readme(subject: str, head: SignedHead, records: list[EvidenceRecord], identity: SigningIdentity) -> bytes:
+    facts = ReadmeFacts(
+        subject=subject,
+        signer_subject=subject_text(identity.certificate),
+        signer_sha256=fingerprint_sha256(identity.certificate),
+        signer_organ_id=identity.organ_id,
+        head_number=head.number,
+        head_seq=head.seq,
+        head_signed_at=head.signed_at,
+        first_seq=records[0].seq if records else None,
+        time_stamped=head.timestamp_response is not None,
+    )
+    return readme(facts)
+
+
 def _timeline(exchanges: list[StoredExchange], records: list[EvidenceRecord]) -> bytes:
-    """The exchanges as the records tell them: each one's facts and its events in order."""
+    """The exchanges as the records tell them: each one's facts (from the record of its creation;
+    from the exchange row only for exchanges created before records kept them) and its events."""
     plain = []
     for x in exchanges:
-        events = [r.data["event"] for r in records if r.kind is EvidenceKind.EVENT and r.exchange_id == x.exchange_id]
+        mine = [r.data for r in records if r.kind is EvidenceKind.EVENT and r.exchange_id == x.exchange_id]
+        events = [data["event"] for data in mine]
+        recorded = next((data["exchange"] for data in mine if "exchange" in data), None)
+        row = {"kind": x.kind.value} | {name: getattr(x, name) for name in TIMELINE_FACTS if name != "kind"}
+        facts = {name: (recorded or row)[name] for name in TIMELINE_FACTS}
         plain.append(
-            {
-                "exchange_id": x.exchange_id,
-                "kind": x.kind.value,
-                "dossier_code": x.dossier_code,
-                "onestop_number": x.onestop_number,
-                "document_id": x.document_id,
-                "procedure_code": x.procedure_code,
-                "source_organ": x.source_organ,
-                "agency_organ": x.agency_organ,
-                "state": events[-1]["state"] if events else None,
-                "events": events,
-            }
+            {"exchange_id": x.exchange_id}
+            | facts
+            | {"state": events[-1]["state"] if events else None, "events": events}
         )
     return json.dumps({"exchanges": plain}, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
 
@@ -123,5 +154,5 @@ def _manifest(subject: str, files: dict[str, bytes], identity: SigningIdentity) 
 
 
 def _zip(files: dict[str, bytes], manifest: bytes) -> bytes:
-    members = [(L.MIMETYPE, L.MEDIA_TYPE.encode("ascii")), (L.MANIFEST, manifest), *sorted(files.items())]
-    return write_zip(members)
+    everything = {L.MIMETYPE: L.MEDIA_TYPE.encode("ascii"), L.MANIFEST: manifest} | files
+    return write_zip([(name, everything[name]) for name in L.order(list(everything))])

@@ -2,6 +2,11 @@
 
 A caller (or an auditor, later) proves what the connector accepted, when, and where it routed
 it, with ``python -m signing verify`` or xmlsec1, like any other signed document.
+
+Each receipt also names the evidence chain's head as the connector saw it just before accepting
+(``chain_seq``, ``chain_sha256``): every partner keeps a witness of the chain outside the box, which
+``python -m connector evidence verify --receipts DIR`` checks the chain against. Receipts from
+before this field carry 0 and "" there.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ class Receipt:
     agency_id: str
     queue: str
     target_account: str
+    chain_seq: int = 0
+    chain_sha256: str = ""
 
     def to_xml(self) -> bytes:
         root = etree.Element(f"{{{RECEIPT_NS}}}Receipt", nsmap={"r": RECEIPT_NS})
@@ -45,7 +52,12 @@ class Receipt:
         values: dict[str, object] = {}
         for f in fields(cls):
             text = root.findtext(f"{{{RECEIPT_NS}}}{_camel(f.name)}") or ""
-            values[f.name] = datetime.fromisoformat(text) if f.name == "accepted_at" else text
+            if f.name == "accepted_at":
+                values[f.name] = datetime.fromisoformat(text)
+            elif f.name == "chain_seq":
+                values[f.name] = int(text or 0)
+            else:
+                values[f.name] = text
         return cls(**values)  # type: ignore[arg-type]
 
 

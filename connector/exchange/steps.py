@@ -136,6 +136,9 @@ class Steps:
         return accepted, accepted.package
 
     def receipt(self, begun: Begun, exchange: StoredExchange, state: ExchangeState, at: datetime) -> SignedReceipt:
+        # The head before this request's own records (they are appended with the receipt's hash,
+        # so the receipt cannot name them): a witness of the chain up to there.
+        chain_seq, chain_sha256 = self.store.evidence.head()
         receipt = Receipt(
             message_id=begun.message_id,
             operation=begun.operation.value,
@@ -147,6 +150,8 @@ class Steps:
             agency_id=exchange.agency_organ,
             queue=exchange.queue,
             target_account=exchange.target_account,
+            chain_seq=chain_seq,
+            chain_sha256=chain_sha256,
         )
         return SignedReceipt(receipt, sign_receipt(receipt, self.config.identity))
 

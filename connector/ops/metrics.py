@@ -129,12 +129,18 @@ class _Events(Collector):
 
 
 class StateCollector(Collector):
-    """Outbox and certificate gauges, computed when scraped."""
+    """Outbox, certificate and evidence gauges, computed when scraped."""
 
     def __init__(
-        self, stats: list[OutboxStats], certs: list[CertificateStatus], now: datetime, warning_days: int
+        self,
+        stats: list[OutboxStats],
+        certs: list[CertificateStatus],
+        now: datetime,
+        warning_days: int,
+        unstamped_heads: int | None = None,
     ) -> None:
         self.stats, self.certs, self.now, self.warning_days = stats, certs, now, warning_days
+        self.unstamped_heads = unstamped_heads
 
     def collect(self) -> Iterator[Metric]:
         items = GaugeMetricFamily(
@@ -185,6 +191,13 @@ class StateCollector(Collector):
             days.add_metric([c.role, c.subject, c.sha256], round(c.days_left(self.now), 2))
         expiring.add_metric([], sum(1 for c in self.certs if c.days_left(self.now) <= self.warning_days))
         yield from (days, expiring)
+        if self.unstamped_heads is not None:
+            unstamped = GaugeMetricFamily(
+                "connector_evidence_unstamped_heads",
+                "Signed heads kept without a time-stamp because the time-stamping authority failed",
+            )
+            unstamped.add_metric([], self.unstamped_heads)
+            yield unstamped
 
 
 def render(state: StateCollector) -> bytes:

@@ -238,12 +238,16 @@ class ConnectorApp:
 
     def _metrics(self) -> bytes:
         now = utcnow()
+        unstamped: int | None = None
         try:
             stats = self.runtime.store.outbox_stats(now)
+            if self.runtime.settings.tsa_url:
+                unstamped = len(self.runtime.store.evidence.unstamped_heads())
         except ConnectorError:  # the store is down: the other metrics still matter (readiness says why)
             stats = []
         certs = self._certificates(now)
-        return metrics.render(metrics.StateCollector(stats, certs, now, self.runtime.settings.certificate_warning_days))
+        warning_days = self.runtime.settings.certificate_warning_days
+        return metrics.render(metrics.StateCollector(stats, certs, now, warning_days, unstamped))
 
     def _certificates(self, now: datetime) -> list[CertificateStatus]:
         config = self.runtime.service.config

@@ -6,6 +6,7 @@ database, development keys (``signing keys init``) and the guide's sample direct
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from connector.exchange.service import ExchangeService, ServiceConfig
 from connector.ops.certificates import certificates, warn_expiring
 from connector.ops.health import ReadinessParts
 from connector.ops.metrics import record_authentication_failure
-from connector.store import MigrationError, Store, require_up_to_date
+from connector.store import EvidenceKeyError, EvidenceKeys, MigrationError, Store, require_up_to_date
 from signing import (
     CONNECTOR_ORG,
     DevKeyLayout,
@@ -124,6 +125,7 @@ def open_store(settings: Settings, seed: bool = True, sample_endpoints: bool = F
             store.create_schema()
         else:
             require_up_to_date(store.engine)
+        _authenticate_evidence(store, settings)
     except BaseException:
         store.close()
         raise
@@ -135,6 +137,16 @@ def open_store(settings: Settings, seed: bool = True, sample_endpoints: bool = F
         plan = store.import_directory(directory)
         log.info("directory imported from %s: %s", source, plan.summary())
     return store
+
+
+def _authenticate_evidence(store: Store, settings: Settings) -> None:
+    """Give the store the evidence keys. When this start made the first key, records from before
+    the keys are authenticated now, once their chain verifies (docs/evidence.md, "Records from
+    before the upgrade"); never later, or removing a MAC would get it back."""
+    keys = store.evidence.keys = EvidenceKeys.load(settings.effective_evidence_keys_dir)
+    sealed = store.evidence.seal_legacy(utcnow()) if keys.created else 0
+    if sealed:
+        log.warning("%d evidence records from before the evidence keys were authenticated now", sealed)
 
 
 def _without_endpoints(sample: Directory) -> Directory:
@@ -163,6 +175,9 @@ def open_existing_store(settings: Settings) -> Store:
     store = Store(existing_database_url(settings))
     try:
         require_up_to_date(store.engine)
+        # Reading needs no key; a command that appends records opens the store with open_store.
+        with contextlib.suppress(EvidenceKeyError):
+            store.evidence.keys = EvidenceKeys.load(settings.effective_evidence_keys_dir, create=False)
     except BaseException:
         store.close()
         raise
@@ -208,7 +223,9 @@ def build_runtime(settings: Settings, sample_endpoints: bool = False) -> Runtime
         settings.auth,
         on_failure=record_authentication_failure,
     )
-    notary = HeadNotary(store, identity, NotarySettings(settings.tsa_url, settings.tsa_timeout))
+    notary = HeadNotary(
+        store, identity, NotarySettings(settings.tsa_url, settings.tsa_timeout, settings.evidence_heads_dir)
+    )
     service = ExchangeService(store, config)
     return Runtime(settings, store, service, dev_keys, authenticator, notary, tuple(anchors))
 

@@ -6,7 +6,8 @@ Import from here, not from the submodules: ``records`` (what callers build and r
 
 from connector.store.credentials import CertificateMapping, CredentialStore, CredentialSummary
 from connector.store.directory_cache import DirectoryCache
-from connector.store.evidence import ChainVerdict
+from connector.store.evidence_check import ChainVerdict
+from connector.store.evidence_keys import EvidenceKeyError, EvidenceKeys
 from connector.store.migrate import (
     MigrationError,
     SchemaState,
@@ -56,6 +57,8 @@ __all__ = [
     "CredentialSummary",
     "BreakerState",
     "ChainVerdict",
+    "EvidenceKeyError",
+    "EvidenceKeys",
     "EvidenceKind",
     "EvidenceRecord",
     "NewOutboxItem",

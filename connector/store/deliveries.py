@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from connector.exchange.directory import DeliveryMode
-from connector.store import evidence as ev_log
 from connector.store import outbox as ob
 from connector.store import tables as t
 from connector.store.gateway import Gateway, as_record
@@ -71,7 +70,7 @@ class OutboxGateway(Gateway):
             )
             if outcome is AttemptOutcome.RETRY and next_attempt_at is not None:
                 ob.push_followers(conn, item_id, next_attempt_at)
-            ev_log.append_delivery(conn, item_id, at, outcome.value, error)
+            self.evidence.append_delivery(conn, item_id, at, outcome.value, error)
 
     def release(self, item_id: int, now: datetime) -> None:
         """Hand a claimed item back untried: due again at ``now``."""
@@ -160,5 +159,5 @@ class OutboxGateway(Gateway):
                     select(t.outbox.c.exchange_id).where(t.outbox.c.item_id == item_id)
                 ).scalar_one()
                 data = {"action": "retry", "item_id": item_id}
-                ev_log.append(conn, EvidenceKind.OPERATOR, now, actor, data, exchange_id)
+                self.evidence.append(conn, EvidenceKind.OPERATOR, now, actor, data, exchange_id)
             return moved == 1

@@ -13,9 +13,9 @@ from sqlalchemy import Connection, or_, select, update
 from connector.errors import SimpleError
 from connector.exchange.states import ExchangeState
 from connector.store import blobs, statements
-from connector.store import evidence as ev_log
 from connector.store import outbox as ob
 from connector.store import tables as t
+from connector.store.evidence_facts import exchange_facts, result_facts
 from connector.store.gateway import Gateway, as_record, receipt_of, sized
 from connector.store.records import (
     NewOutboxItem,
@@ -121,10 +121,13 @@ class ExchangeGateway(Gateway):
             self._store_package(conn, package, exchange.created_at)
             conn.execute(statements.insert_into(t.exchanges), values)
             self._record(conn, exchange.exchange_id, first_event, message, outbox, new=True)
-            ev_log.append_change(conn, exchange.exchange_id, first_event, None, sized(package), receipt_of(message))
+            facts = {"exchange": exchange_facts(values)}
+            self.evidence.append_change(
+                conn, exchange.exchange_id, first_event, None, sized(package), receipt_of(message), facts
+            )
             for exchange_id, linked in linked_events:
                 self._add_event(conn, exchange_id, linked)
-                ev_log.append_change(conn, exchange_id, linked, linked.state, None, None)
+                self.evidence.append_change(conn, exchange_id, linked, linked.state, None, None)
 
     def advance(
         self,
@@ -163,8 +166,9 @@ class ExchangeGateway(Gateway):
                 if moved != 1:
                     raise _LostRaceError
                 self._record(conn, exchange_id, new_event, message, outbox)
-                ev_log.append_change(
-                    conn, exchange_id, new_event, expected_state.value, sized(package), receipt_of(message)
+                facts = {"result": result_facts(changes)} if result is not None else None
+                self.evidence.append_change(
+                    conn, exchange_id, new_event, expected_state.value, sized(package), receipt_of(message), facts
                 )
         except _LostRaceError:
             return False
@@ -187,7 +191,7 @@ class ExchangeGateway(Gateway):
     def add_transport_event(self, exchange_id: str, ev: StoredEvent) -> None:
         with self._tx() as conn:
             self._add_event(conn, exchange_id, ev)
-            ev_log.append_change(conn, exchange_id, ev, ev.state.value, None, None)
+            self.evidence.append_change(conn, exchange_id, ev, ev.state.value, None, None)
 
     def exchange(self, exchange_id: str) -> StoredExchange | None:
         row = self._one(t.exchanges, t.exchanges.c.exchange_id, exchange_id)

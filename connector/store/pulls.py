@@ -7,7 +7,6 @@ from datetime import datetime
 
 from sqlalchemy import insert, select, update
 
-from connector.store import evidence as ev_log
 from connector.store import tables as t
 from connector.store.gateway import Gateway
 from connector.store.records import OPEN_STATES, AttemptOutcome, OutboxState, StoredEvent
@@ -24,7 +23,7 @@ class PullGateway(Gateway):
                 .values(state=OutboxState.FETCHED.value, updated_at=now)
             ).rowcount
             if fetched == 1:
-                ev_log.append_delivery(conn, item_id, now, OutboxState.FETCHED.value, None)
+                self.evidence.append_delivery(conn, item_id, now, OutboxState.FETCHED.value, None)
 
     def acknowledge(
         self,
@@ -61,7 +60,7 @@ class PullGateway(Gateway):
                         error=reason,
                     )
                 )
-                ev_log.append_delivery(
+                self.evidence.append_delivery(
                     conn, item_id, now, (AttemptOutcome.DELIVERED if delivered else AttemptOutcome.RETRY).value, reason
                 )
                 if event is not None:
@@ -69,5 +68,5 @@ class PullGateway(Gateway):
                         select(t.outbox.c.exchange_id).where(t.outbox.c.item_id == item_id)
                     ).scalar_one()
                     self._add_event(conn, exchange_id, event)
-                    ev_log.append_change(conn, exchange_id, event, event.state.value, None, None)
+                    self.evidence.append_change(conn, exchange_id, event, event.state.value, None, None)
             return moved == 1

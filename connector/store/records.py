@@ -231,6 +231,8 @@ class EvidenceRecord:
     content_sha256: str
     prev_sha256: str
     record_sha256: str
+    mac_key: int | None = None  # the evidence key of ``mac`` (connector/store/evidence_keys.py)
+    mac: str | None = None  # None: a record from before migration 0007 not yet authenticated
 
     @property
     def data(self) -> dict[str, Any]:
@@ -253,6 +255,12 @@ class SignedHead:
     signed_xml: bytes = field(repr=False)
     timestamp_response: bytes | None = field(default=None, repr=False)
     tsa_url: str | None = None
+    number: int | None = None
+    """1, 2, 3...; None: signed before heads were numbered (legacy)."""
+    prev_head_sha256: str | None = None
+    """SHA-256 of the previous numbered head's ``signed_xml`` (64 zeros for head 1)."""
+    noted_seq: int | None = None
+    """The evidence record that notes this head (``action`` ``head signed``)."""
 
 
 # ---- admin console ------------------------------------------------------------------------

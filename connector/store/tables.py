@@ -270,6 +270,10 @@ evidence = Table(
     Column("content_sha256", String(64), nullable=False),
     Column("prev_sha256", String(64), nullable=False),
     Column("record_sha256", String(64), nullable=False),
+    # HMAC-SHA256 of (seq, record_sha256) under evidence key mac_key, a file outside the database
+    # (connector/store/evidence_keys.py); NULL only on records from before migration 0007
+    Column("mac_key", Integer),
+    Column("mac", String(64)),
 )
 Index("ix_evidence_exchange", evidence.c.exchange_id)
 
@@ -279,6 +283,8 @@ evidence_head = Table(  # one row: the chain's last record; its row lock seriali
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", Integer, nullable=False),
     Column("record_sha256", String(64), nullable=False),
+    Column("mac_key", Integer),  # HMAC of (seq, record_sha256), like a record's
+    Column("mac", String(64)),
 )
 
 signed_heads = Table(  # the chain head signed with the connector's identity, maybe timestamped
@@ -291,6 +297,11 @@ signed_heads = Table(  # the chain head signed with the connector's identity, ma
     Column("signed_xml", LargeBinary, nullable=False),
     Column("timestamp_response", LargeBinary),  # RFC 3161 TimeStampResp (DER) over signed_xml
     Column("tsa_url", String(500)),
+    # Numbered 1, 2, 3... each naming the SHA-256 of the previous numbered head's signed_xml; the
+    # evidence record that notes the head (noted_seq) makes a deleted head show. NULL: legacy.
+    Column("number", Integer, unique=True),
+    Column("prev_head_sha256", String(64)),
+    Column("noted_seq", Integer),
 )
 
 # ---- admin console -----------------------------------------------------------------------

@@ -19,7 +19,7 @@ import pytest
 from cryptography import x509
 
 from connector.store import OutboxState
-from signing import verify_bundle
+from signing import CONNECTOR_ORG, SignerPin, verify_bundle
 from simulators import guide
 from tests.admin.conftest import PASSWORDS
 
@@ -111,7 +111,7 @@ def test_an_operator_works_through_the_console(console, browser):
     browser.find_element(By.ID, "bundle").click()
     bundle = wait_for_file(browser.downloads, ".zip")
     ca = x509.load_pem_x509_certificates(console.live.runtime.dev_keys.ca_path.read_bytes())
-    verdict = verify_bundle(bundle.read_bytes(), ca)
+    verdict = verify_bundle(bundle.read_bytes(), ca, SignerPin(organ_id=CONNECTOR_ORG.organ_id))
     assert verdict.valid, verdict.failures
 
     browser.get(f"{console.url}/admin/outbox?state=dead")

@@ -12,7 +12,7 @@ from cryptography import x509
 from connector.admin import auth
 from connector.clock import utcnow
 from connector.store import EvidenceKind, OutboxState
-from signing import verify_bundle
+from signing import CONNECTOR_ORG, SignerPin, verify_bundle
 from simulators import guide
 
 
@@ -100,10 +100,10 @@ def test_the_bundle_downloads_and_verifies(console):
     http = console.session("binh")
     [exchange] = console.live.runtime.store.search_exchanges()
     answer = http.get(f"{console.url}/admin/exchanges/{exchange.exchange_id}/bundle.zip", timeout=30)
-    assert answer.headers["Content-Type"] == "application/vnd.etsi.asic-e+zip"
+    assert answer.headers["Content-Type"] == "application/vnd.lienthong.connector.evidence+zip"
     assert zipfile.ZipFile(io.BytesIO(answer.content)).namelist()[0] == "mimetype"
     ca = x509.load_pem_x509_certificates(console.live.runtime.dev_keys.ca_path.read_bytes())
-    verdict = verify_bundle(answer.content, ca)
+    verdict = verify_bundle(answer.content, ca, SignerPin(organ_id=CONNECTOR_ORG.organ_id))
     assert verdict.valid, verdict.failures
 
 
@@ -117,7 +117,7 @@ def test_other_pages_render(console):
     csrf = evidence.split('name="csrf" value="')[1].split('"')[0]
     http.post(f"{console.url}/admin/evidence/sign", data={"csrf": csrf}, timeout=30)
     head = console.live.runtime.store.evidence.signed_heads()[0]  # the newest
-    assert head.seq == console.live.runtime.store.evidence.head()[0]
+    assert head.noted_seq == console.live.runtime.store.evidence.head()[0]  # its note is the last record
     assert http.get(f"{console.url}/admin/nothing", timeout=10).status_code == 404
     assert http.get(f"{console.url}/admin/exchanges/nothing/bundle.zip", timeout=10).status_code == 404
 

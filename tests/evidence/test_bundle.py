@@ -16,15 +16,17 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from connector.evidence.bundle import export_bundle
 from connector.serving.runtime import Runtime
-from signing import BundleLayout
+from signing import CONNECTOR_ORG, BundleLayout, SignerPin
 from signing import verify_bundle as offline_verify
 from simulators import guide
 from tests.evidence.conftest import make_runtime, play_guide
 
 ROOT = Path(__file__).resolve().parents[2]
+CONNECTOR = SignerPin(organ_id=CONNECTOR_ORG.organ_id)
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -32,7 +34,15 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def verify_bundle(bundle: Path, *trust: Path) -> dict:
-    result = run("signing", "verify-bundle", str(bundle), *(f"--trust={t}" for t in trust), "--json")
+    result = run(
+        "signing",
+        "verify-bundle",
+        str(bundle),
+        *(f"--trust={t}" for t in trust),
+        "--connector",
+        CONNECTOR.organ_id,
+        "--json",
+    )
     verdict = json.loads(result.stdout)
     assert result.returncode == (0 if verdict["valid"] else 1)
     return verdict
@@ -66,7 +76,15 @@ def bundle(runtime) -> Path:
 
 
 def test_a_fresh_bundle_verifies_offline(bundle, runtime):
-    result = run("signing", "verify-bundle", str(bundle), "--trust", str(runtime.dev_keys.ca_path))
+    result = run(
+        "signing",
+        "verify-bundle",
+        str(bundle),
+        "--trust",
+        str(runtime.dev_keys.ca_path),
+        "--connector",
+        CONNECTOR.organ_id,
+    )
     assert result.returncode == 0, result.stdout
     assert result.stdout.startswith(f"VALID: every check of {bundle} passed (subject {guide.DOSSIER_CODE})")
     verdict = verify_bundle(bundle, runtime.dev_keys.ca_path)
@@ -80,7 +98,7 @@ def test_a_bundle_by_message_id_holds_that_exchange(runtime, tmp_path):
     [exchange] = runtime.store.search_exchanges()
     data = export_bundle(runtime.store, runtime.bundle_sources(), exchange.exchange_id)
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
-    assert names[:2] == [BundleLayout.MIMETYPE, BundleLayout.MANIFEST]
+    assert names[:3] == [BundleLayout.MIMETYPE, BundleLayout.MANIFEST, BundleLayout.README]
     assert sum(n.startswith(BundleLayout.RECORDS) for n in names) == 6
 
 
@@ -108,7 +126,7 @@ def test_any_flipped_byte_fails(bundle, runtime, tmp_path):
     for offset in range(0, len(original), step):
         changed = bytearray(original)
         changed[offset] ^= 0x01
-        verdict = offline_verify(bytes(changed), trust)
+        verdict = offline_verify(bytes(changed), trust, CONNECTOR)
         assert not verdict.valid, f"a flipped bit at offset {offset} went unnoticed"
 
 
@@ -124,9 +142,9 @@ def rezip(bundle: Path, name: str, change) -> Path:
 
 def test_a_changed_member_is_named(bundle, runtime):
     trust = load_certificates(runtime.dev_keys.ca_path)
-    for name in zipfile.ZipFile(bundle).namelist()[2:]:
+    for name in zipfile.ZipFile(bundle).namelist()[2:]:  # the README too
         changed = rezip(bundle, name, lambda d: d[:-2] + bytes([d[-2] ^ 0x01]) + d[-1:])
-        verdict = offline_verify(changed.read_bytes(), trust)
+        verdict = offline_verify(changed.read_bytes(), trust, CONNECTOR)
         assert name in [c.where for c in verdict.failures], (name, verdict.failures)
 
 
@@ -163,15 +181,23 @@ def test_an_auditor_can_check_it_by_hand(tsa, tmp_path):
     stamped = make_runtime(tmp_path, tsa_url=tsa.url)
     play_guide(stamped)
     out = tmp_path / "unzipped"
-    zipfile.ZipFile(io.BytesIO(export_bundle(stamped.store, stamped.bundle_sources(), guide.DOSSIER_CODE))).extractall(
-        out
-    )
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(export_bundle(stamped.store, stamped.bundle_sources(), guide.DOSSIER_CODE))
+    zipfile.ZipFile(path).extractall(out)
     ca = str(stamped.dev_keys.ca_path)
     doc = (ROOT / "docs" / "evidence.md").read_text(encoding="utf-8")
     script = (
         doc.split("<!-- by-hand:start -->")[1].split("<!-- by-hand:end -->")[0].strip().strip("`").removeprefix("sh")
     )
-    env = {"PATH": os.environ["PATH"], "CA": ca, "TSA_CA": str(tsa.ca_path)}
+    connector_cert = tmp_path / "connector.pem"
+    connector_cert.write_bytes(stamped.service.config.identity.certificate.public_bytes(Encoding.PEM))
+    env = {
+        "PATH": os.environ["PATH"],
+        "CA": ca,
+        "TSA_CA": str(tsa.ca_path),
+        "CONNECTOR_CERT": str(connector_cert),
+        "BUNDLE": str(path),
+    }
     result = subprocess.run(["bash", "-c", script], cwd=out, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "bundle checked by hand: chain ends at the signed head" in result.stdout

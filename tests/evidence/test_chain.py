@@ -45,7 +45,8 @@ def test_verify_accepts_the_untouched_chain_and_its_signed_heads(runtime, tmp_pa
     runtime.notary.sign_head()
     result = evidence_cli(tmp_path, "verify")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith("OK: 6 records")
+    # Six records of the guide, and the seventh notes the signed head.
+    assert result.stdout.startswith("OK: 7 records")
     assert "1 signed heads agree" in result.stdout
 
 
@@ -70,8 +71,9 @@ def test_an_edited_record_with_recomputed_hashes_breaks_the_next_link(runtime, t
         f"UPDATE evidence SET content = '{content}', content_sha256 = '{digest}', "
         f"record_sha256 = '{link_hash(record.prev_sha256, digest)}' WHERE seq = 2",
     )
+    # The hashes hold now; the record's MAC (under a key the database never sees) does not.
     broken = runtime.store.evidence.verify().broken
-    assert broken.startswith("record 3: prev_sha256 does not match record 2"), broken
+    assert broken.startswith("record 2: its MAC does not match"), broken
 
 
 def test_a_deleted_record_is_named(runtime, tmp_path):
@@ -100,5 +102,6 @@ def test_a_rewritten_tail_disagrees_with_the_signed_head(runtime, tmp_path):
         "WHERE seq = 6",
     )
     _sql(tmp_path, f"UPDATE evidence_head SET record_sha256 = '{record}'")
+    # The actor column was left as it was: it now disagrees with the hashed content.
     broken = runtime.store.evidence.verify().broken
-    assert broken.startswith("record 6: differs from signed head 1"), broken
+    assert broken.startswith("record 6: column actor (connector) differs from its hashed content"), broken

@@ -68,7 +68,9 @@ class LocalTsa:
     requests: int = 0
 
 
-def start_tsa(directory: Path) -> tuple[LocalTsa, ThreadingHTTPServer]:
+def start_tsa(directory: Path, with_chain: bool = False) -> tuple[LocalTsa, ThreadingHTTPServer]:
+    """``with_chain``: tokens also carry the CA certificate (``certs``), in issuing order – the
+    certificate set OpenSSL then writes is not in DER order, as with many real TSAs."""
     ca_key, tsa_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca = _certificate(_name("Test TSA CA"), _name("Test TSA CA"), ca_key.public_key(), ca_key, ca=True)
     tsa = _certificate(_name("Test TSA"), ca.subject, tsa_key.public_key(), ca_key, ca=False)
@@ -80,7 +82,10 @@ def start_tsa(directory: Path) -> tuple[LocalTsa, ThreadingHTTPServer]:
     )
     (directory / "serial").write_text("01\n")
     config = directory / "tsa.cnf"
-    config.write_text(CONFIG.format(dir=directory))
+    text = CONFIG.format(dir=directory)
+    if with_chain:
+        text = text.replace("ess_cert_id_chain = no", "ess_cert_id_chain = yes\ncerts = $dir/tsa-ca.pem")
+    config.write_text(text)
     local = LocalTsa("", directory / "tsa-ca.pem")
 
     class Handler(BaseHTTPRequestHandler):

@@ -7,9 +7,12 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from connector.clock import utcnow
 from connector.exchange.states import ExchangeState
-from connector.store import EvidenceKind, Store
+from connector.store import EvidenceKeys, EvidenceKind, SignedHead, Store, StoreConflictError
+from signing import GENESIS
 from simulators import guide
 from tests.store.test_store import create
 
@@ -41,16 +44,22 @@ def test_writers_in_several_processes_keep_one_chain(database_url):
     store.close()
 
 
-def test_an_empty_chain_verifies_and_a_signed_head_is_kept(database_url):
+def test_an_empty_chain_verifies_and_a_signed_head_is_kept(database_url, tmp_path):
     store = Store(database_url)
     store.create_schema()
     store.create_schema()  # twice: the head row is created once
+    store.evidence.keys = EvidenceKeys.load(tmp_path / "evidence-keys")
     assert store.evidence.verify().broken is None
     assert store.evidence.head()[0] == 0
     seq = store.evidence.record_action("ops", utcnow(), {"action": "test"})
-    head = store.evidence.add_signed_head(seq, store.evidence.head()[1], utcnow(), b"<signed/>", None, None)
+    unsaved = SignedHead(0, seq, store.evidence.head()[1], utcnow(), b"<signed/>", None, None, 1, GENESIS)
+    head = store.evidence.add_signed_head(unsaved, utcnow())
     assert store.evidence.signed_heads() == [head]
-    assert store.evidence.verify().signed_heads_checked == 1
+    assert head.noted_seq == seq + 1  # the record noting it
+    verdict = store.evidence.verify()
+    assert (verdict.broken, verdict.signed_heads_checked, verdict.authenticated) == (None, 1, True)
+    with pytest.raises(StoreConflictError):  # another process numbered head 1 meanwhile
+        store.evidence.add_signed_head(unsaved, utcnow())
     store.close()
 
 
