@@ -21,10 +21,10 @@ from pathlib import Path
 from connector.config import ConfigError, Settings, load_settings
 from connector.errors import ConnectorError
 from connector.ops.logs import configure_logging
+from connector.serving import httpserver as transport
 from connector.serving.process import build_process
 from connector.serving.runtime import build_runtime
 from connector.serving.supervisor import Supervisor, follow_parent, listening_socket
-from connector.soap import transport
 from connector.store import MigrationError
 from signing import KeyMaterialError
 from simulators.demo import Demo, DemoError, DemoPorts

@@ -125,9 +125,10 @@ def _worker(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     configure_logging(settings.log_format)
     runtime = build_runtime(settings)
-    worker = build_worker(runtime)
+    worker = build_worker(runtime, "worker")
     print(f"delivery worker on {settings.effective_database_url}", flush=True)
     try:
+        worker.prepare()
         worker.run()
     finally:
         runtime.close()

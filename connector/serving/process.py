@@ -36,10 +36,11 @@ class ServingProcess:
     worker: DeliveryWorker | None
     notary: threading.Event | None  # set() stops the notary's thread
 
-    def start_background(self, delivery: bool, notary: bool) -> None:
-        """Start the delivery worker and the notary, each when asked and configured."""
+    def start_background(self, delivery: bool, notary: bool, role: str = "server-0") -> None:
+        """Start the delivery worker and the notary, each when asked and configured. ``role``:
+        which of this node's processes this is (``build_worker``)."""
         if delivery and self.runtime.settings.delivery.enabled:
-            self.worker = build_worker(self.runtime).start()
+            self.worker = build_worker(self.runtime, role).start()
         interval = self.runtime.settings.evidence_sign_interval
         if notary and interval > 0:
             self.notary = self.runtime.notary.start(interval)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -204,8 +205,12 @@ def connector_identity(settings: Settings, dev_keys: DevKeyLayout | None) -> Sig
     raise ValueError("identity_p12, or identity_key and identity_cert, are required when trust anchors are configured")
 
 
-def build_worker(runtime: Runtime) -> DeliveryWorker:
+def build_worker(runtime: Runtime, role: str = "worker") -> DeliveryWorker:
+    """This process's delivery worker. ``role`` tells it apart from the other workers of this
+    node (``server-0``, ``server-1``, ``worker``): with the node id it names the leases it takes,
+    so the next process in the same role reclaims them at once."""
     delivery = runtime.settings.delivery
     clients = PartnerClients(Timeouts(delivery.connect_timeout, delivery.read_timeout))
-    runtime.worker = DeliveryWorker(runtime.store, clients, delivery)
+    node_id = f"{delivery.node_id or socket.gethostname()}:{role}"
+    runtime.worker = DeliveryWorker(runtime.store, clients, delivery, node_id=node_id)
     return runtime.worker
