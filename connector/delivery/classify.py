@@ -119,13 +119,17 @@ def classify_exception(exc: BaseException, http: HttpEvidence | None) -> CallRes
     """Whatever a zeep call raised, as a result."""
     if isinstance(exc, zeep.exceptions.Fault):
         code = (exc.code or "").split(":")[-1]
-        if http is not None and not _is_soap(http):
+        if not exc.code or (http is not None and not _is_soap(http)):
             # zeep makes a "fault" of any non-200 XML-ish answer; without a SOAP body it is HTTP's.
             return CallResult(Outcome.RETRY, error=f"not a SOAP fault ({exc.message})", failure=Failure.HTTP, http=http)
         if code.startswith(("Client", "Sender")):
             return CallResult(Outcome.REJECTED, error=f"{code}: {exc.message}", failure=Failure.CLIENT_FAULT, http=http)
         return CallResult(
             Outcome.RETRY, error=f"{code or 'fault'}: {exc.message}", failure=Failure.SERVER_FAULT, http=http
+        )
+    if isinstance(exc, zeep.exceptions.ValidationError) and http is not None:  # the partner's answer breaks it
+        return CallResult(
+            Outcome.RETRY, error=f"answer does not fit the contract: {exc}", failure=Failure.PROTOCOL, http=http
         )
     if isinstance(exc, zeep.exceptions.ValidationError):  # our own request breaks the partner's WSDL
         return CallResult(

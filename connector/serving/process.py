@@ -45,9 +45,11 @@ class ServingProcess:
         if notary and interval > 0:
             self.notary = self.runtime.notary.start(interval)
 
-    def close(self) -> None:
+    def close(self, delivery_wait: float | None = None) -> None:
+        """Stop the background threads and close the store. ``delivery_wait``: seconds to wait
+        for a partner call in flight (default: its read timeout); after that it is abandoned."""
         if self.worker is not None:
-            self.worker.stop()
+            self.worker.stop(delivery_wait)
         if self.notary is not None:
             self.notary.set()
         self.runtime.close()
