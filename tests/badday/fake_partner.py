@@ -16,6 +16,7 @@ class Answer:
     content_type: str = "text/xml; charset=utf-8"
     body: bytes = b""
     cut: bool = False  # read the request, then close the connection without a word
+    hang: bool = False  # read the request, then answer only once the test calls ``release()``
 
 
 def soap(body_xml: str) -> bytes:
@@ -27,6 +28,14 @@ def soap(body_xml: str) -> bytes:
     ).encode()
 
 
+def accepted(reference: str) -> bytes:
+    return soap(
+        "<tns:deliverDocumentResponse><tns:accepted>"
+        f"<tns:reference>{reference}</tns:reference><tns:duplicate>false</tns:duplicate>"
+        "</tns:accepted></tns:deliverDocumentResponse>"
+    )
+
+
 def fault(code: str, text: str) -> bytes:
     return soap(f"<soap:Fault><faultcode>soap:{code}</faultcode><faultstring>{text}</faultstring></soap:Fault>")
 
@@ -35,6 +44,7 @@ class FakePartner:
     def __init__(self, answer: Answer) -> None:
         self.answer = answer
         self.calls = 0
+        self._released = threading.Event()
         partner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,6 +52,9 @@ class FakePartner:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 partner.calls += 1
                 answer = partner.answer
+                if answer.hang:
+                    partner._released.wait(120)
+                    answer = partner.answer
                 if answer.cut:
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
@@ -57,6 +70,11 @@ class FakePartner:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/soap"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def release(self, answer: Answer) -> None:
+        """From now on answer ``answer``, also to the calls that hang."""
+        self.answer = answer
+        self._released.set()
 
     def __enter__(self) -> FakePartner:
         self._thread.start()
