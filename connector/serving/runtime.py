@@ -76,6 +76,8 @@ class Runtime:
             worker=self.worker,
             stalled_after=delivery.connect_timeout + delivery.read_timeout + 10 * delivery.poll_interval + 5,
             backlog_limit=self.settings.outbox_backlog_limit,
+            disk=database_directory(self.settings.effective_database_url),
+            min_free_disk_bytes=self.settings.min_free_disk_bytes,
         )
 
     def console_parts(self) -> ConsoleParts:
@@ -89,6 +91,14 @@ class Runtime:
             dev_keys=self.dev_keys,
             session_minutes=self.settings.admin_session_minutes,
         )
+
+
+def database_directory(url: str) -> Path | None:
+    """The directory of a SQLite database file (None for a server database or in memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database).resolve().parent
 
 
 class NoDatabaseError(MigrationError):
