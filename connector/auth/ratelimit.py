@@ -93,7 +93,7 @@ class SharedFailures:
                     try:
                         self._at_limit = self.credentials.keys_at_limit(self._wall() - self.window, self.max_failures)
                     except ConnectorError as exc:
-                        log.warning("shared failure counts not read: %s", exc.message)
+                        log.warning("shared failure counts not read: %s", getattr(exc, "detail", exc.message))
         return next((key for key in keys if key in self._at_limit), None)
 
     def failed(self, keys: Iterable[str]) -> None:

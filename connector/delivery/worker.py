@@ -262,7 +262,7 @@ class DeliveryWorker:
         """Written on the leases this worker takes; its next incarnation reclaims them (``start``)."""
         self.wakeup = Wakeup()
         self.outage = StoreOutage(
-            OutagePolicy(settings.poll_interval / 10, settings.outage_max_backoff, settings.outage_summary_interval),
+            OutagePolicy(0.5, settings.outage_max_backoff, settings.outage_summary_interval),
             on_change=_record_outage,
         )
 

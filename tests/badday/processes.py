@@ -55,6 +55,7 @@ class PrivatePostgres:
         self.root.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
+            self.root.chmod(0o755)
         subprocess.run(
             as_postgres(str(PG_BIN / "initdb"), "-D", str(self.root / "db"), "-A", "trust", "-U", "postgres"),
             check=True,
