@@ -110,6 +110,11 @@ class ConnectorProcess:
     process: subprocess.Popen[bytes] | None = None
     runs: int = 0
     passwords: dict[str, str] = field(default_factory=dict)
+    data_dir: Path | None = None  # default: WORK/data
+
+    @property
+    def data(self) -> Path:
+        return self.data_dir or self.work / "data"
 
     @property
     def url(self) -> str:
@@ -127,7 +132,7 @@ class ConnectorProcess:
         self.work.mkdir(parents=True, exist_ok=True)
         directory = write_directory(self.work / "directory.json", self.docmgmt_endpoint)
         self.config.write_text(
-            f'data_dir = "{self.work / "data"}"\nport = {self.port}\ndirectory_file = "{directory}"\n'
+            f'data_dir = "{self.data}"\nport = {self.port}\ndirectory_file = "{directory}"\n'
             f"{self.config_lines}\n[delivery]\n{self.delivery}\n",
             encoding="utf-8",
         )
@@ -173,11 +178,11 @@ class ConnectorProcess:
             set_password(self.config, system_id, self.passwords[system_id])
 
     def client(self, system_id: str = "igate-hungyen"):  # noqa: ANN201 - a zeep client
-        return LiveConnector(self.url, None, self.work / "data" / "keys").client(system_id, self.passwords[system_id])
+        return LiveConnector(self.url, None, self.data / "keys").client(system_id, self.passwords[system_id])
 
     def send(self, n: int, first: int = 10) -> list[str]:
         """``n`` documents sent as the one-stop system; returns their dossier codes."""
-        identity = load_dev_keys(self.work / "data" / "keys").identity(guide.ONESTOP.organ_id)
+        identity = load_dev_keys(self.data / "keys").identity(guide.ONESTOP.organ_id)
         client = self.client()
         codes = [f"Bo_Thu_Tuc_Cap_Huyen-221126-{k:04d}" for k in range(first, first + n)]
         for code in codes:

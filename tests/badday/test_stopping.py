@@ -26,7 +26,7 @@ def refused(port: int) -> bool:
 
 
 def delivered(work: Path) -> bool:
-    store = Store(f"sqlite:///{work / 'data' / 'connector.db'}")
+    store = Store(f"sqlite:///{work / 'data' / 'connector.db'}")  # ConnectorProcess's default data_dir
     try:
         return all(i.state == "delivered" for i in store.outbox_items() if i.operation == "deliverDocument")
     finally:
