@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             # child: the first starts its clean stop, later ones change nothing (``serve``).
             follow_parent()
             sock = socket.socket(fileno=args.listen_fd)
-            return serve(settings, args.threads, sock, notary=args.slot == 0, role=f"server-{args.slot}")
+            return serve(settings, args.threads, sock, notary=args.slot == 0, slot=args.slot)
         if args.workers > 1:
             return supervise(settings, args)
         return serve(settings, args.threads)
@@ -92,13 +92,14 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def serve(
-    settings: Settings, threads: int, sock: socket.socket | None = None, notary: bool = True, role: str = "server-0"
+    settings: Settings, threads: int, sock: socket.socket | None = None, notary: bool = True, slot: int = 0
 ) -> int:
     """Serve in this process: on ``settings``' address, or on ``sock`` (a ``--workers`` child).
     SIGTERM or SIGINT stops it without hanging clients (``httpserver.serve_until``): the
     listener closes at once, requests in flight finish within ``shutdown_grace``, then the
     delivery threads stop; a partner call in flight is abandoned and its item is reclaimed by
-    the next process in this ``role`` (or retried once its lease ends)."""
+    the next process in the same role – ``server-PORT-SLOT`` on this node – or retried once its
+    lease ends."""
     process = build_process(settings)  # before any server or worker thread starts
     options = transport.server_options(settings, threads)
     try:
@@ -109,7 +110,7 @@ def serve(
             )
         else:
             server = transport.create_server(process.wsgi, sockets=[sock], admission=process.app.gate, **options)
-        process.start_background(delivery=True, notary=notary, role=role)
+        process.start_background(delivery=True, notary=notary, role=f"server-{settings.port}-{slot}")
     except BaseException:
         process.close()
         raise

@@ -53,6 +53,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 import requests  # noqa: E402
 import zeep  # noqa: E402
 from common import MiB, free_port, machine, markdown_table  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 from zeep.transports import Transport  # noqa: E402
 
 from connector.clock import utcnow  # noqa: E402
@@ -384,8 +385,8 @@ def check(stack: Stack, clerks: Clerks, store: Store, settled: bool) -> list[str
         documents = conn.exec_driver_sql(
             "SELECT exchange_id FROM outbox WHERE operation = 'deliverDocument' AND state = 'delivered'"
         ).all()
-        missing = [m for m in clerks.accepted if conn.exec_driver_sql(
-            "SELECT 1 FROM exchanges WHERE exchange_id = ?", (m,)).first() is None]  # fmt: skip
+        known = text("SELECT 1 FROM exchanges WHERE exchange_id = :m")  # SQLite or PostgreSQL (--bad-day)
+        missing = [m for m in clerks.accepted if conn.execute(known, {"m": m}).first() is None]
     with stack.sim_db("docmgmt") as db:
         at_agency = {r[0] for r in db.execute("SELECT exchange_id FROM documents")}
         received = db.execute("SELECT count(*) FROM received_messages").fetchone()[0]

@@ -61,7 +61,7 @@ class DeliverySettings(PartnerPolicy):
     node_id: str | None = None
     """This worker's name among the workers sharing the database, kept on the leases it takes so
     that it reclaims them at once when it restarts; default: the host name and the process's role
-    (``server-SLOT``, ``worker``). Must be unique per running worker."""
+    (``server-PORT-SLOT``, ``worker``). Must be unique per running worker."""
     outage_max_backoff: float = 30.0
     """While the store is unavailable, delivery polls back off up to this many seconds."""
     outage_summary_interval: float = 60.0

@@ -36,7 +36,7 @@ class ServingProcess:
     worker: DeliveryWorker | None
     notary: threading.Event | None  # set() stops the notary's thread
 
-    def start_background(self, delivery: bool, notary: bool, role: str = "server-0") -> None:
+    def start_background(self, delivery: bool, notary: bool, role: str = "server-8080-0") -> None:
         """Start the delivery worker and the notary, each when asked and configured. ``role``:
         which of this node's processes this is (``build_worker``)."""
         if delivery and self.runtime.settings.delivery.enabled:

@@ -217,7 +217,7 @@ def connector_identity(settings: Settings, dev_keys: DevKeyLayout | None) -> Sig
 
 def build_worker(runtime: Runtime, role: str = "worker") -> DeliveryWorker:
     """This process's delivery worker. ``role`` tells it apart from the other workers of this
-    node (``server-0``, ``server-1``, ``worker``): with the node id it names the leases it takes,
+    node (``server-PORT-SLOT``, ``worker``): with the node id it names the leases it takes,
     so the next process in the same role reclaims them at once."""
     delivery = runtime.settings.delivery
     clients = PartnerClients(Timeouts(delivery.connect_timeout, delivery.read_timeout))
