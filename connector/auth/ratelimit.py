@@ -81,6 +81,7 @@ class SharedFailures:
         self._wall = wall
         self._at_limit: frozenset[str] = frozenset()
         self._read_at: float | None = None
+        self._unread = False  # the last read failed (the store is unavailable)
         self._lock = threading.Lock()
 
     def blocked(self, keys: Iterable[str]) -> str | None:
@@ -92,8 +93,14 @@ class SharedFailures:
                     self._read_at = now
                     try:
                         self._at_limit = self.credentials.keys_at_limit(self._wall() - self.window, self.max_failures)
-                    except ConnectorError as exc:
-                        log.warning("shared failure counts not read: %s", getattr(exc, "detail", exc.message))
+                    except ConnectorError as exc:  # logged once per outage, not once a second
+                        if not self._unread:
+                            log.warning("shared failure counts not read: %s", getattr(exc, "detail", exc.message))
+                        self._unread = True
+                    else:
+                        if self._unread:
+                            log.warning("shared failure counts read again")
+                        self._unread = False
         return next((key for key in keys if key in self._at_limit), None)
 
     def failed(self, keys: Iterable[str]) -> None:

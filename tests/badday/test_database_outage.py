@@ -86,6 +86,7 @@ def test_a_database_outage_is_logged_once_and_callers_get_a_stable_sentence(tmp_
             assert sum("store available again" in line for line in lines) == 1, lines
             assert 1 <= sum("store still unavailable" in line for line in lines) <= 4, lines
             assert not any("Traceback" in line for line in lines), lines[:40]
+            assert sum("shared failure counts not read" in line for line in lines) <= 1, lines
             # The request's one line carries the detail the caller did not get, under its id.
             [request_line] = [line for line in lines if request_id in line]
             assert "fault=Server.StoreUnavailable" in request_line and "detail=" in request_line
