@@ -47,6 +47,15 @@ def half_request(port: int) -> tuple[socket.socket, bytes]:
     return sock, body[40:]
 
 
+def read_answer(sock: socket.socket) -> bytes:
+    """The whole HTTP answer: the server closes the connection after it while stopping."""
+    chunks = []
+    with sock:
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def test_sigterm_refuses_new_connections_at_once_finishes_requests_and_the_restart_reclaims(tmp_path):
     with FakePartner(Answer(hang=True)) as partner:
         connector = ConnectorProcess(tmp_path, delivery=HANGING_CALL, docmgmt_endpoint=partner.url).start()
@@ -61,8 +70,7 @@ def test_sigterm_refuses_new_connections_at_once_finishes_requests_and_the_resta
             wait_until(lambda: refused(connector.port), timeout=3, what="the listener closed")
             assert time.monotonic() - started < 3
             sock.sendall(rest)  # the request in flight is still answered
-            answer = sock.recv(65536)
-            sock.close()
+            answer = read_answer(sock)
             assert answer.startswith(b"HTTP/1.1 500") and b"Fault" in answer, answer[:200]
             assert connector.wait(timeout=10) == 0  # not the partner call's 30 s read timeout
             assert time.monotonic() - started < 10
