@@ -78,11 +78,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_demo(settings, args.demo_ports, args.exit_after_demo, args.demo_topology)
         if args.listen_fd is not None:
             # The parent's SIGTERM, a terminal's Ctrl-C and a service manager may all signal a
-            # child: the first starts its clean stop, later ones must not cut it short.
-            for stop in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(stop, _interrupt_once)
+            # child: the first starts its clean stop, later ones change nothing (``serve``).
             follow_parent()
-            return serve(settings, args.threads, socket.socket(fileno=args.listen_fd), notary=args.slot == 0)
+            sock = socket.socket(fileno=args.listen_fd)
+            return serve(settings, args.threads, sock, notary=args.slot == 0, slot=args.slot)
         if args.workers > 1:
             return supervise(settings, args)
         return serve(settings, args.threads)
@@ -100,14 +99,15 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _interrupt_once(signum: int, frame: object) -> None:
-    for stop in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop, signal.SIG_IGN)
-    raise KeyboardInterrupt
-
-
-def serve(settings: Settings, threads: int, sock: socket.socket | None = None, notary: bool = True) -> int:
-    """Serve in this process: on ``settings``' address, or on ``sock`` (a ``--workers`` child)."""
+def serve(
+    settings: Settings, threads: int, sock: socket.socket | None = None, notary: bool = True, slot: int = 0
+) -> int:
+    """Serve in this process: on ``settings``' address, or on ``sock`` (a ``--workers`` child).
+    SIGTERM or SIGINT stops it without hanging clients (``httpserver.serve_until``): the
+    listener closes at once, requests in flight finish within ``shutdown_grace``, then the
+    delivery threads stop; a partner call in flight is abandoned and its item is reclaimed by
+    the next process in the same role – ``server-PORT-SLOT`` on this node – or retried once its
+    lease ends."""
     process = build_process(settings)  # before any server or worker thread starts
     options = httpserver.server_options(settings, threads)
     try:
@@ -118,20 +118,26 @@ def serve(settings: Settings, threads: int, sock: socket.socket | None = None, n
             )
         else:
             server = httpserver.create_server(process.wsgi, sockets=[sock], admission=process.app.gate, **options)
-        process.start_background(delivery=True, notary=notary)
+        process.start_background(delivery=True, notary=notary, role=f"server-{settings.port}-{slot}")
     except BaseException:
         process.close()
         raise
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: object) -> None:
+        stopping.set()
+        httpserver.wake(server)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
     if sock is None:
         announce(settings, f"connector listening on {_where(settings)}")
     else:
         announce(settings, f"worker process {os.getpid()} serving")
     try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
+        httpserver.serve_until(server, stopping, settings.shutdown_grace)
     finally:
-        process.close()
+        process.close(delivery_wait=1.0)
     return 0
 
 

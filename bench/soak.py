@@ -22,6 +22,10 @@ rate limited by the partner. Bounded in time and to 127.0.0.1; results in docs/b
 
     .venv/bin/python bench/soak.py [--minutes 10] [--clients 4] [--outage-at 180] [--outage 120]
     .venv/bin/python bench/soak.py --drain 10000
+    .venv/bin/python bench/soak.py --bad-day [--minutes 6] [--db-outage-at 60] [--outage-at 120] [--restart-at 240]
+
+``--bad-day`` (``bench/badday.py``): the connector in two processes on a private PostgreSQL,
+through a database outage, a partner outage and a rolling restart.
 """
 
 from __future__ import annotations
@@ -107,31 +111,32 @@ class Stack:
             if sim:
                 system["endpoint"] = f"{self.url(sim)}/soap"
         (self.work / "directory.json").write_text(json.dumps(directory, ensure_ascii=False))
-        (self.work / "connector.toml").write_text(
-            f'directory_file = "{self.work / "directory.json"}"\n[delivery]\npoll_interval = 0.2\n'
-        )
-        self._spawn(
-            "connector",
-            [
-                "server.py",
-                "--port",
-                str(self.ports["connector"]),
-                "--data-dir",
-                str(self.work / "connector"),
-                "--config",
-                str(self.work / "connector.toml"),
-            ],
-        )
+        (self.work / "connector.toml").write_text(self.config_text())
+        self._spawn("connector", self.connector_argv())
         wait_for(f"{self.connector_url}/soap?wsdl")
+        self.after_connector()
         for name in ("docmgmt", "onestop"):
             self.start_simulator(name)
+
+    def config_text(self) -> str:
+        return f'directory_file = "{self.work / "directory.json"}"\n[delivery]\npoll_interval = 0.2\n'
+
+    def connector_argv(self) -> list[str]:
+        port, data = str(self.ports["connector"]), str(self.work / "connector")
+        return ["server.py", "--port", port, "--data-dir", data, "--config", str(self.work / "connector.toml")]
+
+    def after_connector(self) -> None:
+        """Set-up once the connector answers (the bad day sets the simulators' passwords)."""
+
+    def simulator_env(self, name: str) -> dict[str, str]:
+        return {}
 
     def start_simulator(self, name: str) -> None:
         argv = ["-m", "simulators", name, "--port", str(self.ports[name]), "--connector", self.connector_url]
         argv += ["--data-dir", str(self.work / name), "--keys-dir", str(self.work / "connector" / "keys")]
         if name == "docmgmt" and self.autopilot:
             argv += ["--autopilot", str(self.autopilot)]
-        self._spawn(name, argv)
+        self._spawn(name, argv, self.simulator_env(name))
         wait_for(f"{self.url(name)}/soap?wsdl")
 
     def stop(self, name: str) -> None:
@@ -147,9 +152,11 @@ class Stack:
         for name in list(self.processes):
             self.stop(name)
 
-    def _spawn(self, name: str, argv: list[str]) -> None:
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
         log = (self.work / f"{name}.log").open("ab")
-        self.processes[name] = subprocess.Popen([PYTHON, *argv], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        self.processes[name] = subprocess.Popen(
+            [PYTHON, *argv], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=os.environ | (env or {})
+        )
 
     def store(self) -> Store:
         return Store(f"sqlite:///{self.work / 'connector' / 'connector.db'}")
@@ -376,8 +383,8 @@ def check(stack: Stack, clerks: Clerks, store: Store, settled: bool) -> list[str
         documents = conn.exec_driver_sql(
             "SELECT exchange_id FROM outbox WHERE operation = 'deliverDocument' AND state = 'delivered'"
         ).all()
-        missing = [m for m in clerks.accepted if conn.exec_driver_sql(
-            "SELECT 1 FROM exchanges WHERE exchange_id = ?", (m,)).first() is None]  # fmt: skip
+        known = text("SELECT 1 FROM exchanges WHERE exchange_id = :m")  # SQLite or PostgreSQL (--bad-day)
+        missing = [m for m in clerks.accepted if conn.execute(known, {"m": m}).first() is None]
     with stack.sim_db("docmgmt") as db:
         at_agency = {r[0] for r in db.execute("SELECT exchange_id FROM documents")}
         received = db.execute("SELECT count(*) FROM received_messages").fetchone()[0]
@@ -510,12 +517,25 @@ def main() -> int:
     parser.add_argument("--drain", type=int, metavar="N", help="measure the drain of N documents instead of soaking")
     parser.add_argument("--markdown", metavar="FILE", help="also write the table and verdict as Markdown")
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
+    parser.add_argument("--bad-day", action="store_true", help="PostgreSQL outage, partner outage, rolling restart")
+    parser.add_argument("--db-outage-at", type=float, default=60, help="--bad-day: seconds into the run")
+    parser.add_argument("--db-outage", type=float, default=30, help="--bad-day: seconds PostgreSQL stays stopped")
+    parser.add_argument("--restart-at", type=float, default=240, help="--bad-day: the rolling restart, seconds in")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="soak-"))
-    stack = Stack(work, None if args.drain else args.autopilot)
+    if args.bad_day:
+        from badday import BadDayStack  # bench/badday.py
+
+        stack: Stack = BadDayStack(work, args.autopilot, free_port())
+    else:
+        stack = Stack(work, None if args.drain else args.autopilot)
     print(f"working directory {work}", flush=True)
     try:
         stack.start()
+        if args.bad_day:
+            from badday import bad_day
+
+            return bad_day(args, stack)  # type: ignore[arg-type]
         return drain(args, stack) if args.drain else soak(args, stack)
     finally:
         stack.close()

@@ -55,8 +55,17 @@ class DeliverySettings(PartnerPolicy):
 
     enabled: bool = True
     """Run the worker inside the server (else run ``python -m connector worker``)."""
-    poll_interval: float = 0.5
-    """Seconds between looks at an idle partner queue."""
+    poll_interval: float = 5.0
+    """Seconds between looks at an idle partner queue. New work wakes it at once (in the process,
+    and through PostgreSQL's NOTIFY from other processes), as does a retry it scheduled itself."""
+    node_id: str | None = None
+    """This worker's name among the workers sharing the database, kept on the leases it takes so
+    that it reclaims them at once when it restarts; default: the host name and the process's role
+    (``server-PORT-SLOT``, ``worker``). Must be unique per running worker."""
+    outage_max_backoff: float = 30.0
+    """While the store is unavailable, delivery polls back off up to this many seconds."""
+    outage_summary_interval: float = 60.0
+    """While the store is unavailable, one summary line is logged this often."""
     connect_timeout: float = 5.0
     """Seconds to connect to a partner."""
     read_timeout: float = 30.0
@@ -181,6 +190,13 @@ class Settings:
     max_connections_per_address: int = 50
     """Open connections from one client address (the TCP peer; ``auth.trusted_proxies`` are
     exempt); more are closed as they arrive (0: no cap)."""
+    shutdown_grace: float = 20.0
+    """On SIGTERM the listening socket closes at once; requests already being served get this
+    many seconds to finish, then the delivery threads stop (a partner call in flight is
+    abandoned: its item is retried, as after a crash)."""
+    min_free_disk_bytes: int = 64 * MiB
+    """Readiness fails when the filesystem of the data directory (the SQLite database, when used)
+    has less free space than this: a full disk fails every write, including each request's nonce."""
     malloc_arena_max: int = 2
     """glibc malloc arenas for the server process (0: glibc's default of 8 per core); connector/serving/memory.py."""
     trim_after_bytes: int = 1 * MiB

@@ -215,3 +215,20 @@ class SimpleError(ConnectorError):
 
     def __init__(self, message: str = "") -> None:
         super().__init__(type(self).code, message)
+
+
+STORE_UNAVAILABLE_MESSAGE = (
+    "the exchange store is unavailable; nothing was stored. Retry later with the same message id."
+)
+
+
+class StoreUnavailableError(ConnectorError):
+    """The database could not be reached or written. Callers read only a stable sentence (and the
+    request id the HTTP layer adds); ``detail`` – the driver's words, with host names and ports –
+    is for the log and for readiness, never for a fault."""
+
+    code = ErrorCode.STORE_UNAVAILABLE
+
+    def __init__(self, detail: str, message: str = STORE_UNAVAILABLE_MESSAGE) -> None:
+        super().__init__(ErrorCode.STORE_UNAVAILABLE, message)
+        self.detail = " ".join(detail.split())

@@ -49,7 +49,7 @@ class ConnectorWsgi:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._process: ServingProcess | None = build_process(settings)
-        self._process.start_background(delivery=True, notary=True)
+        self._process.start_background(delivery=True, notary=True, role=f"wsgi-{os.getpid()}")
         os.register_at_fork(after_in_child=_forked)
         atexit.register(self.close)
 

@@ -22,13 +22,14 @@ from lxml import etree
 from connector.auth.caller import AuthMethod, Caller
 from connector.auth.events import security_event
 from connector.auth.gateway_jwt import GatewayAssertionError, GatewayVerifier
+from connector.auth.nonces import MemoryNonces
 from connector.auth.ratelimit import AttemptGuard, Counter, Delays, address_key
 from connector.auth.secretbox import SecretBox, SecretKeyError
 from connector.auth.transport import TransportFacts
 from connector.auth.wsse import PasswordType, TokenError, UsernameToken, read_username_token
 from connector.clock import utcnow
 from connector.config import AuthSettings
-from connector.errors import ConnectorError, ErrorCode
+from connector.errors import ConnectorError, ErrorCode, StoreUnavailableError
 from connector.store import CredentialStore, Store
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,8 @@ class Authenticator:
             if system is not None and system.networks and not system.calls_from(address):
                 counters.append(Counter(f"username:{username}", s.max_username_failures))
         return counters
+        self._memory_nonces = MemoryNonces()
+        self._memory_nonces_since: datetime | None = None  # while the store cannot record nonces
 
     def authenticate(self, security_headers: Sequence[etree._Element], facts: TransportFacts) -> Caller:
         if facts.untrusted_proxy_headers:
@@ -253,11 +256,26 @@ class Authenticator:
                 BAD_PASSWORD, "unknown username" if secret is None else "wrong digest", FailureKind.BAD_CREDENTIALS
             )
         nonce = base64.b64encode(token.nonce).decode("ascii")
-        if not self.credentials.use_nonce(nonce, token.username, now, now - 2 * window):
+        if not self._use_nonce(nonce, token.username, now, now - 2 * window):
             raise AuthenticationError(
                 "the Nonce was used before (a replay)", "nonce replay", FailureKind.REPLAYED_NONCE
             )
         return token.username, AuthMethod.PASSWORD_DIGEST
+
+    def _use_nonce(self, nonce: str, username: str, now: datetime, forget_before: datetime) -> bool:
+        """In the store; in this process's memory while the store cannot write (``nonces.py``)."""
+        try:
+            fresh = self.credentials.use_nonce(nonce, username, now, forget_before)
+        except StoreUnavailableError as exc:
+            if self._memory_nonces_since is None:
+                self._memory_nonces_since = now
+                log.warning("nonces kept in memory: the store cannot record them (%s)", exc.detail)
+            return self._memory_nonces.use(nonce, username, now, forget_before)
+        if self._memory_nonces_since is not None:
+            log.warning("nonces recorded in the store again (in memory since %s)", self._memory_nonces_since)
+            self._memory_nonces_since = None
+        # A nonce this process kept in memory is a replay even once the store records again.
+        return fresh and not self._memory_nonces.seen(nonce, username, forget_before)
 
     def _password(self, username: str, password: str) -> None:
         secret = self._secret(username)

@@ -151,6 +151,7 @@ class SharedFailures:
         self._wall = wall
         self._counts: dict[str, tuple[int, datetime]] = {}
         self._read_at: float | None = None
+        self._unread = False  # the last read failed (the store is unavailable)
         self._lock = threading.Lock()
 
     def wait(self, counters: Iterable[Counter]) -> Wait | None:
@@ -163,8 +164,14 @@ class SharedFailures:
                     since = self._wall() - timedelta(seconds=self.delays.window)
                     try:
                         self._counts = self.credentials.failure_counts(since, self.floor)
-                    except ConnectorError as exc:
-                        log.warning("shared failure counts not read: %s", exc.message)
+                    except ConnectorError as exc:  # logged once per outage, not once a second
+                        if not self._unread:
+                            log.warning("shared failure counts not read: %s", getattr(exc, "detail", exc.message))
+                        self._unread = True
+                    else:
+                        if self._unread:
+                            log.warning("shared failure counts read again")
+                        self._unread = False
         wall = self._wall().timestamp()
         longest: Wait | None = None
         for counter in counters:

@@ -131,10 +131,11 @@ def _worker(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     configure_logging(settings.log_format)
     runtime = build_runtime(settings)
-    worker = build_worker(runtime)
+    worker = build_worker(runtime, "worker")
     poller = build_axis_poller(runtime).start() if settings.delivery.axis_poll_interval > 0 else None
     print(f"delivery worker on {settings.effective_database_url}", flush=True)
     try:
+        worker.prepare()
         worker.run()
     finally:
         if poller is not None:

@@ -36,6 +36,11 @@ class CircuitBreaker:
         self._next_probe: datetime | None = None  # None while open: probe at once (e.g. after a restart)
         self._lock = threading.Lock()
 
+    @property
+    def next_probe(self) -> datetime | None:
+        """While open: when the next probe may go (None: closed, or at once)."""
+        return self._next_probe if self.state is BreakerState.OPEN else None
+
     def permit(self, now: datetime) -> Permit | None:
         """May a call be made now? None while open, except for one probe per interval."""
         with self._lock:

@@ -4,11 +4,16 @@ One ``zeep.Client`` per WSDL per process (``PartnerClients`` holds them; no glob
 call binds the service to the partner's configured endpoint. Connect and read timeouts are
 always set (zeep's default is to wait forever), the environment's proxy/CA settings are not
 inherited, and nothing is retried at the HTTP layer: the outbox retries with the same message id.
+
+Every way a call can end becomes a ``CallResult`` with an ``Outcome`` and, unless it was
+delivered, a ``Failure`` kind (``classify.py``) – any HTTP status, any body, any exception: the
+worker always records an attempt. The HTTP answer behind a failure (status, content type, the
+first bytes of the body) is kept in the error, so a proxy's error page is told from a SOAP fault.
 """
 
 from __future__ import annotations
 
-import enum
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +21,8 @@ from typing import Any
 import requests
 import zeep
 
-from connector.delivery.gateway import GatewayTransport
+from connector.delivery.classify import CallResult, Failure, HttpEvidence, Outcome, classify_exception
+from connector.delivery.gateway import GatewayRefusal, GatewayTransport
 from connector.exchange.directory import SystemKind
 
 WSDL_DIR = Path(__file__).resolve().parents[2] / "wsdl"
@@ -25,21 +31,7 @@ WSDLS = {
     SystemKind.ONESTOP: (WSDL_DIR / "partner-onestop.wsdl", "{urn:vn:lienthong:partner:onestop:1}OnestopPartnerPort"),
 }
 
-
-class Outcome(enum.StrEnum):
-    DELIVERED = "delivered"
-    RETRY = "retry"  # transport error, timeout, Server fault: the same call may succeed later
-    REJECTED = "rejected"  # a Client fault: the partner refuses this message; retrying cannot help
-    UNAUTHORIZED = "unauthorized"  # the gateway refuses our credentials: the operator must act; items wait
-    THROTTLED = "throttled"  # the gateway's quota: come back after ``retry_after`` seconds
-
-
-@dataclass(frozen=True)
-class CallResult:
-    outcome: Outcome
-    reference: str | None = None
-    error: str | None = None
-    retry_after: float | None = None  # THROTTLED: seconds the gateway asked us to stay away
+__all__ = ["CallResult", "Failure", "Outcome", "PartnerClients", "Timeouts", "WSDLS"]
 
 
 @dataclass(frozen=True)
@@ -48,34 +40,62 @@ class Timeouts:
     read: float = 30.0
 
 
+class RecordingTransport(GatewayTransport):
+    """The gateway-aware transport (headers per call; a gateway's own 401/403/429 raised, see
+    ``gateway.py``), remembering (per thread) the HTTP answer of the last call it made."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._last = threading.local()
+
+    def post(self, address: str, message: Any, headers: dict[str, str]) -> requests.Response:
+        self._last.response = None
+        response = super().post(address, message, headers)
+        self._last.response = response
+        return response
+
+    def forget(self) -> None:
+        self._last.response = None
+
+    def last_answer(self) -> HttpEvidence | None:
+        response: requests.Response | None = getattr(self._last, "response", None)
+        return HttpEvidence.of(response) if response is not None else None
+
+
 class PartnerClients:
     def __init__(self, timeouts: Timeouts) -> None:
         session = requests.Session()
         session.trust_env = False  # REQUESTS_CA_BUNDLE/proxies from the environment must not apply
         # requests takes (connect, read); zeep hands operation_timeout straight to requests.
-        transport = GatewayTransport(  # headers per call; a gateway's own 401/403/429 raised (gateway.py)
+        self._transport = RecordingTransport(
             session=session, timeout=timeouts.connect, operation_timeout=(timeouts.connect, timeouts.read)
         )
         settings = zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True)
         self._clients = {
-            kind: zeep.Client(str(path), transport=transport, settings=settings) for kind, (path, _) in WSDLS.items()
+            kind: zeep.Client(str(path), transport=self._transport, settings=settings)
+            for kind, (path, _) in WSDLS.items()
         }
 
     def call(self, kind: SystemKind, endpoint: str, operation: str, delivery: dict[str, Any]) -> CallResult:
-        client = self._clients[kind]
-        service = client.create_service(WSDLS[kind][1], endpoint)
+        """Call the partner; never raises: every ending is a classified ``CallResult``."""
+        self._transport.forget()
         try:
+            service = self._clients[kind].create_service(WSDLS[kind][1], endpoint)
             answer = getattr(service, operation)(delivery=delivery)
-        except zeep.exceptions.Fault as fault:
-            code = (fault.code or "").split(":")[-1]
-            outcome = Outcome.REJECTED if code.startswith("Client") else Outcome.RETRY
-            return CallResult(outcome, error=f"{code}: {fault.message}")
-        except zeep.exceptions.ValidationError as exc:  # our own request breaks the partner's WSDL
-            return CallResult(Outcome.REJECTED, error=f"request does not fit the partner contract: {exc}")
-        except requests.Timeout as exc:
-            return CallResult(Outcome.RETRY, error=f"timeout: {exc}")
-        except requests.RequestException as exc:
-            return CallResult(Outcome.RETRY, error=f"transport: {type(exc).__name__}: {exc}")
-        except (zeep.exceptions.TransportError, zeep.exceptions.XMLSyntaxError, zeep.exceptions.Error) as exc:
-            return CallResult(Outcome.RETRY, error=f"partner answered badly: {exc}")
-        return CallResult(Outcome.DELIVERED, reference=answer.reference)
+        except GatewayRefusal:
+            raise  # the gateway answered for itself: the protocols layer decides (protocols.py)
+        except Exception as exc:  # every ending is an attempt: classified, never raised
+            return classify_exception(exc, self._transport.last_answer())
+        return accepted(answer, self._transport.last_answer())
+
+
+def accepted(answer: Any, http: HttpEvidence | None) -> CallResult:
+    """A 2xx answer. The partner contract: only an ``<accepted>`` element with a non-empty
+    ``reference`` confirms that the partner took the message. An answer without one – an empty
+    body, an empty ``<accepted/>``, a 202 with nothing – is a protocol error and is retried with the
+    same message id (the partner's de-duplication makes that safe); docs/delivery.md."""
+    reference = getattr(answer, "reference", None) if answer is not None else None
+    if reference is None or not str(reference).strip():
+        what = "no <accepted> element" if answer is None else "<accepted> without a reference"
+        return CallResult(Outcome.RETRY, failure=Failure.PROTOCOL, error=f"the partner's answer has {what}", http=http)
+    return CallResult(Outcome.DELIVERED, reference=str(reference))

@@ -26,9 +26,12 @@ from typing import Any
 from connector.clock import utcnow
 from connector.config import DeliverySettings, PartnerPolicy
 from connector.delivery.breaker import CircuitBreaker, Permit
-from connector.delivery.clients import CallResult, Outcome, PartnerClients
+from connector.delivery.clients import CallResult, Failure, Outcome, PartnerClients
+from connector.delivery.outage import OutagePolicy, StoreOutage
 from connector.delivery.protocols import PartnerProtocols
 from connector.delivery.retry import past_horizon, retry_delay
+from connector.delivery.wake import Wakeup
+from connector.errors import StoreUnavailableError
 from connector.store import AttemptOutcome, BreakerState, OutboxItem, OutboxOperation, Store, StoredEvent
 
 log = logging.getLogger(__name__)
@@ -95,6 +98,7 @@ class PartnerLane:
         self._noted_up_to = 0  # the last item whose exchange was told "waiting for partner"
         self._last_error = persisted.last_error
         self.held_until: datetime | None = None  # a gateway's 429: the lane waits until then
+        self._next_due: datetime | None = None  # the earliest retry this process scheduled here
 
     def run_once(self) -> OutboxItem | None:
         """Deliver one due item of this partner, if the breaker and the queue allow it."""
@@ -105,11 +109,18 @@ class PartnerLane:
         if permit is None:
             return None
         try:
-            item = w.store.claim_due(self.system_id, w.clock(), w.settings.lease_seconds)
+            item = w.store.claim_due(self.system_id, w.clock(), w.settings.lease_seconds, w.node_id)
+            w.claimed()
             if item is None:
                 return None
             started = time.monotonic()
-            result = w.call(item)
+            try:
+                result = w.call(item)
+            except StoreUnavailableError:
+                raise  # nothing to record it in: the item comes back when its lease ends
+            except Exception as exc:  # our own bug still ends as an attempt, retried on the schedule
+                log.exception("outbox %s: the call to %s failed unexpectedly", item.item_id, self.system_id)
+                result = CallResult(Outcome.RETRY, error=f"{type(exc).__name__}: {exc}", failure=Failure.INTERNAL)
             duration_ms = int((time.monotonic() - started) * 1000)
             self._record(item, result, duration_ms, permit)
             return item
@@ -122,6 +133,9 @@ class PartnerLane:
 
         store, now = self.worker.store, self.worker.clock()
         attempt = item.attempts + 1
+        error = result.recorded_error  # the failure's kind, message and HTTP evidence
+        if result.failure is not None and result.outcome is not Outcome.DELIVERED:
+            self.worker.count_failure(item.system_id, result.failure)
         if result.outcome is Outcome.DELIVERED:
             store.finish_attempt(
                 item.item_id, AttemptOutcome.DELIVERED, now, partner_reference=result.reference, duration_ms=duration_ms
@@ -132,14 +146,14 @@ class PartnerLane:
         elif result.outcome is Outcome.REJECTED or (
             result.outcome is not Outcome.UNAUTHORIZED and past_horizon(item.created_at, now, self.policy)
         ):
-            store.finish_attempt(item.item_id, AttemptOutcome.DEAD, now, error=result.error, duration_ms=duration_ms)
+            store.finish_attempt(item.item_id, AttemptOutcome.DEAD, now, error=error, duration_ms=duration_ms)
             record_attempt(item.system_id, AttemptOutcome.DEAD)
             why = (
                 "rejected"
                 if result.outcome is Outcome.REJECTED
                 else f"gave up after {attempt} attempts over {(now - item.created_at) / timedelta(hours=1):.1f} h"
             )
-            note = f"{item.operation} to {item.system_id} dead-lettered ({why}): {result.error}"
+            note = f"{item.operation} to {item.system_id} dead-lettered ({why}): {error}"
             log.warning("outbox %s: %s", item.item_id, note)
         else:
             delay = retry_delay(attempt, self.policy, self.worker.rng)
@@ -152,12 +166,14 @@ class PartnerLane:
                 item.item_id,
                 AttemptOutcome.RETRY,
                 now,
-                error=result.error,
+                error=error,
                 next_attempt_at=now + timedelta(seconds=delay),
                 duration_ms=duration_ms,
             )
             record_attempt(item.system_id, AttemptOutcome.RETRY)
-            log.info("outbox %s: attempt %s failed (%s); retry in %.1fs", item.item_id, attempt, result.error, delay)
+            log.info("outbox %s: attempt %s failed (%s); retry in %.1fs", item.item_id, attempt, error, delay)
+            due = now + timedelta(seconds=delay)
+            self._next_due = due if self._next_due is None else min(self._next_due, due)
             note = None
         if note is not None:
             exchange = store.exchange(item.exchange_id)
@@ -170,9 +186,9 @@ class PartnerLane:
     def _breaker(self, now: datetime, result: CallResult, permit: Permit) -> None:
         from connector.ops.metrics import record_breaker
 
-        answered = result.outcome not in (Outcome.RETRY, Outcome.UNAUTHORIZED)
+        answered = result.answered  # a delivery, a Client fault or a gateway's quota: the partner is up
         if not answered:
-            self._last_error = result.error
+            self._last_error = result.recorded_error
         if result.outcome is Outcome.UNAUTHORIZED:  # wrong credentials: open now, probe each interval
             changed = self.breaker.trip(now, permit)
         else:
@@ -188,10 +204,10 @@ class PartnerLane:
                 "partner %s: breaker open %s (%s); one probe every %gs",
                 self.system_id,
                 why,
-                result.error,
+                result.recorded_error,
                 self.policy.probe_interval,
             )
-            store.set_breaker(self.system_id, BreakerState.OPEN, now, result.error)
+            store.set_breaker(self.system_id, BreakerState.OPEN, now, result.recorded_error)
             self._noted_up_to = 0
         elif changed is BreakerState.CLOSED:
             log.warning("partner %s: answers again; breaker closed, its queue is due now", self.system_id)
@@ -207,16 +223,33 @@ class PartnerLane:
             )
 
     def loop(self, stop: threading.Event) -> None:
-        """One of the lane's threads: deliver while there is work, look again after a poll interval."""
+        """One of the lane's threads: deliver while there is work; when there is none, sleep until
+        woken (new work: ``wake.py``), the next retry or probe it knows of, or the poll interval.
+        While the store is unavailable it backs off quietly (``outage.py``)."""
+        w = self.worker
         while not stop.is_set():
-            self.worker.beat()
+            w.beat()
+            seen = w.wakeup.generation(self.system_id)
             try:
-                busy = self.run_once() is not None
-            except Exception:  # the lane must outlive a bad item or a store hiccup
+                if self.run_once() is not None:
+                    continue
+                w.wakeup.wait(self.system_id, seen, self._idle_wait())
+            except StoreUnavailableError as exc:
+                stop.wait(w.outage.failed(exc))
+            except Exception:  # the lane must outlive a bad item; a bug is logged, not repeated fast
                 log.exception("delivery to %s failed", self.system_id)
-                busy = False
-            if not busy:
-                stop.wait(self.worker.settings.poll_interval)
+                stop.wait(w.settings.poll_interval)
+
+    def _idle_wait(self) -> float:
+        """Seconds until this lane has reason to look again without being woken."""
+        now = self.worker.clock()
+        wait = self.worker.settings.poll_interval
+        for due in (self._next_due, self.breaker.next_probe):
+            if due is not None:
+                wait = min(wait, (due - now).total_seconds())
+        if self._next_due is not None and self._next_due <= now:
+            self._next_due = None
+        return max(wait, 0.05)
 
 
 class DeliveryWorker:
@@ -231,6 +264,7 @@ class DeliveryWorker:
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
         protocols: PartnerProtocols | None = None,
+        node_id: str | None = None,
     ) -> None:
         """``protocols``: how each partner is called (a gateway's OAuth2, the national axis);
         by default SOAP with each partner's static headers and no secrets."""
@@ -246,6 +280,13 @@ class DeliveryWorker:
         self._threads: list[threading.Thread] = []
         self._beats: dict[str, float] = {}  # thread name -> its loop's last turn
         self._supervisor: threading.Thread | None = None
+        self.node_id = node_id
+        """Written on the leases this worker takes; its next incarnation reclaims them (``start``)."""
+        self.wakeup = Wakeup()
+        self.outage = StoreOutage(
+            OutagePolicy(0.5, settings.outage_max_backoff, settings.outage_summary_interval),
+            on_change=_record_outage,
+        )
 
     def lane(self, system_id: str) -> PartnerLane:
         if system_id not in self.lanes:
@@ -261,15 +302,33 @@ class DeliveryWorker:
                 return item
         return None
 
+    def claimed(self) -> None:
+        """A claim reached the store: counted (an idle worker should make few) and ends an outage."""
+        from connector.ops.metrics import record_claim
+
+        record_claim()
+        self.outage.succeeded()
+
+    def count_failure(self, system_id: str, failure: Failure) -> None:
+        from connector.ops.metrics import record_failure
+
+        record_failure(system_id, failure.value)
+
     def call(self, item: OutboxItem) -> CallResult:
         system = self.store.system(item.system_id)
         if system is None or not system.endpoint:
-            return CallResult(Outcome.RETRY, error=f"system {item.system_id!r} has no endpoint in the directory")
+            return CallResult(
+                Outcome.RETRY,
+                error=f"system {item.system_id!r} has no endpoint in the directory",
+                failure=Failure.TRANSPORT,
+            )
         package = self.store.package_bytes(item.package_digest) if item.package_digest else None
         try:
             arguments = delivery_arguments(item, package)
         except (KeyError, ValueError) as exc:
-            return CallResult(Outcome.REJECTED, error=f"outbox item cannot be turned into a call: {exc}")
+            return CallResult(
+                Outcome.REJECTED, error=f"outbox item cannot be turned into a call: {exc}", failure=Failure.CONTRACT
+            )
         return self.protocols.call(system, item.operation, arguments, package)
 
     def run(self) -> None:
@@ -281,7 +340,10 @@ class DeliveryWorker:
                 for system_id in self.store.push_systems():
                     if system_id not in self.lanes:
                         self._start_lane(self.lane(system_id))
-            except Exception:  # e.g. the store is briefly unreachable; try again at the next poll
+            except StoreUnavailableError as exc:  # the lanes' outage: logged once, not per poll
+                self._stop.wait(self.outage.failed(exc))
+                continue
+            except Exception:  # a bug: logged, and tried again at the next poll
                 log.exception("delivery worker: cannot read the directory")
             self._stop.wait(max(self.settings.poll_interval, 1.0))
 
@@ -295,9 +357,33 @@ class DeliveryWorker:
         log.info("delivering to %s with %s threads", lane.system_id, lane.policy.concurrency)
 
     def start(self) -> DeliveryWorker:
+        """``prepare``, then serve every partner in threads of their own."""
+        self.prepare()
         self._supervisor = threading.Thread(target=self.run, name="delivery-worker", daemon=True)
         self._supervisor.start()
         return self
+
+    def prepare(self) -> None:
+        """Reclaim this node's leases from a previous incarnation; listen for new work."""
+        if self.node_id is not None:
+            try:
+                reclaimed = self.store.reclaim_leases(self.node_id, self.clock())
+            except StoreUnavailableError as exc:  # they come back when their leases end
+                log.warning("delivery worker %s: cannot reclaim its leases (%s)", self.node_id, exc.detail)
+            else:
+                if reclaimed:
+                    log.warning(
+                        "delivery worker %s: reclaimed %s items its previous run had in flight", self.node_id, reclaimed
+                    )
+        self.store.on_outbox(self.wakeup.notify)
+        if self.store.engine.dialect.name == "postgresql":
+            listener = threading.Thread(
+                target=self.store.listen_outbox,
+                args=(self.wakeup.notify, self._stop),
+                name="outbox-listen",
+                daemon=True,
+            )
+            listener.start()
 
     def beat(self) -> None:
         """The calling thread's loop turned (readiness: alive, not stalled)."""
@@ -316,8 +402,18 @@ class DeliveryWorker:
             t.is_alive() and now - self._beats.get(t.name, now) < stalled_after for t in threads
         )
 
-    def stop(self) -> None:
+    def stop(self, wait: float | None = None) -> None:
+        """Stop the threads, waiting up to ``wait`` seconds (default: a partner call's read
+        timeout). A thread still in a partner call after that is abandoned (the threads are
+        daemons): its item's lease brings it back, at once when this node restarts."""
         self._stop.set()
-        deadline = time.monotonic() + self.settings.read_timeout + 5
+        self.wakeup.notify()
+        deadline = time.monotonic() + (self.settings.read_timeout + 5 if wait is None else wait)
         for thread in [t for t in (self._supervisor, *self._threads) if t is not None]:
-            thread.join(timeout=max(deadline - time.monotonic(), 0.1))
+            thread.join(timeout=max(deadline - time.monotonic(), 0.01))
+
+
+def _record_outage(started: bool | None) -> None:
+    from connector.ops.metrics import record_store_outage
+
+    record_store_outage(started)

@@ -42,6 +42,8 @@ class RequestContext:
     message_id: str | None = None
     fault: str | None = None
     exc_info: ExcInfo | None = None
+    detail: str | None = None
+    """What the operator needs and the caller must not see (e.g. the database driver's error)."""
     timings: StageTimings = field(default_factory=StageTimings)
     started: float = field(default_factory=time.perf_counter)
 
@@ -67,6 +69,9 @@ class RequestContext:
 def log_request(request: RequestContext) -> None:
     fields = request.fields()
     text = " ".join(f"{name}={fields[name]}" for name in FIELDS)
+    if request.detail:
+        fields["detail"] = request.detail
+        text += f" detail={request.detail}"
     logger = logging.getLogger(REQUEST_LOGGER)
     if request.server_fault:
         logger.error("request %s", text, exc_info=request.exc_info, extra={"request": fields})

@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -92,6 +92,33 @@ def record_gateway_refusal(system_id: str, status: int) -> None:
     PARTNER_GATEWAY_REFUSALS.labels(system_id, str(status)).inc()
 
 
+DELIVERY_FAILURES = Counter(
+    "connector_delivery_failures",
+    "Failed push attempts by partner and kind (timeout, transport, http, server-fault, client-fault, protocol, ...)",
+    ["system_id", "failure"],
+    registry=EVENTS,
+)
+CLAIMS = Counter(
+    "connector_outbox_claims",
+    "Claim transactions of the delivery worker (an idle worker should make few)",
+    registry=EVENTS,
+)
+STORE_OUTAGES = Counter(
+    "connector_store_outages", "Outages of the store seen by the delivery worker (each counted once)", registry=EVENTS
+)
+STORE_FAILED_POLLS = Counter(
+    "connector_store_failed_polls",
+    "Delivery worker polls that found the store unavailable",
+    registry=EVENTS,
+)
+STORE_UNAVAILABLE = Gauge(
+    "connector_store_unavailable",
+    "1 while this process's delivery worker finds the store unavailable",
+    registry=EVENTS,
+    multiprocess_mode="max",
+)
+
+
 def record_request(operation: str, fault: str | None, seconds: float, timings: StageTimings) -> None:
     REQUESTS.labels(operation, fault or "none").inc()
     REQUEST_SECONDS.labels(operation).observe(seconds)
@@ -117,6 +144,26 @@ def record_attempt(system_id: str, outcome: str) -> None:
     DELIVERY_ATTEMPTS.labels(system_id, outcome).inc()
     if outcome != "retry":
         DELIVERIES.labels(system_id, outcome).inc()
+
+
+def record_failure(system_id: str, failure: str) -> None:
+    """A failed push attempt, by its kind (``connector.delivery.classify.Failure``)."""
+    DELIVERY_FAILURES.labels(system_id, failure).inc()
+
+
+def record_claim() -> None:
+    CLAIMS.inc()
+
+
+def record_store_outage(started: bool | None) -> None:
+    """``True``: an outage begins; ``None``: a poll failed during it; ``False``: it ended."""
+    if started is None:
+        STORE_FAILED_POLLS.inc()
+        return
+    if started:
+        STORE_OUTAGES.inc()
+        STORE_FAILED_POLLS.inc()
+    STORE_UNAVAILABLE.set(1 if started else 0)
 
 
 def multiprocess_dir() -> str | None:

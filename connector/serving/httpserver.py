@@ -20,11 +20,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import waitress
+from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.receiver import ChunkedReceiver
@@ -202,3 +204,48 @@ def create_server(
                 listener.policy = policy
                 listener.address_counts = AddressCounts()
     return server
+
+
+def serve_until(server: Any, stopping: threading.Event, grace: float) -> None:
+    """Run ``server`` until ``stopping`` is set, then stop without hanging anyone:
+
+    1. the listening sockets close at once, so new connections are refused and a load balancer
+       retries them elsewhere (a ``--workers`` child closes only its own copy: its siblings go on
+       accepting on the shared socket);
+    2. requests being received or served get up to ``grace`` seconds to finish and be sent; idle
+       keep-alive connections are closed, and so is each busy one once its answer is out;
+    3. the request threads stop. What runs after this (the delivery threads) is the caller's.
+
+    ``stopping.set()`` may be called from a signal handler; ``wake(server)`` makes the loop see it
+    at once."""
+    loop_map = _loop_map(server)
+    while not stopping.is_set():
+        server.asyncore.loop(timeout=1.0, map=loop_map, use_poll=True, count=1)
+    for listener in _listeners(server):
+        wasyncore.dispatcher.close(listener)  # the socket, not the trigger its channels still use
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        channels = [c for c in list(loop_map.values()) if isinstance(c, HTTPChannel)]
+        if not channels:
+            break
+        for channel in channels:
+            if not channel.requests and channel.request is None and not channel.total_outbufs_len:
+                channel.will_close = True  # idle: nothing in flight on it
+        server.asyncore.loop(timeout=0.1, map=loop_map, use_poll=True, count=1)
+    server.task_dispatcher.shutdown(cancel_pending=True, timeout=max(deadline - time.monotonic(), 0.1))
+
+
+def wake(server: Any) -> None:
+    """Make ``serve_until``'s loop turn now (e.g. after ``stopping.set()`` in a signal handler)."""
+    with contextlib.suppress(Exception):
+        next(iter(_listeners(server))).pull_trigger()
+
+
+def _loop_map(server: Any) -> dict[int, Any]:
+    return server.map if hasattr(server, "map") else server._map
+
+
+def _listeners(server: Any) -> list[BaseWSGIServer]:
+    return [
+        d for d in {id(d): d for d in [server, *_loop_map(server).values()]}.values() if isinstance(d, BaseWSGIServer)
+    ]

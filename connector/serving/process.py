@@ -38,19 +38,22 @@ class ServingProcess:
     notary: threading.Event | None  # set() stops the notary's thread
     axis_poller: AxisPoller | None = None  # the national axis's inbound poller (vxp systems)
 
-    def start_background(self, delivery: bool, notary: bool) -> None:
-        """Start the delivery worker and the notary, each when asked and configured."""
+    def start_background(self, delivery: bool, notary: bool, role: str = "server-8080-0") -> None:
+        """Start the delivery worker and the notary, each when asked and configured. ``role``:
+        which of this node's processes this is (``build_worker``)."""
         if delivery and self.runtime.settings.delivery.enabled:
-            self.worker = build_worker(self.runtime).start()
+            self.worker = build_worker(self.runtime, role).start()
             if self.runtime.settings.delivery.axis_poll_interval > 0:
                 self.axis_poller = build_axis_poller(self.runtime).start()
         interval = self.runtime.settings.evidence_sign_interval
         if notary and interval > 0:
             self.notary = self.runtime.notary.start(interval)
 
-    def close(self) -> None:
+    def close(self, delivery_wait: float | None = None) -> None:
+        """Stop the background threads and close the store. ``delivery_wait``: seconds to wait
+        for a partner call in flight (default: its read timeout); after that it is abandoned."""
         if self.worker is not None:
-            self.worker.stop()
+            self.worker.stop(delivery_wait)
         if self.axis_poller is not None:
             self.axis_poller.stop()
         if self.notary is not None:

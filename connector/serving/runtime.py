@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +83,8 @@ class Runtime:
             worker=self.worker,
             stalled_after=delivery.connect_timeout + delivery.read_timeout + 10 * delivery.poll_interval + 5,
             backlog_limit=self.settings.outbox_backlog_limit,
+            disk=database_directory(self.settings.effective_database_url),
+            min_free_disk_bytes=self.settings.min_free_disk_bytes,
         )
 
     def console_parts(self) -> ConsoleParts:
@@ -106,6 +109,14 @@ class Runtime:
             ),
             secure_cookie=self.settings.admin_secure_cookie,
         )
+
+
+def database_directory(url: str) -> Path | None:
+    """The directory of a SQLite database file (None for a server database or in memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database).resolve().parent
 
 
 class NoDatabaseError(MigrationError):
@@ -256,7 +267,10 @@ def build_axis_poller(runtime: Runtime) -> AxisPoller:
     )
 
 
-def build_worker(runtime: Runtime) -> DeliveryWorker:
+def build_worker(runtime: Runtime, role: str = "worker") -> DeliveryWorker:
+    """This process's delivery worker. ``role`` tells it apart from the other workers of this
+    node (``server-PORT-SLOT``, ``worker``): with the node id it names the leases it takes,
+    so the next process in the same role reclaims them at once."""
     delivery = runtime.settings.delivery
     clients = PartnerClients(Timeouts(delivery.connect_timeout, delivery.read_timeout))
     protocols = PartnerProtocols(
@@ -265,5 +279,6 @@ def build_worker(runtime: Runtime) -> DeliveryWorker:
         (delivery.connect_timeout, delivery.read_timeout),
         vxp=VxpDelivery((delivery.connect_timeout, delivery.read_timeout)),
     )
-    runtime.worker = DeliveryWorker(runtime.store, clients, delivery, protocols=protocols)
+    node_id = f"{delivery.node_id or socket.gethostname()}:{role}"
+    runtime.worker = DeliveryWorker(runtime.store, clients, delivery, protocols=protocols, node_id=node_id)
     return runtime.worker

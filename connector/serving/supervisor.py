@@ -106,10 +106,10 @@ class Supervisor:
                 self._reap(env)
                 time.sleep(0.2)
         finally:
+            self.sock.close()  # the children's copies close on their SIGTERM: new connections are refused
             self._stop_children()
             for s, handler in previous.items():
                 signal.signal(s, handler)
-            self.sock.close()
             if self._metrics_dir is not None:
                 shutil.rmtree(self._metrics_dir, ignore_errors=True)
         return 0

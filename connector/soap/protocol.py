@@ -11,7 +11,8 @@ from lxml import etree
 
 from connector.auth.wsse import SECURITY
 from connector.edxml import EdxmlError, ParseLimits, parse_xml
-from connector.errors import ConnectorError, ErrorCode
+from connector.errors import ConnectorError, ErrorCode, StoreUnavailableError
+from connector.ops.logs import ENVIRON_KEY, RequestContext
 from connector.soap import envelope_rules as rules
 from connector.soap import leniency, streaming
 from connector.soap.context import Bind
@@ -76,6 +77,10 @@ class HardenedSoap11(Soap11):
             # The call's one context for the methods (connector.soap.context).
             try:
                 ctx.udc = self.bind([h for h in headers if h.tag == SECURITY], ctx.transport.req_env)
+            except StoreUnavailableError as exc:  # the caller gets the stable sentence; the log the detail
+                request = ctx.transport.req_env.setdefault(ENVIRON_KEY, RequestContext())
+                request.fault, request.detail = exc.code.value, exc.detail
+                raise ConnectorFault(exc.code, exc.message) from None
             except ConnectorError as exc:
                 raise ConnectorFault(exc.code, exc.message, exc.field) from None
         bodies = envelope.findall(f"{{{SOAP_ENV}}}Body")

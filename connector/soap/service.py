@@ -10,7 +10,7 @@ import functools
 import sys
 from typing import Any
 
-from connector.errors import ConnectorError, ErrorCode
+from connector.errors import ConnectorError, ErrorCode, StoreUnavailableError
 from connector.exchange.pipeline import StageTimings
 from connector.exchange.requests import (
     DossierInfo,
@@ -81,6 +81,9 @@ class ConnectorService(ServiceBase):
         request.message_id = getattr(ctx.in_object, "messageId", None)
         try:
             return super().call_wrapper(ctx, *args, **kwargs)
+        except StoreUnavailableError as exc:  # the caller gets the stable sentence; the log the detail
+            request.fault, request.detail = exc.code.value, exc.detail
+            raise ConnectorFault(exc.code, exc.message) from None
         except ConnectorError as exc:
             if exc.code is ErrorCode.INTERNAL:  # not the caller's business: the log has it
                 request.fault, request.exc_info = exc.code.value, sys.exc_info()

@@ -4,6 +4,8 @@ in ``outbox.py``."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,14 +30,35 @@ MAX_ITEM_ID = 2**31 - 1  # outbox.item_id is a 32-bit INTEGER on PostgreSQL
 
 
 class OutboxGateway(Gateway):
-    def claim_due(self, system_id: str, now: datetime, lease_seconds: float) -> OutboxItem | None:
-        """Take ``system_id``'s next due push item for one attempt, under a lease: the item is out
-        of the due range until the lease ends, and comes back by itself if its worker dies. One
+    def claim_due(
+        self, system_id: str, now: datetime, lease_seconds: float, node_id: str | None = None
+    ) -> OutboxItem | None:
+        """Take ``system_id``'s next due push item for one attempt, under a lease held by
+        ``node_id``: the item is out of the due range until the lease ends, and comes back by
+        itself if its worker dies (at once when that worker restarts: ``reclaim_leases``). One
         statement whose cost does not grow with the backlog (``connector/store/outbox.py``)."""
         lease = now + timedelta(seconds=lease_seconds)
         with self._tx() as conn:
-            row = conn.execute(ob.claim_statement(system_id, now, lease, self._postgresql)).first()
+            row = conn.execute(ob.claim_statement(system_id, now, lease, self._postgresql, node_id)).first()
         return as_record(OutboxItem, row) if row else None
+
+    def reclaim_leases(self, node_id: str, now: datetime) -> int:
+        """A restarted worker takes back what its previous incarnation (the same ``node_id``) had
+        in flight when it died: those items are due at once. Returns how many."""
+        o = t.outbox
+        with self._tx() as conn:
+            return conn.execute(
+                update(o)
+                .where(o.c.leased_by == node_id, o.c.state == OutboxState.PENDING.value, o.c.lease_until > now)
+                .values(lease_until=None, leased_by=None, next_attempt_at=now, updated_at=now)
+            ).rowcount
+
+    def listen_outbox(self, wake: Callable[[Iterable[str]], None], stop: threading.Event) -> None:
+        """PostgreSQL only: call ``wake`` with the partners other processes queued items for
+        (``NOTIFY``), until ``stop`` is set (``connector/store/notify.py``)."""
+        from connector.store.notify import listen
+
+        listen(self.engine.url, wake, stop)
 
     def finish_attempt(
         self,
@@ -52,6 +75,7 @@ class OutboxGateway(Gateway):
         values: dict[str, Any] = {
             "state": STATE_AFTER[outcome].value,
             "lease_until": None,
+            "leased_by": None,
             "updated_at": at,
             "attempts": t.outbox.c.attempts + 1,
         }

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, or_, select, update
 
 from connector.errors import SimpleError
+from connector.exchange.directory import DeliveryMode
 from connector.exchange.states import ExchangeState
 from connector.store import blobs, statements
 from connector.store import outbox as ob
@@ -101,6 +102,7 @@ class ExchangeGateway(Gateway):
         ]
         if rows:
             conn.execute(statements.insert_into(t.outbox), rows)
+            self._queued_for(conn, {row["system_id"] for row in rows if row["mode"] == DeliveryMode.PUSH.value})
 
     def _add_message(self, conn: Connection, message: StoredMessage) -> None:
         conn.execute(statements.insert_into(t.messages), columns(message))

@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -20,9 +21,9 @@ from typing import Any
 from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
-from connector.errors import ConnectorError, ErrorCode
+from connector.errors import StoreUnavailableError
 from connector.exchange.directory import DeliveryMode
 from connector.exchange.states import DocumentKind, ExchangeState
 from connector.store import directory_cache, migrate, statements
@@ -41,6 +42,10 @@ from connector.store.records import (
     StoredMessage,
     columns,
 )
+
+log = logging.getLogger(__name__)
+_UNAVAILABLE = (OperationalError, InterfaceError)  # the database is down, unreachable, full or read-only
+OUTBOX_CHANNEL = "connector_outbox"  # PostgreSQL NOTIFY channel: a committed transaction queued items
 
 
 def as_record(cls: type, row: Any) -> Any:
@@ -84,57 +89,77 @@ class Gateway:
         """The evidence log's reading side and signed heads; records are appended by the writes below."""
         self.operators = OperatorStore(self._read, self._tx)
         """Admin console accounts and sessions."""
+        self._outbox_listeners: list[Callable[[frozenset[str]], None]] = []
+        self._queued = threading.local()  # the partner systems the current transaction queued items for
 
     def create_schema(self) -> None:
         """Bring the schema to the head migration (``connector/store/migrate.py``): creates it in
         an empty database, upgrades an older one."""
         try:
             migrate.upgrade_schema(self.engine)
-        except OperationalError as exc:
-            raise ConnectorError(ErrorCode.STORE_UNAVAILABLE, f"the exchange store failed: {exc.orig}") from exc
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailableError(f"the exchange store failed: {exc.orig}") from exc
 
     def close(self) -> None:
         self.engine.dispose()
 
     def check_writable(self, lock_wait: float = CHECK_LOCK_WAIT) -> None:
-        """Take the write lock and change nothing (the transaction is rolled back): raises
-        ``Server.StoreUnavailable`` when the database cannot be reached or written. A SQLite
+        """Commit a write that changes nothing (the schema's version row, rewritten as it is):
+        raises ``StoreUnavailableError`` when the database cannot be reached or written – a
+        rolled-back write would pass on a full disk, since it never reaches the file. A SQLite
         lock held by another process is waited for ``lock_wait`` seconds, not the requests' 30."""
         try:
-            with self.engine.connect() as conn:
+            with self._writer, self.engine.connect() as conn:
                 sqlite = conn.dialect.name == "sqlite"
                 raw = conn.connection.dbapi_connection if sqlite else None
                 if raw is not None:  # on the DB-API connection: SQLAlchemy would autobegin
                     raw.execute(f"PRAGMA busy_timeout = {int(lock_wait * 1000)}")
                 try:
-                    with conn.begin() as tx:
+                    with conn.begin():
                         conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
-                        tx.rollback()
                 finally:
                     if raw is not None:
                         raw.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT * 1000}")
         except DBAPIError as exc:
-            raise ConnectorError(
-                ErrorCode.STORE_UNAVAILABLE, f"the exchange store is not writable: {exc.orig}"
-            ) from exc
+            raise StoreUnavailableError(f"the exchange store is not writable: {exc.orig}") from exc
+
+    def on_outbox(self, listener: Callable[[frozenset[str]], None]) -> None:
+        """Call ``listener`` with the partner systems of the items a committed transaction of
+        this process queued (the delivery worker wakes on it; other nodes hear PostgreSQL's NOTIFY)."""
+        self._outbox_listeners.append(listener)
+
+    def _queued_for(self, conn: Connection, systems: set[str]) -> None:
+        """This transaction queues items for ``systems``: tell listeners once it commits."""
+        self._queued.systems = getattr(self._queued, "systems", set()) | systems
+        if self._postgresql:
+            for system_id in sorted(systems):
+                conn.execute(
+                    text("SELECT pg_notify(:channel, :system)"), {"channel": OUTBOX_CHANNEL, "system": system_id}
+                )
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
+        self._queued.systems = set()
         try:
             with self._writer, self.engine.begin() as conn:
                 yield conn
         except IntegrityError as exc:
             raise StoreConflictError(str(exc.orig)) from exc
-        except OperationalError as exc:
-            raise ConnectorError(ErrorCode.STORE_UNAVAILABLE, f"the exchange store failed: {exc.orig}") from exc
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailableError(f"the exchange store failed: {exc.orig}") from exc
+        finally:
+            queued, self._queued.systems = self._queued.systems, set()
+        if queued:
+            for listener in self._outbox_listeners:
+                listener(frozenset(queued))
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         try:
             with self.engine.connect() as conn:
                 yield conn
-        except OperationalError as exc:
-            raise ConnectorError(ErrorCode.STORE_UNAVAILABLE, f"the exchange store failed: {exc.orig}") from exc
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailableError(f"the exchange store failed: {exc.orig}") from exc
 
     def _insert_ignore(self, conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
         """Insert rows whose key may already exist (content-addressed data)."""

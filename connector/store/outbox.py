@@ -62,13 +62,15 @@ def due_select(system_id: str, now: datetime, postgresql: bool) -> Select[Any]:
     return query.with_for_update(skip_locked=True, of=o) if postgresql else query
 
 
-def claim_statement(system_id: str, now: datetime, lease_until: datetime, postgresql: bool) -> Update:
+def claim_statement(
+    system_id: str, now: datetime, lease_until: datetime, postgresql: bool, node_id: str | None = None
+) -> Update:
     o = t.outbox
     candidate = due_select(system_id, now, postgresql).scalar_subquery()
     return (
         update(o)
         .where((o.c.item_id == candidate) & (o.c.state == _PENDING) & (o.c.next_attempt_at <= now))
-        .values(lease_until=lease_until, next_attempt_at=lease_until, updated_at=now)
+        .values(lease_until=lease_until, next_attempt_at=lease_until, leased_by=node_id, updated_at=now)
         .returning(*o.c)
     )
 

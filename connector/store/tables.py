@@ -177,6 +177,7 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),
     Column("lease_until", DateTime(timezone=True)),
+    Column("leased_by", String(200)),  # the worker holding the lease (its node id): reclaimed on its restart
     Column("last_error", Text),
     Column("partner_reference", String(255)),  # e.g. the registration id the partner returned
     Column("created_at", DateTime(timezone=True), nullable=False),

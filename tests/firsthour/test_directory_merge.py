@@ -78,7 +78,9 @@ def test_replace_makes_the_file_the_whole_directory(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "- accounts vanthu.stp" in result.stdout and "imported (replace)" in result.stdout
     after = listed(data)
-    assert after["organizations"] == [{"organ_id": "000.00.31.H31", "name": "Sở Tư pháp", "clerk_account": None, "aliases": []}]
+    assert after["organizations"] == [
+        {"organ_id": "000.00.31.H31", "name": "Sở Tư pháp", "clerk_account": None, "aliases": []}
+    ]
     assert after["accounts"] == [] and after["systems"] == []
 
 

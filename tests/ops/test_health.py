@@ -27,7 +27,7 @@ def test_a_fresh_connector_is_live_and_ready(tmp_path):
         assert requests.get(f"{live.url}/health/live", timeout=5).json() == {"status": "ok"}
         code, body = ready(live.url)
         assert (code, body["status"], body["failing"]) == (200, "ready", [])
-        assert set(body["checks"]) == {"database", "keys", "delivery_worker", "outbox_backlog"}
+        assert set(body["checks"]) == {"database", "storage", "keys", "delivery_worker", "outbox_backlog"}
         assert "writable at revision" in body["checks"]["database"]["detail"]
     finally:
         server.stop()
