@@ -50,6 +50,7 @@ from pathlib import Path
 import requests
 import zeep
 from common import MiB, free_port, machine, markdown_table
+from sqlalchemy import text
 from zeep.transports import Transport
 
 from connector.clock import utcnow
