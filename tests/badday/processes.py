@@ -17,15 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-from tests.test_processes import set_password, wait_until
 
 from connector.auth.admin import generate_password
 from connector.edxml import build
 from signing import sign_package
 from signing.keys import load_dev_keys
 from simulators import guide
-from tests.partners.test_delivery_failures import free_port
-from tests.soap.conftest import LiveConnector, new_id
+from testkit.live import LiveConnector
+from testkit.net import free_port, new_id, wait_until
+from testkit.processes import set_password
 from tests.soap.test_guide_cases import DOSSIER
 
 ROOT = Path(__file__).resolve().parents[2]
