@@ -31,7 +31,7 @@ def test_every_fault_code_is_triggered_by_some_test():
     from connector.errors import ErrorCode
 
     sources = [ROOT / "tests" / "soap" / "test_faults.py", ROOT / "tests" / "store" / "test_store.py"]
-    sources.append(ROOT / "tests" / "soap" / "test_legacy_contract.py")  # VersionMismatch
+    sources.append(ROOT / "tests" / "soap" / "test_versions.py")  # VersionMismatch
     sources += sorted((ROOT / "tests" / "service").glob("test_*.py"))
     sources += sorted((ROOT / "tests" / "security").glob("test_*.py"))
     used = {name for path in sources for name in re.findall(r"ErrorCode\.([A-Z_]+)", path.read_text(encoding="utf-8"))}
