@@ -89,9 +89,9 @@ FAULTS: dict[ErrorCode, FaultSpec] = {
         "Remove the header or its mustUnderstand; authenticate with wsse:Security (docs/security.md).",
     ),
     ErrorCode.VERSION_MISMATCH: FaultSpec(
-        "A SOAP 1.2 envelope sent to the SOAP 1.1 endpoint (/soap), or a SOAP 1.1 envelope sent to the "
-        "SOAP 1.2 endpoint (/soap12).",
-        "Generate the client from the WSDL's port for your SOAP version, or post to the other endpoint.",
+        "The envelope is neither SOAP 1.1 nor SOAP 1.2 (its Envelope element is in another namespace). Either "
+        "version is accepted on both /soap and /soap12 and answered in the version of the request.",
+        "Send a SOAP 1.1 or SOAP 1.2 envelope; generate the client from /soap?wsdl or /soap12?wsdl.",
     ),
     ErrorCode.NOT_EDXML: FaultSpec(
         "The package is not edXML (wrong root element or namespace, or no edXMLEnvelope).",

@@ -158,7 +158,7 @@ class Authenticator:
                 reason=failure.reason,
             )
             raise ConnectorError(
-                ErrorCode.UNAUTHENTICATED, f"authentication failed: {failure.public}", "Header"
+                ErrorCode.UNAUTHENTICATED, f"authentication failed: {failure.public}", "Envelope/Header"
             ) from None
         security_event(
             "auth.ok", logging.DEBUG, system=caller.system_id, method=caller.method.value, address=facts.client_address

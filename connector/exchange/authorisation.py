@@ -51,7 +51,7 @@ def require_connected(caller: Caller, agency_id: str, procedure_code: str) -> No
         raise forbidden(
             f"{caller.system_id} is not connected to agency {agency_id}, which handles procedure "
             f"{procedure_code!r} (directory: systems[].agencies)",
-            "dossier.procedureCode",
+            "dossier/procedureCode",
         )
 
 

@@ -41,9 +41,9 @@ def publish_result(
         if str(package.code) != request.issue.number_symbol:
             raise ConnectorError(
                 ErrorCode.PACKAGE_INVALID,
-                f"issue.numberSymbol {request.issue.number_symbol!r} differs from the package "
+                f"issue/numberSymbol {request.issue.number_symbol!r} differs from the package "
                 f"Code {str(package.code)!r}",
-                "issue.numberSymbol",
+                "issue/numberSymbol",
             )
         refusal = can_publish_result(exchange.state, exchange.result_document_id is not None)
         if refusal:

@@ -52,13 +52,13 @@ def route(
         raise ConnectorError(
             ErrorCode.UNKNOWN_PROCEDURE,
             f"procedure {procedure_code!r} is not in the procedure catalogue",
-            "dossier.procedureCode",
+            "dossier/procedureCode",
         )
     if not procedure.interconnection:
         raise ConnectorError(
             ErrorCode.INTERCONNECTION_DISABLED,
             f"procedure {procedure_code!r} ({procedure.name}) does not use the interconnection",
-            "dossier.procedureCode",
+            "dossier/procedureCode",
         )
     agency = directory.organization(procedure.agency_id)
     system = directory.system_for(procedure.agency_id, SystemKind.DOCMGMT)
@@ -67,7 +67,7 @@ def route(
             ErrorCode.UNKNOWN_ORGANIZATION,
             f"the handling agency {procedure.agency_id!r} of procedure {procedure_code!r} has no "
             "document-management system in the directory",
-            "dossier.procedureCode",
+            "dossier/procedureCode",
         )
     if procedure.agency_id not in recipients:
         raise ConnectorError(

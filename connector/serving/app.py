@@ -1,7 +1,9 @@
 """The HTTP face of the connector: one WSGI callable.
 
-``POST /soap`` (SOAP 1.1) and ``POST /soap12`` (SOAP 1.2), each size-capped, then spyne;
-``GET /soap?wsdl`` (the checked-in WSDL with the configured address, built once at start-up),
+``POST /soap`` (SOAP 1.1) and ``POST /soap12`` (SOAP 1.2), each size-capped, then spyne - each
+path takes either envelope version and answers in the request's (``connector.soap.envelope_version``);
+``GET /soap?wsdl`` and ``GET /soap12?wsdl`` (each endpoint's checked-in WSDL with the configured
+address, built once at start-up),
 ``GET /wsdl/*.wsdl`` and ``GET /schemas/*.xsd`` (the checked-in
 contract for integrators), ``GET /health/live`` and ``/health/ready`` (``connector/ops/health.py``;
 ``/health`` is the liveness answer), ``GET /metrics`` (Prometheus; for the scraper only:
@@ -37,6 +39,7 @@ from connector.serving.runtime import Runtime
 from connector.soap.context import CallContext
 from connector.soap.contract import PATHS, ROOT, build_application, published_wsdl
 from connector.soap.early import PREFIX_BYTES, is_wide, security_headers
+from connector.soap.envelope_version import envelope_version
 from connector.soap.faults import SoapVersion, fault_envelope
 from connector.soap.models import TNS
 from connector.soap.service import ConnectorService
@@ -51,8 +54,9 @@ OPERATIONS = frozenset(ConnectorService.public_methods)  # bounded values for th
 class ConnectorApp:
     """The connector as one WSGI callable, for waitress or any WSGI server.
 
-    Contract: every answer to ``POST /soap`` is a SOAP 1.1 envelope - a response or a fault
-    with a documented code (``connector.errors``), never a plain-text error page; a request
+    Contract: every answer to ``POST /soap`` or ``/soap12`` is a SOAP envelope in the version of
+    the request (the path's own when the request is neither) - a response or a fault with a
+    documented code (``connector.errors``), never a plain-text error page; a request
     over ``max_request_bytes`` is refused from its Content-Length before spyne reads it; the
     served WSDL's address is fixed at construction from ``Settings.public_url``, never from a
     request's Host header.
@@ -87,8 +91,8 @@ class ConnectorApp:
         self.gate = gate or LargeRequestGate(settings.large_request_bytes, settings.max_large_requests)
         self.stream_threshold_bytes = settings.stream_threshold_bytes
         self.envelope_limits = ParseLimits(max_bytes=settings.max_request_bytes)
-        # The checked-in WSDL itself, with this server's addresses.
-        self.wsdl = published_wsdl(self.public_url)
+        # Each endpoint's checked-in WSDL itself, with this server's address.
+        self.wsdl = {version: published_wsdl(self.public_url, version) for version in SoapVersion}
         silence_spyne_fault_logging()  # the request line replaces spyne's fault logging
         self.expiry_reminder = ExpiryReminder(warned_at=utcnow())  # build_runtime warned at start
         self.admin = AdminApp(runtime.console_parts())
@@ -98,11 +102,11 @@ class ConnectorApp:
         path = environ.get("PATH_INFO", "/")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == PATHS[SoapVersion.SOAP11]:
-            return soap_endpoint(environ, start_response, self.wsdl, self._post)
+            return soap_endpoint(environ, start_response, self.wsdl[SoapVersion.SOAP11], self._post)
         if path == "/admin" or path.startswith("/admin/"):  # the operators' console (connector/admin)
             return self.admin(environ, start_response)
         if path == PATHS[SoapVersion.SOAP12]:
-            return soap_endpoint(environ, start_response, self.wsdl, self._post12)
+            return soap_endpoint(environ, start_response, self.wsdl[SoapVersion.SOAP12], self._post12)
         if method != "GET":
             return send(start_response, "405 Method Not Allowed", "text/plain; charset=utf-8", b"method not allowed\n")
         if path == "/":
@@ -150,6 +154,8 @@ class ConnectorApp:
         elif (refusal := self._early_refusal(environ, length, version)) is not None:
             status, headers, body = refusal
         else:
+            # Either path takes either version: the envelope says which spyne application reads it.
+            version = envelope_version(environ, version)
             with self.gate.admit(length, self._slots(environ, length)) as admitted:
                 if admitted and length >= self.stream_threshold_bytes:  # the package decoded as it is read
                     with hollowed(environ, self.envelope_limits, version.value):
@@ -260,8 +266,10 @@ class ConnectorApp:
         return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>edXML connector</title></head>
 <body><h1>One-stop &harr; document-management connector</h1>
 <p>SOAP 1.1 endpoint: <code>{url}/soap</code>, SOAP 1.2: <code>{url}/soap12</code>
-&mdash; WSDL: <a href="{url}/soap?wsdl">{url}/soap?wsdl</a></p>
+&mdash; WSDL: <a href="{url}/soap?wsdl">{url}/soap?wsdl</a>
+(SOAP 1.2: <a href="{url}/soap12?wsdl">{url}/soap12?wsdl</a>)</p>
 <p>Checked-in contract: <a href="/wsdl/connector.wsdl">wsdl/connector.wsdl</a>,
+<a href="/wsdl/connector-soap12.wsdl">wsdl/connector-soap12.wsdl</a>,
 <a href="/schemas/connector.xsd">schemas/connector.xsd</a>, <a href="/schemas/edxml.xsd">schemas/edxml.xsd</a>.</p>
 <p>Operations, examples and fault codes: <code>docs/contract.md</code>; a first client in ten minutes:
 <code>docs/integration.md</code> (both in the source tree).
@@ -293,7 +301,8 @@ def soap_endpoint(
     wsdl: bytes,
     post: Callable[[dict[str, Any], StartResponse], Iterable[bytes]],
 ) -> Iterable[bytes]:
-    """``/soap``: the pinned WSDL on ``GET ?wsdl``, requests on POST (shared with the simulators)."""
+    """``/soap``, ``/soap12``: the endpoint's pinned WSDL on ``GET ?wsdl``, requests on POST (shared
+    with the simulators)."""
     method = environ.get("REQUEST_METHOD", "GET")
     if method == "GET" and environ.get("QUERY_STRING", "").lower() in ("wsdl", "wsdl=", "wsdl=1"):
         return send(start_response, "200 OK", "text/xml; charset=utf-8", wsdl)
@@ -302,7 +311,7 @@ def soap_endpoint(
             start_response,
             "405 Method Not Allowed",
             "text/plain; charset=utf-8",
-            b"POST a SOAP envelope here (SOAP 1.1 at /soap, SOAP 1.2 at /soap12); the WSDL is at /soap?wsdl\n",
+            b"POST a SOAP envelope here (SOAP 1.1 or 1.2); the WSDLs are at /soap?wsdl and /soap12?wsdl\n",
         )
     return post(environ, start_response)
 

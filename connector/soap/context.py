@@ -32,7 +32,7 @@ class CallContext:
         """The call's context; a method reached without one (no authentication) is refused."""
         bound = ctx.udc
         if not isinstance(bound, CallContext):
-            raise ConnectorFault(ErrorCode.UNAUTHENTICATED, "authentication failed: no credentials", "Header")
+            raise ConnectorFault(ErrorCode.UNAUTHENTICATED, "authentication failed: no credentials", "Envelope/Header")
         return bound
 
 

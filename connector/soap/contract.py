@@ -1,11 +1,14 @@
 """The published SOAP contract: the Spyne application, and the checked-in artefacts derived
-from it (``schemas/connector.xsd``, ``wsdl/connector.wsdl``).
+from it (``schemas/connector.xsd``, ``wsdl/connector.wsdl``, ``wsdl/connector-soap12.wsdl``).
 
-``python -m connector.soap.contract`` rewrites both after a model change. The server publishes
-the checked-in WSDL itself, with only its addresses replaced (``published_wsdl``), so integrators
-can generate a client from either; a test checks that the files are what the models generate.
-The WSDL is self-contained (the schema inline, as in ``schemas/connector.xsd``), declares only
-the namespaces it uses, and has two ports: SOAP 1.1 at ``/soap`` and SOAP 1.2 at ``/soap12``.
+``python -m connector.soap.contract`` rewrites them after a model change. The server publishes
+the checked-in WSDLs themselves, with only the address replaced (``published_wsdl``), so
+integrators can generate a client from either; a test checks that the files are what the models
+generate. Each WSDL is self-contained (the schema inline, as in ``schemas/connector.xsd``),
+declares only the namespaces it uses, and describes **one** endpoint: ``/soap?wsdl`` the SOAP 1.1
+binding and port, ``/soap12?wsdl`` the SOAP 1.2 ones. One endpoint per document because client
+generators read a WSDL literally: Axis 1.4 cannot read faults on a SOAP 1.2 binding at all,
+gSOAP's default endpoint merged both bindings, node-soap's shortcut took the last port.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from connector.soap.spyne_compat import Application, WsgiApplication
 ROOT = Path(__file__).resolve().parents[2]
 XSD_PATH = ROOT / "schemas" / "connector.xsd"
 WSDL_PATH = ROOT / "wsdl" / "connector.wsdl"
+WSDL12_PATH = ROOT / "wsdl" / "connector-soap12.wsdl"
 XS = "http://www.w3.org/2001/XMLSchema"
 WSDL = "http://schemas.xmlsoap.org/wsdl/"
 SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
@@ -35,7 +39,16 @@ SOAP12 = "http://schemas.xmlsoap.org/wsdl/soap12/"
 # The address written into the checked-in WSDL; a server replaces it with its public_url.
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 PATHS = {SoapVersion.SOAP11: "/soap", SoapVersion.SOAP12: "/soap12"}
-SOAP12_PORT = "ConnectorPortSoap12"
+SOAP12_PORT = "ConnectorPortSoap12"  # the SOAP 1.2 binding's and port's name (as before the split)
+WSDL_PATHS = {SoapVersion.SOAP11: WSDL_PATH, SoapVersion.SOAP12: WSDL12_PATH}
+_DOCUMENTATION = (
+    "One-stop <-> document-management connector (edXML, QCVN 102:2016). Operations, faults and examples: "
+    "docs/contract.md; a first client in ten minutes: docs/integration.md. This document describes the {label} "
+    "endpoint ({path}); the {other} one has its own WSDL at {other_path}?wsdl (both endpoints also accept the "
+    "other version's envelopes and answer in the version of the request). Faults: soap:Client or soap:Server, the "
+    "documented code in the typed detail tns:ConnectorFault. The address is the embedded default; servers publish "
+    "their own at {path}?wsdl."
+)
 
 
 def body_schema() -> etree.XMLSchema:
@@ -68,10 +81,11 @@ def build_application(
     )
 
 
-def published_wsdl(base_url: str, checked_in: bytes | None = None) -> bytes:
-    """The checked-in WSDL with the server's addresses (``base_url`` + ``/soap``, ``/soap12``):
-    byte for byte the same document otherwise. Built once at start-up, never from a Host header."""
-    document = WSDL_PATH.read_bytes() if checked_in is None else checked_in
+def published_wsdl(base_url: str, version: SoapVersion = SoapVersion.SOAP11, checked_in: bytes | None = None) -> bytes:
+    """The checked-in WSDL of ``version``'s endpoint with the server's address (``base_url`` +
+    ``/soap`` or ``/soap12``): byte for byte the same document otherwise. Built once at
+    start-up, never from a Host header."""
+    document = WSDL_PATHS[version].read_bytes() if checked_in is None else checked_in
     address = escape(base_url, {'"': "&quot;"})
     return document.replace(f'location="{DEFAULT_BASE_URL}/'.encode(), f'location="{address}/'.encode())
 
@@ -97,7 +111,7 @@ def sort_schemas(wsdl: etree._Element) -> None:
     types[:] = schemas
 
 
-def _artefacts(wsdl_bytes: bytes) -> tuple[bytes, bytes]:
+def _artefacts(wsdl_bytes: bytes) -> tuple[bytes, dict[SoapVersion, bytes]]:
     wsdl = etree.fromstring(wsdl_bytes)
     sort_schemas(wsdl)
     inline = wsdl.find(f"{{{WSDL}}}types/{{{XS}}}schema")
@@ -105,56 +119,54 @@ def _artefacts(wsdl_bytes: bytes) -> tuple[bytes, bytes]:
     schema.addprevious(etree.Comment(" generated from connector/soap/models.py by python -m connector.soap.contract "))
     schema_doc = etree.ElementTree(schema)
     etree.cleanup_namespaces(schema_doc, top_nsmap={"xs": XS, "tns": TNS}, keep_ns_prefixes=["tns", "xs"])
-
-    _add_soap12_port(wsdl)
-    docs = etree.Element(f"{{{WSDL}}}documentation")
-    docs.text = (
-        "One-stop <-> document-management connector (edXML, QCVN 102:2016). Operations, faults and "
-        "examples: docs/contract.md; a first client in ten minutes: docs/integration.md. Two ports: SOAP 1.1 "
-        "(/soap) and SOAP 1.2 (/soap12). Faults: soap:Client or soap:Server, the documented code in the "
-        "typed detail tns:ConnectorFault. The addresses are the embedded default; servers publish their own at "
-        "/soap?wsdl."
-    )
-    wsdl.insert(0, docs)
-    # Only the namespaces the document uses (spyne declares a dozen): a generator that sees the
-    # SOAP 1.2 namespace declared may take it for the binding (gSOAP's wsdl2h does).
-    etree.cleanup_namespaces(wsdl, keep_ns_prefixes=["tns", "xs"])
+    wsdl.append(wsdl.find(f"{{{WSDL}}}service"))  # the service last, after what it refers to (as most tools write it)
     pretty = {"pretty_print": True, "xml_declaration": True, "encoding": "UTF-8"}
-    return etree.tostring(schema_doc, **pretty), etree.tostring(wsdl, **pretty)
+    documents = {}
+    for version in SoapVersion:
+        document = copy.deepcopy(wsdl)
+        if version is SoapVersion.SOAP12:
+            _as_soap12(document)
+        other = SoapVersion.SOAP12 if version is SoapVersion.SOAP11 else SoapVersion.SOAP11
+        docs = etree.Element(f"{{{WSDL}}}documentation")
+        docs.text = _DOCUMENTATION.format(
+            label=version.label, path=PATHS[version], other=other.label, other_path=PATHS[other]
+        )
+        document.insert(0, docs)
+        # Only the namespaces the document uses (spyne declares a dozen): a generator that sees the
+        # SOAP 1.2 namespace declared may take it for the binding (gSOAP's wsdl2h does).
+        etree.cleanup_namespaces(document, keep_ns_prefixes=["tns", "xs"])
+        documents[version] = etree.tostring(document, **pretty)
+    return etree.tostring(schema_doc, **pretty), documents
 
 
-def _add_soap12_port(wsdl: etree._Element) -> None:
-    """The SOAP 1.1 binding again in SOAP 1.2's WSDL extension namespace, on its own port."""
+def _as_soap12(wsdl: etree._Element) -> None:
+    """The SOAP 1.1 binding and port turned into SOAP 1.2's: the WSDL extension namespace, the
+    names (``ConnectorPortSoap12``, as when both ports shared one document) and the address."""
     binding = wsdl.find(f"{{{WSDL}}}binding")
-    binding12 = copy.deepcopy(binding)
-    binding12.set("name", SOAP12_PORT)
-    for element in binding12.iter(f"{{{SOAP}}}*"):
-        element.tag = f"{{{SOAP12}}}{etree.QName(element).localname}"
-    binding.addnext(binding12)
+    binding.set("name", SOAP12_PORT)
     port = wsdl.find(f"{{{WSDL}}}service/{{{WSDL}}}port")
-    port12 = copy.deepcopy(port)
-    port12.set("name", SOAP12_PORT)
-    port12.set("binding", f"tns:{SOAP12_PORT}")
-    address = port12.find(f"{{{SOAP}}}address")
-    address.tag = f"{{{SOAP12}}}address"
-    address.set("location", DEFAULT_BASE_URL + PATHS[SoapVersion.SOAP12])
-    port.addnext(port12)
-    wsdl.append(port.getparent())  # the service last, after what it refers to (as most tools write it)
+    port.set("name", SOAP12_PORT)
+    port.set("binding", f"tns:{SOAP12_PORT}")
+    for element in (*binding.iter(f"{{{SOAP}}}*"), *port.iter(f"{{{SOAP}}}*")):
+        element.tag = f"{{{SOAP12}}}{etree.QName(element).localname}"
+    port.find(f"{{{SOAP12}}}address").set("location", DEFAULT_BASE_URL + PATHS[SoapVersion.SOAP12])
 
 
-def generate() -> tuple[bytes, bytes]:
-    """``schemas/connector.xsd`` and ``wsdl/connector.wsdl`` as the models define them now."""
+def generate() -> tuple[bytes, dict[SoapVersion, bytes]]:
+    """``schemas/connector.xsd`` and each endpoint's WSDL as the models define them now."""
     application = build_application(ParseLimits(), validate=False)
     WsgiApplication(application)  # serving sets the SOAP-over-HTTP transport (else spyne writes "noconn://")
     return _artefacts(served_wsdl(application, DEFAULT_BASE_URL + PATHS[SoapVersion.SOAP11]))
 
 
 def write() -> None:
-    xsd_bytes, wsdl_bytes = generate()
+    xsd_bytes, wsdls = generate()
     XSD_PATH.write_bytes(xsd_bytes)
-    WSDL_PATH.write_bytes(wsdl_bytes)
+    for version, document in wsdls.items():
+        WSDL_PATHS[version].write_bytes(document)
 
 
 if __name__ == "__main__":
     write()
-    print(f"wrote {XSD_PATH.relative_to(ROOT)} and {WSDL_PATH.relative_to(ROOT)}", file=sys.stderr)
+    written = ", ".join(str(path.relative_to(ROOT)) for path in (XSD_PATH, *WSDL_PATHS.values()))
+    print(f"wrote {written}", file=sys.stderr)

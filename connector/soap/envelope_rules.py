@@ -15,6 +15,7 @@ from lxml import etree
 
 from connector.edxml import Base64Error, check_declared_encoding, strict_b64decode
 from connector.errors import ConnectorError, ErrorCode
+from connector.soap import field_paths as paths
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 MUST_UNDERSTAND = f"{{{SOAP_ENV}}}mustUnderstand"
@@ -38,7 +39,7 @@ def check_encoding(data: bytes, content_type: str | None) -> None:
             raise ConnectorError(
                 ErrorCode.UNSUPPORTED_ENCODING,
                 f"the envelope is {name} according to {source}; send UTF-8 or UTF-16",
-                "envelope",
+                paths.ENVELOPE,
             )
     # A byte order mark and a declaration that disagree: readers would decode different text.
     check_declared_encoding(data, "the envelope")
@@ -60,10 +61,10 @@ def check_structure(envelope: etree._Element, body: etree._Element) -> None:
         raise ConnectorError(
             ErrorCode.SCHEMA_INVALID,
             "a SOAP message must not contain processing instructions (SOAP 1.1 §3)",
-            "envelope",
+            paths.ENVELOPE,
         )
     if any(True for _ in body.iter(etree.Comment)):
-        raise ConnectorError(ErrorCode.SCHEMA_INVALID, "comments are not accepted inside the Body", "Body")
+        raise ConnectorError(ErrorCode.SCHEMA_INVALID, "comments are not accepted inside the Body", paths.BODY)
 
 
 def must_understand(header: etree._Element) -> bool:
@@ -75,7 +76,7 @@ def must_understand(header: etree._Element) -> bool:
     value = value.strip()
     if value not in ("0", "1", "true", "false"):
         raise ConnectorError(
-            ErrorCode.SCHEMA_INVALID, f'mustUnderstand={value!r} is not a boolean (use "1" or "0")', "Header"
+            ErrorCode.SCHEMA_INVALID, f'mustUnderstand={value!r} is not a boolean (use "1" or "0")', paths.HEADER
         )
     return value in ("1", "true")
 
@@ -86,4 +87,6 @@ def strict_base64(element: etree._Element) -> bytes:
         return strict_b64decode(element.text or "")
     except Base64Error as exc:
         name = etree.QName(element).localname
-        raise ConnectorError(ErrorCode.SCHEMA_INVALID, f"{name} is not base64: {exc}", name) from None
+        raise ConnectorError(
+            ErrorCode.SCHEMA_INVALID, f"{name} is not base64: {exc}", paths.element_path(element)
+        ) from None

@@ -98,7 +98,7 @@ def as_connector_fault(fault: Fault) -> ConnectorFault:
         return fault
     client = str(fault.faultcode).split(":")[-1].startswith("Client")
     code = ErrorCode.SCHEMA_INVALID if client else ErrorCode.INTERNAL
-    return ConnectorFault(code, str(fault.faultstring), "Body" if client else None)
+    return ConnectorFault(code, str(fault.faultstring), "Envelope/Body" if client else None)
 
 
 def detail_element(code: ErrorCode, message: str, field: str | None) -> etree._Element:

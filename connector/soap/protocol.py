@@ -14,6 +14,7 @@ from connector.edxml import EdxmlError, ParseLimits, parse_xml
 from connector.errors import ConnectorError, ErrorCode, StoreUnavailableError
 from connector.ops.logs import ENVIRON_KEY, RequestContext
 from connector.soap import envelope_rules as rules
+from connector.soap import field_paths as paths
 from connector.soap import leniency, streaming
 from connector.soap.context import Bind
 from connector.soap.faults import SOAP11_ENV, SOAP12_ENV, ConnectorFault, SoapVersion
@@ -49,14 +50,14 @@ class HardenedSoap11(Soap11):
     def create_in_document(self, ctx: Any, charset: str | None = None) -> None:
         method = ctx.transport.get_request_method() if hasattr(ctx.transport, "get_request_method") else "POST"
         if method != "POST":
-            raise ConnectorFault(ErrorCode.SCHEMA_INVALID, "SOAP requests must be HTTP POST", "http")
+            raise ConnectorFault(ErrorCode.SCHEMA_INVALID, "SOAP requests must be HTTP POST")
         data = b"".join(chunk if isinstance(chunk, bytes) else chunk.encode("utf-8") for chunk in ctx.in_string)
         try:
             rules.check_encoding(data, getattr(ctx.transport, "req_env", {}).get("CONTENT_TYPE"))
             data = leniency.as_utf8(data)  # legacy clients: UTF-16 with a BOM (WS-I BP R1012)
             tree = parse_xml(data, self.limits)
         except EdxmlError as exc:
-            raise ConnectorFault(exc.code, f"SOAP envelope: {exc.message}", "envelope") from None
+            raise ConnectorFault(exc.code, f"SOAP envelope: {exc.message}", paths.ENVELOPE) from None
         except ConnectorError as exc:
             raise ConnectorFault(exc.code, exc.message, exc.field) from None
         ctx.in_document = (tree.getroot(), {})
@@ -69,7 +70,7 @@ class HardenedSoap11(Soap11):
         self._check_version(envelope)
         if envelope.tag != f"{{{SOAP_ENV}}}Envelope":
             raise ConnectorFault(
-                ErrorCode.SCHEMA_INVALID, f"not a SOAP envelope: the root element is {envelope.tag}", "envelope"
+                ErrorCode.SCHEMA_INVALID, f"not a SOAP envelope: the root element is {envelope.tag}", paths.ENVELOPE
             )
         headers = envelope.findall(f"{{{SOAP_ENV}}}Header/*")
         if self.bind is not None:
@@ -86,7 +87,7 @@ class HardenedSoap11(Soap11):
         bodies = envelope.findall(f"{{{SOAP_ENV}}}Body")
         if len(bodies) != 1:
             raise ConnectorFault(
-                ErrorCode.SCHEMA_INVALID, f"the envelope must have one Body, not {len(bodies)}", "Body"
+                ErrorCode.SCHEMA_INVALID, f"the envelope must have one Body, not {len(bodies)}", paths.BODY
             )
         body = bodies[0]
         try:
@@ -103,39 +104,47 @@ class HardenedSoap11(Soap11):
         stray = (body.text or "").strip() or any((child.tail or "").strip() for child in body)
         if len(requests) != 1 or stray:
             raise ConnectorFault(
-                ErrorCode.SCHEMA_INVALID, "the Body must hold exactly one request element and no text", "Body"
+                ErrorCode.SCHEMA_INVALID, "the Body must hold exactly one request element and no text", paths.BODY
             )
         if requests[0].tag == f"{{{SOAP_ENV}}}Fault":
-            raise ConnectorFault(ErrorCode.SCHEMA_INVALID, "a Fault is not a request", "Body")
+            raise ConnectorFault(ErrorCode.SCHEMA_INVALID, "a Fault is not a request", paths.BODY)
         # SOAP 1.1 §4.2.3: a header the receiver must understand but does not is a fault, never
         # silently ignored (spyne would ignore it – and a WS-Security header would mean nothing).
         if not_understood:
             raise ConnectorFault(
-                ErrorCode.MUST_UNDERSTAND, f"header {not_understood[0].tag} is not understood here", "Header"
+                ErrorCode.MUST_UNDERSTAND, f"header {not_understood[0].tag} is not understood here", paths.HEADER
             )
         self._check_request_namespace(requests[0])
         super().decompose_incoming_envelope(ctx, message if message is not None else self.REQUEST)
 
     # --- legacy clients (issue 9) ---
     def _check_version(self, envelope: etree._Element) -> None:
-        """SOAP 1.1 section 4.1.2 / SOAP 1.2 appendix A: an envelope of the other version is a
-        VersionMismatch fault, in this endpoint's own version."""
+        """SOAP 1.1 section 4.1.2 / SOAP 1.2 appendix A: an ``Envelope`` in another namespace is a
+        VersionMismatch fault, in this protocol's own version. The connector's HTTP layer hands
+        each envelope of SOAP 1.1 or 1.2 to the protocol of its version (``envelope_version``),
+        so there only envelopes that are neither get here; a protocol driven alone (the partner
+        simulators) also refuses the other version."""
+        tag = etree.QName(envelope)
+        if tag.localname != "Envelope" or tag.namespace == self.ns_soap_env:
+            return
         other = SOAP12_ENV if self.version is SoapVersion.SOAP11 else SOAP11_ENV
-        if envelope.tag == f"{{{other}}}Envelope":
+        if tag.namespace == other:
             address = "/soap12" if other == SOAP12_ENV else "/soap"
-            raise ConnectorFault(
-                ErrorCode.VERSION_MISMATCH,
-                f"this endpoint speaks {self.version.label}; the envelope is in namespace {other} "
-                f"(send it to {address}, the WSDL's other port)",
-                "Envelope",
-            )
+            hint = f"send it to {address}, the WSDL's other port"
+        else:
+            hint = f"send a SOAP 1.1 ({SOAP11_ENV}) or SOAP 1.2 ({SOAP12_ENV}) envelope"
+        raise ConnectorFault(
+            ErrorCode.VERSION_MISMATCH,
+            f"this endpoint speaks {self.version.label}; the envelope is in namespace {tag.namespace} ({hint})",
+            paths.ENVELOPE,
+        )
 
     def _check_request_namespace(self, request: etree._Element) -> None:
         """The request element in no or another namespace: say which one is expected (spyne
         would only say that the operation does not exist)."""
         if self.contract_namespace and etree.QName(request).namespace != self.contract_namespace:
             raise ConnectorFault(
-                ErrorCode.SCHEMA_INVALID, leniency.namespace_hint(request, self.contract_namespace), "Body"
+                ErrorCode.SCHEMA_INVALID, leniency.namespace_hint(request, self.contract_namespace), paths.BODY
             )
 
     # ---
@@ -148,9 +157,9 @@ class HardenedSoap11(Soap11):
         except ConnectorFault:
             raise
         except Fault as fault:
-            raise ConnectorFault(ErrorCode.SCHEMA_INVALID, f"{fault.faultstring}", "Body") from None
+            raise ConnectorFault(ErrorCode.SCHEMA_INVALID, f"{fault.faultstring}", paths.BODY) from None
         except (ValueError, TypeError, AttributeError, OverflowError) as exc:
-            raise ConnectorFault(ErrorCode.SCHEMA_INVALID, f"a value cannot be read: {exc}", "Body") from None
+            raise ConnectorFault(ErrorCode.SCHEMA_INVALID, f"a value cannot be read: {exc}", paths.BODY) from None
 
     def byte_array_from_element(self, ctx: Any, cls: Any, element: etree._Element) -> tuple[bytes]:
         """base64Binary fields decoded strictly (spyne's decoder drops what is not base64); a
@@ -172,19 +181,15 @@ class HardenedSoap11(Soap11):
             error = self.body_schema.error_log.last_error
             foreign = leniency.foreign_element(payload, self.contract_namespace) if self.contract_namespace else None
             if foreign is not None:  # legacy clients: show the expected namespace
-                where = _readable_path(foreign.getroottree().getpath(foreign))
+                where = paths.element_path(foreign)
                 hint = leniency.namespace_hint(foreign, self.contract_namespace)
                 raise ConnectorFault(ErrorCode.SCHEMA_INVALID, f"{where}: {hint}", where)
-            # libxml2 gives the node's XPath; zeep sends one-line envelopes, so lines say little.
-            where = _readable_path(error.path) if error.path else f"line {error.line}"
+            # libxml2 gives the node's XPath - anonymous (*/*[3]) for elements in a default
+            # namespace - so the element it finds is named by its ancestors' real names; zeep
+            # sends one-line envelopes, so lines say little.
+            field = paths.schema_error_path(payload, error.path)
             message = error.message.replace("{urn:vn:lienthong:connector:1}", "")
-            raise ConnectorFault(ErrorCode.SCHEMA_INVALID, f"{where}: {message}", where)
-
-
-def _readable_path(xpath: str) -> str:
-    """'/soap11env:Envelope/soap11env:Body/tns:sendDocument/tns:dossier' → 'sendDocument/dossier'."""
-    steps = [step.split(":")[-1] for step in xpath.strip("/").split("/")]
-    return "/".join(steps[2:] if len(steps) > 2 and steps[1] == "Body" else steps)
+            raise ConnectorFault(ErrorCode.SCHEMA_INVALID, f"{field or f'line {error.line}'}: {message}", field)
 
 
 class HardenedSoap12(HardenedSoap11):

@@ -25,16 +25,12 @@ from connector.ops.logs import ENVIRON_KEY, RequestContext
 from connector.soap import models
 from connector.soap.context import CallContext
 from connector.soap.faults import ConnectorFault, FaultDetail, as_connector_fault
+from connector.soap.field_paths import request_field
 from connector.soap.models import optional, required
 from connector.soap.spyne_compat import Array, ByteArray, Fault, Integer, ServiceBase, binary, rpc
 
 # Every operation belongs to the one port type the WSDL declares, and declares the typed fault.
 operation = functools.partial(rpc, _port_type="ConnectorPort", _throws=[FaultDetail])
-
-
-def _soap_field(field: str | None) -> str | None:
-    """The domain's ``package`` is the contract's ``edxmlPackage`` (a keyword-free name)."""
-    return f"edxmlPackage{field[len('package') :]}" if field and field.startswith("package") else field
 
 
 def _request(ctx: Any) -> RequestContext:
@@ -89,7 +85,7 @@ class ConnectorService(ServiceBase):
                 request.fault, request.exc_info = exc.code.value, sys.exc_info()
                 raise ConnectorFault(ErrorCode.INTERNAL, "internal error; nothing was stored") from None
             request.fault = exc.code.value
-            raise ConnectorFault(exc.code, exc.message, _soap_field(exc.field)) from None
+            raise ConnectorFault(exc.code, exc.message, request_field(ctx.descriptor.name, exc.field)) from None
         except Fault as fault:
             request.fault = as_connector_fault(fault).code.value
             raise

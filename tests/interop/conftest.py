@@ -6,7 +6,7 @@ typed fault) - and prints a transcript the test checks::
 
     sent accepted EXCHANGE_ID
     status EXCHANGE_ID accepted
-    fault Client.UnknownDocument dossierCode
+    fault Client.UnknownDocument getStatus/dossierCode
 
 A missing tool skips its test with a reason; under CI (``CI`` set) it fails instead.
 
@@ -127,6 +127,6 @@ def check_transcript(connector: LiveConnector, order: Order, output: str) -> Non
     lines = {line.split(" ", 1)[0]: line.split()[1:] for line in output.splitlines() if line.strip()}
     assert lines.get("sent") == ["accepted", order.message_id], output  # the exchange id is the message id
     assert lines.get("status") == [order.message_id, "accepted"], output
-    assert lines.get("fault") == [ErrorCode.UNKNOWN_DOCUMENT.value, "dossierCode"], output
+    assert lines.get("fault") == [ErrorCode.UNKNOWN_DOCUMENT.value, "getStatus/dossierCode"], output
     stored = connector.runtime.store.exchanges_for_dossier(order.dossier_code)
     assert [exchange.exchange_id for exchange in stored] == [order.message_id]

@@ -1,4 +1,7 @@
-"""Node.js: node-soap (npm ``soap``, installed into tests/interop/node by .ci/ensure-tools)."""
+"""Node.js: node-soap (npm ``soap``, installed into tests/interop/node by .ci/ensure-tools), through
+its default shortcut methods (``client.sendDocumentAsync``), which take the WSDL's last port: the
+one port of ``/soap?wsdl`` (while the WSDL also held the SOAP 1.2 port, they wrote SOAP 1.1 to
+``/soap12``)."""
 
 from __future__ import annotations
 

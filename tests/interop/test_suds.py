@@ -42,7 +42,7 @@ def authenticate(client: Client, environ: dict[str, str]) -> None:
 
 def play(base_url: str, order: Order, environ: dict[str, str]) -> str:
     """The scenario of tests/interop/conftest.py; its transcript."""
-    client = Client(f"{base_url}/soap?wsdl", cache=None, port="ConnectorPort")
+    client = Client(f"{base_url}/soap?wsdl", cache=None)  # the default: the WSDL's one port
     dossier = client.factory.create("{urn:vn:lienthong:connector:1}Dossier")
     dossier.dossierCode = order.dossier_code
     dossier.procedureCode = order.procedure_code

@@ -42,7 +42,11 @@ def test_a_client_fault_is_one_info_line_without_traceback(tmp_path, caplog):
         with caplog.at_level(logging.DEBUG):
             answer = send_raw(live, package, senderUsername="nobody", messageId="m-unknown-user")
         request_id = answer.headers["X-Request-Id"]
-        assert detail(answer) == {"code": "Client.UnknownAccount", "field": "senderUsername", "requestId": request_id}
+        assert detail(answer) == {
+            "code": "Client.UnknownAccount",
+            "field": "sendDocument/senderUsername",
+            "requestId": request_id,
+        }
         (line,) = request_lines(caplog)
         assert line.levelno == logging.INFO and line.exc_info is None
         assert line.request == {  # type: ignore[attr-defined]

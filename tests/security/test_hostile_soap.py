@@ -38,8 +38,8 @@ def header(must_understand: str) -> str:
 
 CASES = {
     # ---- the envelope's structure ----
-    "SOAP 1.2 envelope": (  # on the SOAP 1.1 endpoint (SOAP 1.2 has its own: /soap12)
-        '<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body/></e:Envelope>',
+    "Envelope of neither SOAP version": (  # SOAP 1.1 and 1.2 are both accepted on either path
+        '<e:Envelope xmlns:e="urn:example:not-soap"><e:Body/></e:Envelope>',
         ErrorCode.VERSION_MISMATCH,
     ),
     "no Envelope at all": ("<c:listPending xmlns:c='urn:vn:lienthong:connector:1'/>", ErrorCode.SCHEMA_INVALID),

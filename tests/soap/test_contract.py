@@ -6,11 +6,13 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+import pytest
 import requests
 import xmlschema
 from lxml import etree
 
 from connector.soap.contract import DEFAULT_BASE_URL, generate
+from connector.soap.faults import SoapVersion
 from simulators import guide
 from testkit.net import new_id
 from tests.soap.test_faults import SOAP_ENV, post
@@ -52,18 +54,21 @@ def shape(component, seen=()) -> object:  # noqa: ANN001
     return (component.local_name, component.min_occurs, component.max_occurs, picture)
 
 
-def test_served_wsdl_is_the_checked_in_file_but_for_the_address(connector):
-    served = requests.get(f"{connector.url}/soap?wsdl", timeout=10).content
-    checked_in = (ROOT / "wsdl" / "connector.wsdl").read_bytes()
+@pytest.mark.parametrize("path,file", [("/soap", "connector.wsdl"), ("/soap12", "connector-soap12.wsdl")])
+def test_served_wsdl_is_the_checked_in_file_but_for_the_address(connector, path, file):
+    served = requests.get(f"{connector.url}{path}?wsdl", timeout=10).content
+    checked_in = (ROOT / "wsdl" / file).read_bytes()
     assert served.replace(connector.url.encode(), DEFAULT_BASE_URL.encode()) == checked_in
-    assert served.count(f'location="{connector.url}/'.encode()) == 2  # the SOAP 1.1 and 1.2 ports
+    assert served.count(f'location="{connector.url}/'.encode()) == 1  # this endpoint's port only
+    assert f'location="{connector.url}{path}"'.encode() in served
 
 
 def test_checked_in_contract_is_what_the_models_generate():
     """``python -m connector.soap.contract`` was run after the last model change."""
-    xsd, wsdl = generate()
+    xsd, wsdls = generate()
     assert xsd == (ROOT / "schemas" / "connector.xsd").read_bytes()
-    assert wsdl == (ROOT / "wsdl" / "connector.wsdl").read_bytes()
+    assert wsdls[SoapVersion.SOAP11] == (ROOT / "wsdl" / "connector.wsdl").read_bytes()
+    assert wsdls[SoapVersion.SOAP12] == (ROOT / "wsdl" / "connector-soap12.wsdl").read_bytes()
 
 
 def test_the_wsdl_schema_is_the_published_xsd():
@@ -96,6 +101,7 @@ def test_wsdl_address_is_pinned_from_configuration_not_the_host_header(connector
 def test_checked_in_contract_files_are_served_for_integrators(connector):
     for path in (
         "/wsdl/connector.wsdl",
+        "/wsdl/connector-soap12.wsdl",
         "/schemas/connector.xsd",
         "/schemas/edxml.xsd",
         "/schemas/xmldsig-core-schema.xsd",

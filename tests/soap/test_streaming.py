@@ -193,10 +193,9 @@ def test_a_soap12_envelope_on_the_soap11_port_and_back(pair):
     def as12() -> bytes:
         return make11().replace(SOAP_ENV.encode(), b"http://www.w3.org/2003/05/soap-envelope")
 
-    assert b"VersionMismatch" in both(pair, as12)[1]
-    assert b"VersionMismatch" in both(pair, make11, "/soap12")[1]
-    status, body = both(pair, as12, "/soap12")  # the right port: accepted, the same receipt
-    assert status.startswith("200"), body[:500]
+    for make, path in ((as12, "/soap"), (make11, "/soap12"), (as12, "/soap12")):  # either version, either path
+        status, body = both(pair, make, path)  # accepted, the same receipt, on both reading paths
+        assert status.startswith("200"), body[:500]
 
 
 # ---- the reader itself -------------------------------------------------------------------------

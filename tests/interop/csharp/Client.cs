@@ -1,6 +1,9 @@
 // A .NET client: the proxy Mono's `wsdl` tool generates from the connector's WSDL (an ASMX-style
 // SoapHttpClientProtocol), compiled with `mcs`.
-// Usage: mono client.exe BASE_URL PACKAGE_FILE MESSAGE_ID DOSSIER_CODE PROCEDURE_CODE
+// Usage: mono client.exe BASE_URL|default PACKAGE_FILE MESSAGE_ID DOSSIER_CODE PROCEDURE_CODE
+// "default": the proxy's own Url (the WSDL's address), authenticated by the UsernameToken
+// SoapExtension of UsernameToken.cs when client.exe.config registers it; a BASE_URL (https):
+// HTTP Basic over TLS.
 // Prints: "sent STATE EXCHANGE_ID", "status EXCHANGE_ID STATE", "fault CODE FIELD".
 using System;
 using System.IO;
@@ -27,8 +30,11 @@ public static class Client {
     const string Tns = "urn:vn:lienthong:connector:1";
 
     public static int Main(string[] args) {
-        var service = new BasicAuthConnectorService { Url = args[0] + "/soap" };
-        Authenticate(service);
+        var service = new BasicAuthConnectorService();  // Url: the WSDL's address
+        if (args[0] != "default") {
+            service.Url = args[0] + "/soap";
+            Authenticate(service);
+        }
 
         var dossier = new Dossier { dossierCode = args[3], procedureCode = args[4] };
         var request = new sendDocument {
@@ -60,8 +66,7 @@ public static class Client {
 
     // Credentials: HTTP Basic from the environment, over TLS (the connector accepts Basic only
     // there). The server certificate must chain to CONNECTOR_CA_FILE (the development CA in the
-    // tests) and match the host. (The ASMX proxy has no WS-Security; client certificates would go
-    // in service.ClientCertificates.)
+    // tests) and match the host. (Client certificates would go in service.ClientCertificates.)
     static void Authenticate(BasicAuthConnectorService service) {
         var caFile = Environment.GetEnvironmentVariable("CONNECTOR_CA_FILE");
         if (caFile != null) TrustOnly(new X509Certificate2(caFile));

@@ -1,8 +1,10 @@
-// A C++ client: gSOAP's wsdl2h + soapcpp2 with their default options, from the connector's WSDL.
-// With a SOAP 1.2 binding in the WSDL, wsdl2h imports soap12.h: the generated client speaks
-// SOAP 1.2, so it calls the WSDL's SOAP 1.2 port (/soap12).
-// Usage: client BASE_URL PACKAGE_FILE MESSAGE_ID DOSSIER_CODE PROCEDURE_CODE
+// A C++ client: gSOAP's wsdl2h + soapcpp2 with their default options, from the connector's
+// /soap?wsdl (one SOAP 1.1 binding: a SOAP 1.1 client), calling the WSDL's own address (the
+// endpoint argument NULL). Credentials: a UsernameToken with PasswordDigest from gSOAP's wsse
+// plugin (#import "wsse.h" in the header wsdl2h wrote; plugin/wsseapi.cpp, smdevp.c, mecevp.c).
+// Usage: client PACKAGE_FILE MESSAGE_ID DOSSIER_CODE PROCEDURE_CODE
 // Prints: "sent STATE EXCHANGE_ID", "status EXCHANGE_ID STATE", "fault CODE FIELD".
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -11,21 +13,15 @@
 
 #include "soapH.h"
 #include "ConnectorPort.nsmap"
+#include "plugin/wsseapi.h"
 
-// HTTPS: built WITH_OPENSSL; the server certificate is verified against CONNECTOR_CA_FILE (the
-// development CA in the tests), host name included.
-static bool trust(struct soap *soap) {
-    const char *ca_file = std::getenv("CONNECTOR_CA_FILE");
-    return soap_ssl_client_context(soap, SOAP_SSL_DEFAULT, NULL, NULL, ca_file, NULL, NULL) == SOAP_OK;
-}
-
-// Credentials: HTTP Basic from the environment (the connector accepts Basic over TLS only).
-// gSOAP clears userid/passwd after each call, so every call sets them again.
+// Credentials from the environment: the wsse plugin writes the Security header (nonce, Created,
+// Base64(SHA-1(nonce + created + password))). A nonce is used once: call it before every call.
 static struct soap *authenticate(struct soap *soap) {
     const char *user = std::getenv("CONNECTOR_USERNAME");
     if (user == NULL) return soap;
-    soap->userid = user;
-    soap->passwd = std::getenv("CONNECTOR_PASSWORD");
+    soap_wsse_delete_Security(soap);
+    soap_wsse_add_UsernameTokenDigest(soap, NULL, user, std::getenv("CONNECTOR_PASSWORD"));
     return soap;
 }
 
@@ -35,45 +31,45 @@ static int failed(struct soap *soap) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 6) return 2;
-    const std::string endpoint = std::string(argv[1]) + "/soap12";
-    std::ifstream file(argv[2], std::ios::binary);
+    if (argc != 5) return 2;
+    std::ifstream file(argv[1], std::ios::binary);
     std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
 
     struct soap *soap = soap_new1(SOAP_C_UTFSTRING);
-    if (!trust(soap)) return failed(soap);
+    soap_register_plugin(soap, soap_wsse);
 
     ns1__Dossier dossier;
     dossier.soap_default(soap);
-    dossier.dossierCode = argv[4];
-    dossier.procedureCode = argv[5];
+    dossier.dossierCode = argv[3];
+    dossier.procedureCode = argv[4];
     ns1__sendDocument request;
     request.soap_default(soap);
-    request.messageId = argv[3];
+    request.messageId = argv[2];
     request.edxmlPackage.__ptr = bytes.data();  // gSOAP base64-encodes it
     request.edxmlPackage.__size = static_cast<int>(bytes.size());
     request.kind = ns1__DocumentKind__INCOMING;
     request.senderUsername = "cbtiepnhan";
     request.dossier = &dossier;
     ns1__sendDocumentResponse sent;
-    if (soap_call___ns1__sendDocument_(authenticate(soap), endpoint.c_str(), NULL, &request, sent) != SOAP_OK) return failed(soap);
+    // NULL endpoint: the address in the WSDL the client was generated from.
+    if (soap_call___ns1__sendDocument(authenticate(soap), NULL, NULL, &request, sent) != SOAP_OK) return failed(soap);
     std::cout << "sent " << sent.receipt->state << " " << sent.receipt->exchangeId << std::endl;
 
-    std::string dossierCode = argv[4];
+    std::string dossierCode = argv[3];
     ns1__getStatus query;
     query.soap_default(soap);
     query.dossierCode = &dossierCode;
     ns1__getStatusResponse status;
-    if (soap_call___ns1__getStatus_(authenticate(soap), endpoint.c_str(), NULL, &query, status) != SOAP_OK) return failed(soap);
+    if (soap_call___ns1__getStatus(authenticate(soap), NULL, NULL, &query, status) != SOAP_OK) return failed(soap);
     std::cout << "status " << status.exchange->exchangeId << " " << status.exchange->state << std::endl;
 
     std::string unknown = "no-such-dossier";
     query.dossierCode = &unknown;
-    if (soap_call___ns1__getStatus_(authenticate(soap), endpoint.c_str(), NULL, &query, status) == SOAP_OK) {
+    if (soap_call___ns1__getStatus(authenticate(soap), NULL, NULL, &query, status) == SOAP_OK) {
         std::cout << "fault none" << std::endl;
     } else {
         // The WSDL's typed fault, deserialised into the generated ns1__ConnectorFault.
-        struct SOAP_ENV__Detail *detail = soap->fault->SOAP_ENV__Detail;
+        struct SOAP_ENV__Detail *detail = soap->fault->detail;
         if (detail == NULL || detail->ns1__ConnectorFault_ == NULL) return failed(soap);
         ns1__ConnectorFault *fault = detail->ns1__ConnectorFault_;
         std::cout << "fault " << fault->code << " " << (fault->field ? *fault->field : "-") << std::endl;

@@ -3,7 +3,6 @@
 // Prints: "sent STATE EXCHANGE_ID", "status EXCHANGE_ID STATE", "fault CODE FIELD".
 "use strict";
 const fs = require("fs");
-const { promisify } = require("util");
 const soap = require("soap");
 
 // Credentials, when the connector asks for them, from the environment: node-soap sets a
@@ -22,10 +21,8 @@ function authenticate(client) {
 async function main([baseUrl, packageFile, messageId, dossierCode, procedureCode]) {
   const client = await soap.createClientAsync(`${baseUrl}/soap?wsdl`);
   authenticate(client);
-  // The WSDL has a SOAP 1.1 and a SOAP 1.2 port; node-soap's shortcut methods (client.sendDocument)
-  // take the last port but always write SOAP 1.1, so name the SOAP 1.1 port.
-  const port = client.ConnectorService.ConnectorPort;
-  const call = (operation, args) => promisify(port[operation])(args);
+  // node-soap's default: the shortcut methods (client.sendDocumentAsync) on the WSDL's one port.
+  const call = async (operation, args) => (await client[`${operation}Async`](args))[0];
 
   const sent = await call("sendDocument", {
     messageId,
