@@ -11,12 +11,13 @@ from collections.abc import Iterator
 import pytest
 import xmlschema
 from lxml import etree
-from tests.soap.faultkit import TNS, detail_code
 
 from connector.errors import ErrorCode
 from connector.soap.contract import XSD_PATH, body_schema
 from simulators import guide
-from tests.soap.conftest import LiveConnector, new_id, start_connector
+from testkit.faults import TNS, detail_code
+from testkit.live import LiveConnector, start_connector
+from testkit.net import new_id
 from tests.soap.test_faults import SOAP_ENV, post
 
 OPERATIONS = (

@@ -11,13 +11,13 @@ import io
 import pytest
 import requests
 from lxml import etree
-from tests.soap.faultkit import TNS, detail_code
 
 from connector.errors import ErrorCode
 from connector.soap.envelope_version import envelope_version, root_tag
 from connector.soap.faults import SoapVersion
 from simulators import guide
-from tests.soap.conftest import new_id
+from testkit.faults import TNS, detail_code
+from testkit.net import new_id
 
 SOAP11_ENV = SoapVersion.SOAP11.value
 SOAP12_ENV = SoapVersion.SOAP12.value
