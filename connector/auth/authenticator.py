@@ -90,6 +90,8 @@ class Authenticator:
             min(settings.max_failures, settings.max_address_failures, settings.max_username_failures),
             wall=clock,
         )
+        self._memory_nonces = MemoryNonces()
+        self._memory_nonces_since: datetime | None = None  # while the store cannot record nonces
 
     def counters(self, usernames: Sequence[str], address: str) -> list[Counter]:
         """What a failure from ``address`` under ``usernames`` is counted under, and what an attempt
@@ -105,8 +107,6 @@ class Authenticator:
             if system is not None and system.networks and not system.calls_from(address):
                 counters.append(Counter(f"username:{username}", s.max_username_failures))
         return counters
-        self._memory_nonces = MemoryNonces()
-        self._memory_nonces_since: datetime | None = None  # while the store cannot record nonces
 
     def authenticate(self, security_headers: Sequence[etree._Element], facts: TransportFacts) -> Caller:
         if facts.untrusted_proxy_headers:
