@@ -22,7 +22,7 @@ SYSTEMS = {
          "auth": {"type": "oauth2", "token_url": "https://lgsp/token", "client_id": "abc", "client_auth": "form"},
          "headers": {"lgspaccesstoken": "${LGSP_TOKEN}"}, "gateway_application": "eOfficeSTP"},
         {"system_id": "eoffice-ubnd", "organ_id": "000.00.00.H31", "kind": "docmgmt", "endpoint": "https://axis/vxp",
-         "protocol": "vxp", "auth": {"type": "vxp-hmac", "system_id": "lienthong.hungyen"}},
+         "mode": "push", "protocol": "vxp", "auth": {"type": "vxp-hmac", "system_id": "lienthong.hungyen"}},
     ],
     "organizations": [{"organ_id": "000.00.31.H31", "name": "Sở Tư pháp", "aliases": ["G07.31"]}],
 }  # fmt: skip
