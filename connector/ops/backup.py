@@ -1,6 +1,7 @@
 """A backup of one connector: the SQLite database (a consistent online copy through sqlite3's
 backup API, WAL included, while the server runs) and the key material – ``secret.key`` (it
-decrypts the stored passwords) and the keys directory (development keys, the CA) – in one
+decrypts the stored passwords), the keys directory (development keys, the CA) and the evidence
+keys (the HMAC keys that authenticate the evidence chain, docs/evidence.md) – in one
 ``.tar.gz`` with a manifest of SHA-256 digests; and its restore into a new data directory.
 
 With PostgreSQL the database is not in the archive: ``pg_dump`` backs it up (docs/operations.md,
@@ -29,6 +30,7 @@ MANIFEST = "MANIFEST.json"
 DATABASE = "connector.db"
 SECRET_KEY = "secret.key"
 KEYS = "keys"
+EVIDENCE_KEYS = "evidence-keys"
 
 
 class BackupError(SimpleError):
@@ -63,10 +65,13 @@ def write_backup(settings: Settings, out: Path) -> BackupReport:
     secret = settings.effective_secret_key_file
     if secret.is_file():
         members[SECRET_KEY] = secret.read_bytes()
-    keys = settings.effective_keys_dir
-    if keys.is_dir():
-        for path in sorted(p for p in keys.rglob("*") if p.is_file()):
-            members[f"{KEYS}/{path.relative_to(keys).as_posix()}"] = path.read_bytes()
+    for prefix, directory in (
+        (KEYS, settings.effective_keys_dir),
+        (EVIDENCE_KEYS, settings.effective_evidence_keys_dir),
+    ):
+        if directory.is_dir():
+            for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+                members[f"{prefix}/{path.relative_to(directory).as_posix()}"] = path.read_bytes()
     report.files = {name: hashlib.sha256(data).hexdigest() for name, data in members.items()}
     manifest = {
         "format": FORMAT,
@@ -140,6 +145,8 @@ def _target(settings: Settings, name: str) -> Path:
         return sqlite_path(settings) or settings.data_dir / DATABASE
     if name == SECRET_KEY:
         return settings.effective_secret_key_file
+    if PurePosixPath(name).parts[0] == EVIDENCE_KEYS:
+        return settings.effective_evidence_keys_dir / PurePosixPath(name).relative_to(EVIDENCE_KEYS)
     return settings.effective_keys_dir / PurePosixPath(name).relative_to(KEYS)
 
 
@@ -163,4 +170,9 @@ def _allowed(name: str) -> bool:
     if name in (MANIFEST, DATABASE, SECRET_KEY):
         return True
     parts = PurePosixPath(name).parts
-    return len(parts) >= 2 and parts[0] == KEYS and all(p not in ("", ".", "..") for p in parts) and "\\" not in name
+    return (
+        len(parts) >= 2
+        and parts[0] in (KEYS, EVIDENCE_KEYS)
+        and all(p not in ("", ".", "..") for p in parts)
+        and "\\" not in name
+    )
