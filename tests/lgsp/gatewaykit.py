@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import timedelta
 
 from connector.auth.admin import CredentialAdmin
-from connector.clock import utcnow
 from connector.config import DeliverySettings
 from connector.delivery.protocols import PartnerProtocols, PartnerSecrets
 from connector.delivery.vxp import VxpDelivery
@@ -16,23 +14,14 @@ from connector.delivery.worker import DeliveryWorker
 from connector.exchange.directory import Directory, PartnerAuth, PartnerAuthType
 from simulators.gateway import GatewayClient, GatewayConfig, GatewaySimulator
 from simulators.httpserver import BackgroundServer
+from testkit.clock import StepClock
 from tests.partners.conftest import AGENCY_ID  # noqa: F401 (re-exported for the tests)
 
 AGENCY = "eoffice-stp"
 CLIENT = GatewayClient("lienthong-connector", "correct-horse-battery", "LienThongHungYen")
 
 
-class Clock:
-    """The worker's clock; starts a second ahead so that what was just queued is due."""
-
-    def __init__(self) -> None:
-        self.now = utcnow() + timedelta(seconds=1)
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+Clock = StepClock  # the worker's clock, moved by hand (testkit/clock.py)
 
 
 @dataclass

@@ -16,23 +16,14 @@ from connector.delivery.clients import PartnerClients, Timeouts
 from connector.delivery.worker import DeliveryWorker
 from connector.exchange.directory import Account, Directory, SystemEntry, SystemKind
 from simulators import start_in_background
+from testkit.clock import StepClock
 from testkit.net import free_port
 from tests.partners.conftest import AGENCY_ID
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class Clock:
-    """The worker's clock; starts a second ahead so that what was just queued is due."""
-
-    def __init__(self) -> None:
-        self.now = utcnow() + timedelta(seconds=1)
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+Clock = StepClock  # the worker's clock, moved by hand (testkit/clock.py)
 
 
 def point_docmgmt_at(stack, url: str) -> None:
