@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from connector.exchange.directory import DeliveryMode
 from connector.store import outbox as ob
@@ -116,6 +116,11 @@ class OutboxGateway(Gateway):
         with self._read() as conn:
             return ob.stats(conn, now)
 
+    def partner_activity(self) -> dict[str, tuple[datetime | None, datetime | None, str | None]]:
+        """Per partner: (last delivery, last failed attempt, its error), from the attempts log."""
+        with self._read() as conn:
+            return ob.activity(conn)
+
     def partner_queues(self) -> dict[str, PartnerQueue]:
         with self._read() as conn:
             return ob.queues(conn)
@@ -162,6 +167,22 @@ class OutboxGateway(Gateway):
             query = query.where(t.outbox.c.system_id == system_id)
         with self._read() as conn:
             return [as_record(OutboxItem, r) for r in conn.execute(query)]
+
+    def outbox_page(
+        self, state: OutboxState | None = None, system_id: str | None = None, offset: int = 0, limit: int = 50
+    ) -> tuple[list[OutboxItem], int]:
+        """One page of the outbox, newest item first (item ids only grow: a stable order), and
+        how many items match in all."""
+        o = t.outbox.c
+        where = []
+        if state:
+            where.append(o.state == state)
+        if system_id:
+            where.append(o.system_id == system_id)
+        query = select(t.outbox).where(*where).order_by(o.item_id.desc()).offset(max(offset, 0)).limit(limit)
+        with self._read() as conn:
+            total = conn.execute(select(func.count()).select_from(t.outbox).where(*where)).scalar_one()
+            return [as_record(OutboxItem, r) for r in conn.execute(query)], int(total)
 
     def attempts(self, item_id: int) -> list[dict[str, Any]]:
         with self._read() as conn:

@@ -90,7 +90,7 @@ def test_an_operator_works_through_the_console(console, browser):
     browser.find_element(By.ID, "username").send_keys("an")
     browser.find_element(By.ID, "password").send_keys(PASSWORDS["an"])
     browser.find_element(By.ID, "login").click()
-    WebDriverWait(browser, 10).until(lambda b: b.current_url.endswith("/admin/exchanges"))
+    WebDriverWait(browser, 10).until(lambda b: b.current_url.endswith("/admin/partners"))
 
     browser.find_element(By.ID, "q").send_keys(guide.DOSSIER_CODE)
     browser.find_element(By.ID, "search").click()
@@ -136,7 +136,7 @@ def test_a_read_only_operator_sees_no_buttons(console, browser):
     browser.find_element(By.ID, "username").send_keys("binh")
     browser.find_element(By.ID, "password").send_keys(PASSWORDS["binh"])
     browser.find_element(By.ID, "login").click()
-    WebDriverWait(browser, 10).until(lambda b: b.current_url.endswith("/admin/exchanges"))
+    WebDriverWait(browser, 10).until(lambda b: b.current_url.endswith("/admin/partners"))
     browser.get(f"{console.url}/admin/outbox?state=dead")
     browser.implicitly_wait(0)
     assert browser.find_element(By.ID, f"item-{console.dead_items[1]}")
