@@ -195,7 +195,7 @@ class AdminApp:
             exchange=exchange,
             timeline=self.store.timeline(exchange.exchange_id),
             packages=package_views(self.store, self.parts.policy, records),
-            outbox=[i for i in self.store.outbox_items() if i.exchange_id == exchange.exchange_id],
+            outbox=self.store.outbox_items(exchange_id=exchange.exchange_id),
             records=records,
         )
 
