@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -78,6 +79,10 @@ class AdminApp:
         self.routes: list[tuple[str, str, Handler, bool]] = [  # method, path pattern, handler, changes state
             ("GET", r"/admin/?", lambda r, s, m: Response.redirect(LANDING), False),
             ("GET", r"/admin/partners", self.partners, False),
+            # A GET asks for confirmation (and shows what will change); the POST does it.
+            ("GET", r"/admin/partners/(?P<id>[^/]+)/(?P<action>pause|resume|retry-dead)", self.confirm, False),
+            ("POST", r"/admin/partners/(?P<id>[^/]+)/(?P<action>pause|resume)", self.pause, True),
+            ("POST", r"/admin/partners/(?P<id>[^/]+)/retry-dead", self.retry_dead, True),
             ("GET", r"/admin/exchanges", self.exchanges, False),
             ("GET", r"/admin/exchanges/(?P<id>[^/]+)", self.exchange, False),
             ("GET", r"/admin/exchanges/(?P<id>[^/]+)/bundle\.zip", self.bundle, False),
@@ -109,17 +114,21 @@ class AdminApp:
         session = auth.session_of(self.store, request.cookies.get(SESSION_COOKIE), now)
         if session is None:
             return Response.redirect("/admin/login")
+        found = False  # the path is known, perhaps for another method (GET asks, POST does)
         for method, pattern, handler, changes in self.routes:
             match = re.fullmatch(pattern, request.path)
             if match is None:
                 continue
+            found = True
             if request.method != method:
-                return self.page(session, "error.html", "405 Method Not Allowed", message="Method not allowed")
+                continue
             if method == "POST" and not auth.csrf_ok(session, request.form.get("csrf")):
                 return self.page(session, "error.html", "403 Forbidden", message="CSRF token missing or wrong")
             if changes and session.operator.role is not OperatorRole.OPERATOR:
                 return self.page(session, "error.html", "403 Forbidden", message="Read-only operators change nothing")
             return handler(request, session, match)
+        if found:
+            return self.page(session, "error.html", "405 Method Not Allowed", message="Method not allowed")
         return self.page(session, "error.html", "404 Not Found", message=f"No page {request.path}")
 
     def page(self, session: AdminSession | None, template: str, status: str = "200 OK", **values: Any) -> Response:
@@ -172,7 +181,29 @@ class AdminApp:
     # ---- pages ----------------------------------------------------------------------------
     def partners(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         now = utcnow()
-        return self.page(session, "partners.html", rows=partner_rows(self.store, now), now=now, age=age)
+        rows = partner_rows(self.store, now)
+        return self.page(session, "partners.html", rows=rows, now=now, age=age, done=request.query)
+
+    def confirm(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
+        system_id, action = match["id"], match["action"]
+        if self.store.system(system_id) is None:
+            return self.page(session, "error.html", "404 Not Found", message=f"No partner {system_id}")
+        dead = self.store.outbox_page(OutboxState.DEAD, system_id, 0, 1)[1] if action == "retry-dead" else 0
+        return self.page(session, "confirm.html", system_id=system_id, action=action, dead=dead)
+
+    def pause(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
+        system_id, paused = match["id"], match["action"] == "pause"
+        if self.store.system(system_id) is None:
+            return self.page(session, "error.html", "404 Not Found", message=f"No partner {system_id}")
+        reason = request.form.get("reason", "").strip()[:500] or None
+        actor = f"admin:{session.operator.name}"
+        self.store.set_paused(system_id, paused, utcnow(), reason if paused else None, actor=actor)
+        return Response.redirect(f"{LANDING}?done={match['action']}&system={quote(system_id)}")
+
+    def retry_dead(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
+        system_id = match["id"]
+        items = self.store.retry_dead(system_id, utcnow(), actor=f"admin:{session.operator.name}")
+        return Response.redirect(f"{LANDING}?done=retry-dead&system={quote(system_id)}&count={len(items)}")
 
     def exchanges(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         q = request.query

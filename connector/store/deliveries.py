@@ -128,11 +128,34 @@ class OutboxGateway(Gateway):
     def partner_queue(self, system_id: str) -> PartnerQueue:
         return self.partner_queues().get(system_id, PartnerQueue(system_id))
 
-    def set_paused(self, system_id: str, paused: bool, now: datetime, reason: str | None = None) -> bool:
-        """Pause or resume a partner's queue; returns False when it already was."""
+    def set_paused(
+        self, system_id: str, paused: bool, now: datetime, reason: str | None = None, actor: str | None = None
+    ) -> bool:
+        """Pause or resume a partner's queue; returns False when it already was. With ``actor``
+        (an operator), the change is written to the evidence log in the same transaction."""
         with self._tx() as conn:
             ob.ensure_queue(conn, system_id, now, self._dialect)
-            return ob.set_paused(conn, system_id, paused, reason, now)
+            changed = ob.set_paused(conn, system_id, paused, reason, now)
+            if changed and actor is not None:
+                data = {"action": "pause" if paused else "resume", "system_id": system_id, "reason": reason}
+                self.evidence.append(conn, EvidenceKind.OPERATOR, now, actor, data, None)
+            return changed
+
+    def retry_dead(self, system_id: str, now: datetime, actor: str) -> list[int]:
+        """Every dead letter of ``system_id`` back to the queue, due at once, and one evidence
+        record per exchange naming who asked (as ``retry`` does for one item). Returns the items."""
+        o = t.outbox
+        with self._tx() as conn:
+            rows = conn.execute(
+                update(o)
+                .where(o.c.system_id == system_id, o.c.state == OutboxState.DEAD.value)
+                .values(state=OutboxState.PENDING.value, next_attempt_at=now, lease_until=None, updated_at=now)
+                .returning(o.c.item_id, o.c.exchange_id)
+            ).all()
+            for item_id, exchange_id in sorted(rows):
+                data = {"action": "retry", "item_id": item_id}
+                self.evidence.append(conn, EvidenceKind.OPERATOR, now, actor, data, exchange_id)
+            return sorted(item_id for item_id, _ in rows)
 
     def set_breaker(self, system_id: str, state: BreakerState, now: datetime, error: str | None = None) -> None:
         """Record a breaker transition; after it closes, the partner's items are all due at once."""

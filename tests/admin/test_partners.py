@@ -192,3 +192,48 @@ def test_vietnam_time_and_date_filters():
     assert load_settings().display_timezone == "Asia/Ho_Chi_Minh"
     with pytest.raises(ConfigError):
         load_settings(display_timezone="Mars/Olympus_Mons")
+
+
+def _csrf(page: str) -> str:
+    return page.split('name="csrf" value="')[1].split('"')[0]
+
+
+def test_pausing_and_resuming_a_partner_is_confirmed_and_recorded(seeded):
+    http = seeded.session("an")
+    store = seeded.live.runtime.store
+    landing = http.get(f"{seeded.url}/admin/partners", timeout=10).text
+    assert f'href="/admin/partners/{PULL}/pause"' in landing
+    confirm = http.get(f"{seeded.url}/admin/partners/{PULL}/pause", timeout=10).text
+    assert 'id="confirm"' in confirm and store.partner_queue(PULL).paused is False  # asking changes nothing
+    answer = http.post(
+        f"{seeded.url}/admin/partners/{PULL}/pause", data={"csrf": _csrf(confirm), "reason": "bảo trì"}, timeout=10
+    )
+    assert answer.url.endswith(f"/admin/partners?done=pause&system={PULL}") and 'id="notice"' in answer.text
+    queue = store.partner_queue(PULL)
+    assert queue.paused and queue.pause_reason == "bảo trì"
+    assert f'href="/admin/partners/{PULL}/resume"' in answer.text
+    http.post(f"{seeded.url}/admin/partners/{PULL}/resume", data={"csrf": _csrf(confirm)}, timeout=10)
+    assert store.partner_queue(PULL).paused is False
+    actions = [(r.actor, r.data) for r in store.evidence.records() if r.kind.value == "operator"]
+    assert ("admin:an", {"action": "pause", "system_id": PULL, "reason": "bảo trì"}) in actions
+    assert ("admin:an", {"action": "resume", "system_id": PULL, "reason": None}) in actions
+
+
+def test_retry_all_dead_letters_says_how_many_first_and_read_only_operators_cannot(seeded):
+    store = seeded.live.runtime.store
+    dead = [i.item_id for i in store.outbox_items(state=OutboxState.DEAD, system_id="eoffice-stp")]
+    reader = seeded.session("binh")
+    page = reader.get(f"{seeded.url}/admin/partners", timeout=10).text
+    assert "retry-dead" not in page and "/pause" not in page  # no buttons for read-only
+    refused = reader.post(f"{seeded.url}/admin/partners/eoffice-stp/retry-dead", data={"csrf": _csrf(page)}, timeout=10)
+    assert refused.status_code == 403
+    http = seeded.session("an")
+    confirm = http.get(f"{seeded.url}/admin/partners/eoffice-stp/retry-dead", timeout=10).text
+    assert f"Retry all {len(dead)} dead letters of eoffice-stp" in confirm
+    answer = http.post(f"{seeded.url}/admin/partners/eoffice-stp/retry-dead", data={"csrf": _csrf(confirm)}, timeout=10)
+    assert answer.url.endswith(f"done=retry-dead&system=eoffice-stp&count={len(dead)}")
+    assert all(store.outbox_item(i).state is OutboxState.PENDING for i in dead)
+    records = [(r.actor, r.data) for r in store.evidence.records() if r.kind.value == "operator"]
+    assert all(("admin:an", {"action": "retry", "item_id": i}) in records for i in dead)
+    assert http.get(f"{seeded.url}/admin/partners/nobody/pause", timeout=10).status_code == 404
+    assert http.get(f"{seeded.url}/admin/outbox/{dead[0]}/retry", timeout=10).status_code == 405
