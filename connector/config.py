@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connector.edxml import MiB
 from connector.errors import SimpleError
@@ -263,9 +264,16 @@ class Settings:
     admin_secure_cookie: bool = False
     """Always mark the console's cookies ``Secure``; without it they are ``Secure`` when the request
     came over TLS (``X-Forwarded-Proto: https`` from a trusted proxy)."""
+    display_timezone: str = "Asia/Ho_Chi_Minh"
+    """The time zone the admin console shows times and reads date filters in (an IANA name);
+    UTC stays in each time's tooltip."""
     auth: AuthSettings = field(default_factory=AuthSettings)
 
     def __post_init__(self) -> None:
+        try:
+            ZoneInfo(self.display_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"display_timezone: unknown time zone {self.display_timezone!r}") from None
         for name, allowed in (("auto_migrate", AUTO_MIGRATE), ("log_format", LOG_FORMATS)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"setting {name!r} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")

@@ -12,16 +12,20 @@ import re
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from connector.admin import auth
 from connector.admin.guard import LoginGuard
+from connector.admin.paging import Page
+from connector.admin.partners import partner_rows
 from connector.admin.views import certificate_rows, package_views
 from connector.admin.web import Request, Response, StartResponse
+from connector.admin.words import Clock, age, error_words, state_label
 from connector.clock import utcnow
 from connector.evidence.audit import Witnesses, audit, connector_pin
 from connector.evidence.bundle import BundleSources, EvidenceNotFoundError, export_bundle
@@ -35,6 +39,7 @@ log = logging.getLogger(__name__)
 SESSION_COOKIE = "connector_admin"
 LOGIN_COOKIE = "connector_login"  # double-submit token of the login form
 HERE = Path(__file__).parent
+LANDING = "/admin/partners"  # an operator's first question: which partner is in trouble?
 Handler = Callable[[Request, AdminSession, re.Match[str]], Response]
 
 
@@ -52,6 +57,8 @@ class ConsoleParts:
     login_guard: LoginGuard
     secure_cookie: bool = False
     """Always mark cookies ``Secure`` (else: when the request came over TLS)."""
+    display_timezone: str = "Asia/Ho_Chi_Minh"
+    """Times are shown, and date filters read, in this zone (``Settings.display_timezone``)."""
 
 
 class AdminApp:
@@ -64,9 +71,18 @@ class AdminApp:
         self.templates = Environment(
             loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True)
         )
-        self.templates.filters["when"] = lambda v: f"{v:%Y-%m-%d %H:%M:%S}" if v else "–"
+        self.clock = Clock(parts.display_timezone)
+        self.templates.filters["when"] = self.clock.when
+        self.templates.filters["label"] = state_label
+        self.templates.filters["words"] = error_words
+        self.templates.globals["zone"] = self.clock
         self.routes: list[tuple[str, str, Handler, bool]] = [  # method, path pattern, handler, changes state
-            ("GET", r"/admin/?", lambda r, s, m: Response.redirect("/admin/exchanges"), False),
+            ("GET", r"/admin/?", lambda r, s, m: Response.redirect(LANDING), False),
+            ("GET", r"/admin/partners", self.partners, False),
+            # A GET asks for confirmation (and shows what will change); the POST does it.
+            ("GET", r"/admin/partners/(?P<id>[^/]+)/(?P<action>pause|resume|retry-dead)", self.confirm, False),
+            ("POST", r"/admin/partners/(?P<id>[^/]+)/(?P<action>pause|resume)", self.pause, True),
+            ("POST", r"/admin/partners/(?P<id>[^/]+)/retry-dead", self.retry_dead, True),
             ("GET", r"/admin/exchanges", self.exchanges, False),
             ("GET", r"/admin/exchanges/(?P<id>[^/]+)", self.exchange, False),
             ("GET", r"/admin/exchanges/(?P<id>[^/]+)/bundle\.zip", self.bundle, False),
@@ -98,17 +114,21 @@ class AdminApp:
         session = auth.session_of(self.store, request.cookies.get(SESSION_COOKIE), now)
         if session is None:
             return Response.redirect("/admin/login")
+        found = False  # the path is known, perhaps for another method (GET asks, POST does)
         for method, pattern, handler, changes in self.routes:
             match = re.fullmatch(pattern, request.path)
             if match is None:
                 continue
+            found = True
             if request.method != method:
-                return self.page(session, "error.html", "405 Method Not Allowed", message="Method not allowed")
+                continue
             if method == "POST" and not auth.csrf_ok(session, request.form.get("csrf")):
                 return self.page(session, "error.html", "403 Forbidden", message="CSRF token missing or wrong")
             if changes and session.operator.role is not OperatorRole.OPERATOR:
                 return self.page(session, "error.html", "403 Forbidden", message="Read-only operators change nothing")
             return handler(request, session, match)
+        if found:
+            return self.page(session, "error.html", "405 Method Not Allowed", message="Method not allowed")
         return self.page(session, "error.html", "404 Not Found", message=f"No page {request.path}")
 
     def page(self, session: AdminSession | None, template: str, status: str = "200 OK", **values: Any) -> Response:
@@ -143,7 +163,7 @@ class AdminApp:
                 )
             guard.succeeded(operator.name, facts.client_address)
             session = auth.open_session(self.store, operator, utcnow(), self.lifetime)
-            response = Response.redirect("/admin/exchanges")
+            response = Response.redirect(LANDING)
             seconds = int(self.lifetime.total_seconds())
             return response.set_cookie(SESSION_COOKIE, session.cookie, seconds, secure=secure)
         return self._login_form(secure)
@@ -159,14 +179,41 @@ class AdminApp:
         return Response.redirect("/admin/login").set_cookie(SESSION_COOKIE, "", 0, secure=secure)
 
     # ---- pages ----------------------------------------------------------------------------
+    def partners(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
+        now = utcnow()
+        rows = partner_rows(self.store, now)
+        return self.page(session, "partners.html", rows=rows, now=now, age=age, done=request.query)
+
+    def confirm(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
+        system_id, action = match["id"], match["action"]
+        if self.store.system(system_id) is None:
+            return self.page(session, "error.html", "404 Not Found", message=f"No partner {system_id}")
+        dead = self.store.outbox_page(OutboxState.DEAD, system_id, 0, 1)[1] if action == "retry-dead" else 0
+        return self.page(session, "confirm.html", system_id=system_id, action=action, dead=dead)
+
+    def pause(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
+        system_id, paused = match["id"], match["action"] == "pause"
+        if self.store.system(system_id) is None:
+            return self.page(session, "error.html", "404 Not Found", message=f"No partner {system_id}")
+        reason = request.form.get("reason", "").strip()[:500] or None
+        actor = f"admin:{session.operator.name}"
+        self.store.set_paused(system_id, paused, utcnow(), reason if paused else None, actor=actor)
+        return Response.redirect(f"{LANDING}?done={match['action']}&system={quote(system_id)}")
+
+    def retry_dead(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
+        system_id = match["id"]
+        items = self.store.retry_dead(system_id, utcnow(), actor=f"admin:{session.operator.name}")
+        return Response.redirect(f"{LANDING}?done=retry-dead&system={quote(system_id)}&count={len(items)}")
+
     def exchanges(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         q = request.query
         state = ExchangeState(q["state"]) if q.get("state") in set(ExchangeState) else None
-        since, until = _date(q.get("from")), _date(q.get("to"))
-        found = self.store.search_exchanges(
-            q.get("q", "").strip(), state, since, until + timedelta(days=1) if until else None
-        )
-        return self.page(session, "exchanges.html", exchanges=found, query=q, states=list(ExchangeState))
+        # Date filters are days in the display zone: "from 5 May" starts at 00:00 Vietnam time.
+        since, until = self.clock.start_of_day(q.get("from")), self.clock.start_of_day(q.get("to"))
+        filters = (q.get("q", "").strip(), state, since, until + timedelta(days=1) if until else None)
+        page = Page.of("/admin/exchanges", q).counted(self.store.count_exchanges(*filters))
+        found = self.store.search_exchanges(*filters, limit=page.size, offset=page.offset)
+        return self.page(session, "exchanges.html", exchanges=found, query=q, states=list(ExchangeState), paging=page)
 
     def exchange(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         exchange = self.store.exchange(match["id"])
@@ -179,7 +226,7 @@ class AdminApp:
             exchange=exchange,
             timeline=self.store.timeline(exchange.exchange_id),
             packages=package_views(self.store, self.parts.policy, records),
-            outbox=[i for i in self.store.outbox_items() if i.exchange_id == exchange.exchange_id],
+            outbox=self.store.outbox_items(exchange_id=exchange.exchange_id),
             records=records,
         )
 
@@ -198,12 +245,17 @@ class AdminApp:
         )
 
     def outbox(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
-        wanted = request.query.get("state")
-        state = OutboxState(wanted) if wanted in set(OutboxState) else None
+        q = request.query
+        state = OutboxState(q["state"]) if q.get("state") in set(OutboxState) else None
+        system_id = q.get("system") or None
+        paging = Page.of("/admin/outbox", q)
+        items, total = self.store.outbox_page(state, system_id, paging.offset, paging.size)
         return self.page(
             session,
             "outbox.html",
-            items=self.store.outbox_items(state=state),
+            items=items,
+            paging=paging.counted(total),
+            system_id=system_id,
             state=state,
             states=list(OutboxState),
             # Partners whose breaker is open, with why (e.g. a gateway refusing the credentials).
@@ -215,7 +267,10 @@ class AdminApp:
         item_id = int(match["id"])
         if not self.store.retry(item_id, utcnow(), actor=f"admin:{session.operator.name}"):
             return self.page(session, "error.html", "409 Conflict", message=f"Item {item_id} is not a dead letter")
-        return Response.redirect(f"/admin/outbox?done={item_id}")
+        # Back to the view the operator came from (its filters and page), with the notice.
+        back = request.form.get("back", "")
+        back = back if re.fullmatch(r"/admin/outbox(\?[\w=&%.+-]*)?", back) else "/admin/outbox"
+        return Response.redirect(f"{back}{'&' if '?' in back else '?'}done={item_id}")
 
     def directory(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         return self.page(session, "directory.html", directory=self.store.directory())
@@ -243,10 +298,3 @@ class AdminApp:
         except TimestampError as exc:
             return self.page(session, "error.html", "502 Bad Gateway", message=str(exc))
         return Response.redirect("/admin/evidence")
-
-
-def _date(text: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
-    except ValueError:
-        return None

@@ -98,6 +98,7 @@ class Runtime:
             bundle_sources=self.bundle_sources(),
             dev_keys=self.dev_keys,
             session_minutes=self.settings.admin_session_minutes,
+            display_timezone=self.settings.display_timezone,
             login_guard=LoginGuard(
                 AttemptGuard(
                     self.authenticator.credentials,

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from connector.exchange.directory import DeliveryMode
 from connector.store import outbox as ob
@@ -116,6 +116,11 @@ class OutboxGateway(Gateway):
         with self._read() as conn:
             return ob.stats(conn, now)
 
+    def partner_activity(self) -> dict[str, tuple[datetime | None, datetime | None, str | None]]:
+        """Per partner: (last delivery, last failed attempt, its error), from the attempts log."""
+        with self._read() as conn:
+            return ob.activity(conn)
+
     def partner_queues(self) -> dict[str, PartnerQueue]:
         with self._read() as conn:
             return ob.queues(conn)
@@ -123,11 +128,34 @@ class OutboxGateway(Gateway):
     def partner_queue(self, system_id: str) -> PartnerQueue:
         return self.partner_queues().get(system_id, PartnerQueue(system_id))
 
-    def set_paused(self, system_id: str, paused: bool, now: datetime, reason: str | None = None) -> bool:
-        """Pause or resume a partner's queue; returns False when it already was."""
+    def set_paused(
+        self, system_id: str, paused: bool, now: datetime, reason: str | None = None, actor: str | None = None
+    ) -> bool:
+        """Pause or resume a partner's queue; returns False when it already was. With ``actor``
+        (an operator), the change is written to the evidence log in the same transaction."""
         with self._tx() as conn:
             ob.ensure_queue(conn, system_id, now, self._dialect)
-            return ob.set_paused(conn, system_id, paused, reason, now)
+            changed = ob.set_paused(conn, system_id, paused, reason, now)
+            if changed and actor is not None:
+                data = {"action": "pause" if paused else "resume", "system_id": system_id, "reason": reason}
+                self.evidence.append(conn, EvidenceKind.OPERATOR, now, actor, data, None)
+            return changed
+
+    def retry_dead(self, system_id: str, now: datetime, actor: str) -> list[int]:
+        """Every dead letter of ``system_id`` back to the queue, due at once, and one evidence
+        record per exchange naming who asked (as ``retry`` does for one item). Returns the items."""
+        o = t.outbox
+        with self._tx() as conn:
+            rows = conn.execute(
+                update(o)
+                .where(o.c.system_id == system_id, o.c.state == OutboxState.DEAD.value)
+                .values(state=OutboxState.PENDING.value, next_attempt_at=now, lease_until=None, updated_at=now)
+                .returning(o.c.item_id, o.c.exchange_id)
+            ).all()
+            for item_id, exchange_id in sorted(rows):
+                data = {"action": "retry", "item_id": item_id}
+                self.evidence.append(conn, EvidenceKind.OPERATOR, now, actor, data, exchange_id)
+            return sorted(item_id for item_id, _ in rows)
 
     def set_breaker(self, system_id: str, state: BreakerState, now: datetime, error: str | None = None) -> None:
         """Record a breaker transition; after it closes, the partner's items are all due at once."""
@@ -162,6 +190,22 @@ class OutboxGateway(Gateway):
             query = query.where(t.outbox.c.system_id == system_id)
         with self._read() as conn:
             return [as_record(OutboxItem, r) for r in conn.execute(query)]
+
+    def outbox_page(
+        self, state: OutboxState | None = None, system_id: str | None = None, offset: int = 0, limit: int = 50
+    ) -> tuple[list[OutboxItem], int]:
+        """One page of the outbox, newest item first (item ids only grow: a stable order), and
+        how many items match in all."""
+        o = t.outbox.c
+        where = []
+        if state:
+            where.append(o.state == state)
+        if system_id:
+            where.append(o.system_id == system_id)
+        query = select(t.outbox).where(*where).order_by(o.item_id.desc()).offset(max(offset, 0)).limit(limit)
+        with self._read() as conn:
+            total = conn.execute(select(func.count()).select_from(t.outbox).where(*where)).scalar_one()
+            return [as_record(OutboxItem, r) for r in conn.execute(query)], int(total)
 
     def attempts(self, item_id: int) -> list[dict[str, Any]]:
         with self._read() as conn:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
 from connector.errors import SimpleError
 from connector.exchange.directory import DeliveryMode
@@ -220,24 +220,33 @@ class ExchangeGateway(Gateway):
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 200,
+        offset: int = 0,
     ) -> list[StoredExchange]:
-        """Newest first; ``text`` matches dossier code or number, DocumentId, message id or an
-        organisation (sender or agency) as a substring; ``since``/``until`` bound ``created_at``."""
+        """Newest first (ties by id: pages do not overlap); ``text`` matches dossier code or
+        number, DocumentId, message id or an organisation (sender or agency) as a substring;
+        ``since``/``until`` bound ``created_at``."""
         x = t.exchanges.c
-        query = select(t.exchanges).order_by(x.created_at.desc()).limit(limit)
-        if text:
-            # "/" escapes: a backslash would need doubling differently on each backend.
-            literal = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
-            columns = (x.dossier_code, x.onestop_number, x.document_id, x.exchange_id, x.source_organ, x.agency_organ)
-            query = query.where(or_(*(c.ilike(f"%{literal}%", escape="/") for c in columns)))
-        if state is not None:
-            query = query.where(x.state == state.value)
-        if since is not None:
-            query = query.where(x.created_at >= since)
-        if until is not None:
-            query = query.where(x.created_at < until)
+        query = (
+            select(t.exchanges)
+            .where(*_search_filter(text, state, since, until))
+            .order_by(x.created_at.desc(), x.exchange_id.desc())
+            .offset(max(offset, 0))
+            .limit(limit)
+        )
         with self._read() as conn:
             return [as_record(StoredExchange, r) for r in conn.execute(query)]
+
+    def count_exchanges(
+        self,
+        text: str = "",
+        state: ExchangeState | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        """How many exchanges ``search_exchanges`` would page through with the same filters."""
+        query = select(func.count()).select_from(t.exchanges).where(*_search_filter(text, state, since, until))
+        with self._read() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def timeline(self, exchange_id: str) -> list[StoredEvent]:
         with self._read() as conn:
@@ -258,3 +267,20 @@ class ExchangeGateway(Gateway):
                 .where(t.package_attachments.c.package_digest == digest)
             )
             return [StoredAttachment(r.content_id, r.name, r.content_type, r.sha256, r.data) for r in rows]
+
+
+def _search_filter(text: str, state: ExchangeState | None, since: datetime | None, until: datetime | None) -> list[Any]:
+    x = t.exchanges.c
+    where: list[Any] = []
+    if text:
+        # "/" escapes: a backslash would need doubling differently on each backend.
+        literal = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+        searched = (x.dossier_code, x.onestop_number, x.document_id, x.exchange_id, x.source_organ, x.agency_organ)
+        where.append(or_(*(c.ilike(f"%{literal}%", escape="/") for c in searched)))
+    if state is not None:
+        where.append(x.state == state.value)
+    if since is not None:
+        where.append(x.created_at >= since)
+    if until is not None:
+        where.append(x.created_at < until)
+    return where

@@ -235,3 +235,34 @@ def stats(conn: Connection, now: datetime) -> list[OutboxStats]:
 def aware(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; everything stored is UTC."""
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def activity(conn: Connection) -> dict[str, tuple[datetime | None, datetime | None, str | None]]:
+    """Per partner: its last delivery, and its last failed attempt with that attempt's error
+    (two grouped reads of the attempts log, whatever its size: both walk the newest ids)."""
+    o, a = t.outbox, t.attempts
+    joined = a.join(o, o.c.item_id == a.c.item_id)
+    delivered = conn.execute(
+        select(o.c.system_id, func.max(a.c.at))
+        .select_from(joined)
+        .where(a.c.outcome == "delivered")
+        .group_by(o.c.system_id)
+    )
+    out: dict[str, tuple[datetime | None, datetime | None, str | None]] = {
+        system_id: (aware(at), None, None) for system_id, at in delivered
+    }
+    newest = (
+        select(func.max(a.c.attempt_id).label("attempt_id"))
+        .select_from(joined)
+        .where(a.c.error.is_not(None))
+        .group_by(o.c.system_id)
+        .subquery()
+    )
+    failed = conn.execute(
+        select(o.c.system_id, a.c.at, a.c.error)
+        .select_from(joined)
+        .where(a.c.attempt_id.in_(select(newest.c.attempt_id)))
+    )
+    for system_id, at, error in failed:
+        out[system_id] = (out.get(system_id, (None, None, None))[0], aware(at), error)
+    return out

@@ -48,7 +48,7 @@ class Console:
             data={"username": name, "password": PASSWORDS[name], "csrf": csrf},
             timeout=10,
         )
-        assert answer.url.endswith("/admin/exchanges"), answer.text
+        assert answer.url.endswith("/admin/partners"), answer.text
         return http
 
 

@@ -90,8 +90,14 @@ def test_an_operator_works_through_the_console(console, browser):
     browser.find_element(By.ID, "username").send_keys("an")
     browser.find_element(By.ID, "password").send_keys(PASSWORDS["an"])
     browser.find_element(By.ID, "login").click()
-    WebDriverWait(browser, 10).until(lambda b: b.current_url.endswith("/admin/exchanges"))
+    WebDriverWait(browser, 10).until(lambda b: b.current_url.endswith("/admin/partners"))
+    row = browser.find_element(By.ID, "partner-eoffice-stp")  # its delivery is a dead letter
+    assert "partner unreachable" in row.text and "transport:" not in row.text  # the raw text is folded
+    row.find_element(By.TAG_NAME, "summary").click()
+    assert "transport:" in row.find_element(By.CSS_SELECTOR, "details code").text
+    browser.save_screenshot(str(shots / "partners.png"))
 
+    browser.get(f"{console.url}/admin/exchanges")
     browser.find_element(By.ID, "q").send_keys(guide.DOSSIER_CODE)
     browser.find_element(By.ID, "search").click()
     WebDriverWait(browser, 10).until(lambda b: "q=" in b.current_url)
@@ -100,9 +106,9 @@ def test_an_operator_works_through_the_console(console, browser):
     browser.save_screenshot(str(shots / "exchanges.png"))
 
     links[0].click()
-    assert browser.find_element(By.ID, "state").text == "assigned"
+    assert browser.find_element(By.ID, "state").text == "Đã phân công assigned"  # the label, then the code
     rows = browser.find_element(By.ID, "timeline").find_elements(By.TAG_NAME, "tr")[1:]
-    states = [row.find_elements(By.TAG_NAME, "td")[1].text for row in rows]
+    states = [row.find_elements(By.TAG_NAME, "td")[1].find_element(By.TAG_NAME, "code").text for row in rows]
     assert states[:2] == ["accepted", "assigned"]  # then the transport events of the failed deliveries
     verdicts = [v.text for v in browser.find_elements(By.CLASS_NAME, "verdict")]
     assert len(verdicts) == 2 and all(v.startswith("Hợp lệ / valid") for v in verdicts)
@@ -136,7 +142,7 @@ def test_a_read_only_operator_sees_no_buttons(console, browser):
     browser.find_element(By.ID, "username").send_keys("binh")
     browser.find_element(By.ID, "password").send_keys(PASSWORDS["binh"])
     browser.find_element(By.ID, "login").click()
-    WebDriverWait(browser, 10).until(lambda b: b.current_url.endswith("/admin/exchanges"))
+    WebDriverWait(browser, 10).until(lambda b: b.current_url.endswith("/admin/partners"))
     browser.get(f"{console.url}/admin/outbox?state=dead")
     browser.implicitly_wait(0)
     assert browser.find_element(By.ID, f"item-{console.dead_items[1]}")
