@@ -27,8 +27,10 @@ from connector.serving.app import ConnectorApp
 from connector.serving.httpserver import server_options
 from connector.serving.runtime import Runtime, build_runtime
 from connector.store import tables
-from signing import sign_package
+from signing import SigningIdentity, sign_package
+from simulators import guide
 from simulators.httpserver import BackgroundServer
+from testkit.net import new_id
 
 # The sample directory's systems (connector/samples/directory.json).
 ONESTOP = "igate-hungyen"  # one-stop of 000.00.13.H31
@@ -124,3 +126,19 @@ def row_counts(live: LiveConnector) -> dict[str, int]:
             for t in tables.metadata.sorted_tables
             if t.name not in AUTH_TABLES
         }
+
+
+def send_guide_documents(
+    client: zeep.Client, identity: SigningIdentity, codes: list[str], dossier: dict[str, object]
+) -> None:
+    """The guide's document for each dossier code, signed by the one-stop system and sent as an
+    incoming document (``dossier``: the request's dossier fields, its code replaced)."""
+    for code in codes:
+        package = guide.send_package(guide.Dossier(code, "1948087", "Nguyễn Văn An", "cbtiepnhan"))
+        client.service.sendDocument(
+            messageId=new_id(),
+            edxmlPackage=sign_package(build(package), identity),
+            kind="INCOMING",
+            senderUsername="cbtiepnhan",
+            dossier=dossier | {"dossierCode": code},
+        )

@@ -16,13 +16,11 @@ import pytest
 import requests
 
 from connector.auth.admin import generate_password
-from connector.edxml import build
 from connector.store import Store
-from signing import sign_package
 from signing.keys import load_dev_keys
 from simulators import guide
-from testkit.live import LiveConnector
-from testkit.net import free_port, new_id, wait_until
+from testkit.live import LiveConnector, send_guide_documents
+from testkit.net import free_port, wait_until
 from testkit.processes import ROOT, set_password, start
 from tests.soap.test_guide_cases import DOSSIER
 
@@ -123,15 +121,7 @@ def test_sigkill_with_deliveries_in_flight_loses_nothing_and_delivers_nothing_tw
             "igate-hungyen", passwords["igate-hungyen"]
         )
         codes = [f"Bo_Thu_Tuc_Cap_Huyen-221126-{n:04d}" for n in range(10, 18)]
-        for code in codes:
-            package = guide.send_package(guide.Dossier(code, "1948087", "Nguyễn Văn An", "cbtiepnhan"))
-            client.service.sendDocument(
-                messageId=new_id(),
-                edxmlPackage=sign_package(build(package), identity),
-                kind="INCOMING",
-                senderUsername="cbtiepnhan",
-                dossier=DOSSIER | {"dossierCode": code},
-            )
+        send_guide_documents(client, identity, codes, DOSSIER)
 
         def queue() -> list[str]:
             return [

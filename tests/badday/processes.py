@@ -19,11 +19,9 @@ from pathlib import Path
 import requests
 
 from connector.auth.admin import generate_password
-from connector.edxml import build
-from signing import sign_package
 from signing.keys import load_dev_keys
 from simulators import guide
-from testkit.live import LiveConnector
+from testkit.live import LiveConnector, send_guide_documents
 from testkit.net import free_port, new_id, wait_until
 from testkit.processes import set_password
 from tests.soap.test_guide_cases import DOSSIER
@@ -185,15 +183,7 @@ class ConnectorProcess:
         identity = load_dev_keys(self.data / "keys").identity(guide.ONESTOP.organ_id)
         client = self.client()
         codes = [f"Bo_Thu_Tuc_Cap_Huyen-221126-{k:04d}" for k in range(first, first + n)]
-        for code in codes:
-            package = guide.send_package(guide.Dossier(code, "1948087", "Nguyễn Văn An", "cbtiepnhan"))
-            client.service.sendDocument(
-                messageId=new_id(),
-                edxmlPackage=sign_package(build(package), identity),
-                kind="INCOMING",
-                senderUsername="cbtiepnhan",
-                dossier=DOSSIER | {"dossierCode": code},
-            )
+        send_guide_documents(client, identity, codes, DOSSIER)
         return codes
 
     def log_lines(self, since: int = 0) -> list[str]:
