@@ -36,6 +36,7 @@ from signing import BundleLayout, DevKeyLayout, SigningIdentity, TimestampError,
 
 log = logging.getLogger(__name__)
 
+MAX_REASON = 500  # characters of a pause reason (it goes into the evidence log)
 SESSION_COOKIE = "connector_admin"
 LOGIN_COOKIE = "connector_login"  # double-submit token of the login form
 HERE = Path(__file__).parent
@@ -195,7 +196,10 @@ class AdminApp:
         system_id, paused = match["id"], match["action"] == "pause"
         if self.store.system(system_id) is None:
             return self.page(session, "error.html", "404 Not Found", message=f"No partner {system_id}")
-        reason = request.form.get("reason", "").strip()[:500] or None
+        reason = request.form.get("reason", "").strip() or None
+        if reason is not None and len(reason) > MAX_REASON:
+            message = f"Lý do quá dài / reason: at most {MAX_REASON} characters, not {len(reason)}"
+            return self.page(session, "error.html", "400 Bad Request", message=message)
         actor = f"admin:{session.operator.name}"
         self.store.set_paused(system_id, paused, utcnow(), reason if paused else None, actor=actor)
         return Response.redirect(f"{LANDING}?done={match['action']}&system={quote(system_id)}")

@@ -221,6 +221,16 @@ def test_pausing_and_resuming_a_partner_is_confirmed_and_recorded(seeded):
     assert ("admin:an", {"action": "resume", "system_id": PULL, "reason": None}) in actions
 
 
+def test_a_pause_reason_too_long_for_the_evidence_log_is_refused_and_changes_nothing(seeded):
+    http = seeded.session("an")
+    confirm = http.get(f"{seeded.url}/admin/partners/{PULL}/pause", timeout=10).text
+    answer = http.post(
+        f"{seeded.url}/admin/partners/{PULL}/pause", data={"csrf": _csrf(confirm), "reason": "x" * 501}, timeout=10
+    )
+    assert answer.status_code == 400 and "at most 500 characters, not 501" in answer.text
+    assert seeded.live.runtime.store.partner_queue(PULL).paused is False
+
+
 def test_retry_all_dead_letters_says_how_many_first_and_read_only_operators_cannot(seeded):
     store = seeded.live.runtime.store
     # The earlier tests retried the dead letters: the worker fails them for good again (the partners are down).
