@@ -9,8 +9,9 @@ import pytest
 
 from connector.delivery.clients import PartnerClients, Timeouts
 from connector.store import BreakerState
+from testkit.clock import StepClock
 from tests.badday.fake_partner import Answer, FakePartner, fault, soap
-from tests.partners.test_delivery_failures import Clock, document_item, point_docmgmt_at, worker
+from tests.partners.test_delivery_failures import document_item, point_docmgmt_at, worker
 
 EMPTY_RESPONSE = soap("<tns:deliverDocumentResponse/>")
 NO_REFERENCE = soap(
@@ -85,7 +86,7 @@ def quick_clients() -> PartnerClients:
 
 def test_every_answer_ends_as_a_recorded_classified_attempt(stack, quick_clients):
     stack.send("INCOMING")
-    clock = Clock()
+    clock = StepClock()
     w = worker(stack, quick_clients, clock, breaker_threshold=100, backoff_base=1, backoff_max=1)
     store = stack.connector.runtime.store
     attempts = 0
@@ -116,7 +117,7 @@ def test_a_partner_that_never_confirms_opens_the_breaker_and_dead_letters_at_the
     """An empty 200 is no delivery: it counts against the partner's breaker, and the item is
     dead-lettered at the first failure past the horizon instead of being re-sent forever."""
     stack.send("INCOMING")
-    clock = Clock()
+    clock = StepClock()
     w = worker(
         stack,
         quick_clients,

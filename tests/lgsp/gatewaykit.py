@@ -14,14 +14,10 @@ from connector.delivery.worker import DeliveryWorker
 from connector.exchange.directory import Directory, PartnerAuth, PartnerAuthType
 from simulators.gateway import GatewayClient, GatewayConfig, GatewaySimulator
 from simulators.httpserver import BackgroundServer
-from testkit.clock import StepClock
 from tests.partners.conftest import AGENCY_ID  # noqa: F401 (re-exported for the tests)
 
 AGENCY = "eoffice-stp"
 CLIENT = GatewayClient("lienthong-connector", "correct-horse-battery", "LienThongHungYen")
-
-
-Clock = StepClock  # the worker's clock, moved by hand (testkit/clock.py)
 
 
 @dataclass

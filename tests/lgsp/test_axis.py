@@ -15,7 +15,8 @@ from connector.exchange.directory import Directory, PartnerAuth, PartnerAuthType
 from connector.store import BreakerState
 from simulators.axis import AxisConfig, AxisSimulator, AxisSystem
 from simulators.httpserver import BackgroundServer
-from tests.lgsp.gatewaykit import AGENCY, Clock, document_items, drain, worker
+from testkit.clock import StepClock
+from tests.lgsp.gatewaykit import AGENCY, document_items, drain, worker
 from tests.partners.conftest import AGENCY_ID
 
 CONNECTOR = AxisSystem("lienthong.hungyen", "connector-axis-key", ("000.00.13.H31",))
@@ -91,7 +92,7 @@ def test_the_outbox_delivers_to_an_agency_on_the_axis_byte_for_byte(stack, axis,
     simulator, url = axis
     on_the_axis(stack, url, CONNECTOR.secret)
     stack.send("INCOMING")
-    drain(worker(stack, partner_clients, Clock()))
+    drain(worker(stack, partner_clients, StepClock()))
 
     [item] = document_items(stack)
     assert item.state == "delivered"
@@ -106,7 +107,7 @@ def test_a_wrong_axis_key_opens_the_breaker_and_dead_letters_nothing(stack, axis
     simulator, url = axis
     on_the_axis(stack, url, "not-the-axis-key")
     stack.send("INCOMING")
-    clock = Clock()
+    clock = StepClock()
     w = worker(stack, partner_clients, clock)
     drain(w)
     [item] = document_items(stack)

@@ -18,7 +18,8 @@ from simulators import guide
 from simulators.axis import AxisConfig, AxisSimulator
 from simulators.httpserver import BackgroundServer
 from simulators.packages import signed
-from tests.lgsp.gatewaykit import Clock, drain, worker
+from testkit.clock import StepClock
+from tests.lgsp.gatewaykit import drain, worker
 from tests.lgsp.test_axis import CONNECTOR, RECEIVER, on_the_axis
 from tests.partners.conftest import AGENCY_ID, dossier
 
@@ -32,7 +33,7 @@ def axis_stack(stack, partner_clients):
     on_the_axis(stack, server.url, CONNECTOR.secret)
     runtime = stack.connector.runtime
     poller = AxisPoller(runtime.service, PartnerSecrets(runtime.store, runtime.authenticator.box))
-    clock = Clock()
+    clock = StepClock()
     w = worker(stack, partner_clients, clock)
     sent = stack.send("INCOMING", n=3)
     drain(w)

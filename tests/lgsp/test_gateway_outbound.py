@@ -15,10 +15,10 @@ from connector.delivery.oauth import TokenSource
 from connector.exchange.directory import PartnerAuth, PartnerAuthType
 from connector.ops.metrics import EVENTS
 from connector.store import BreakerState
+from testkit.clock import StepClock
 from tests.lgsp.gatewaykit import (
     AGENCY,
     CLIENT,
-    Clock,
     document_items,
     drain,
     route_through,
@@ -45,7 +45,7 @@ def test_a_document_reaches_the_partner_through_the_gateway_with_token_and_stati
     route_through(stack, gateway, headers=(("lgspaccesstoken", "${LGSP_ACCESS}"), ("X-SystemId", "lienthong")))
     fetched = metric("connector_partner_token_fetches_total", system_id=AGENCY, outcome="ok")
     stack.send("INCOMING")
-    w = worker(stack, partner_clients, Clock(), environ={"LGSP_ACCESS": "eyJBY2Nlc3NLZXkiOiJrIn0="})
+    w = worker(stack, partner_clients, StepClock(), environ={"LGSP_ACCESS": "eyJBY2Nlc3NLZXkiOiJrIn0="})
     drain(w)
 
     [item] = document_items(stack)
@@ -60,7 +60,7 @@ def test_a_document_reaches_the_partner_through_the_gateway_with_token_and_stati
 def test_a_missing_environment_variable_in_a_header_holds_the_items(stack, gateway, partner_clients):
     route_through(stack, gateway, headers=(("lgspaccesstoken", "${NOT_SET_ANYWHERE}"),))
     stack.send("INCOMING")
-    drain(worker(stack, partner_clients, Clock()))
+    drain(worker(stack, partner_clients, StepClock()))
     [item] = document_items(stack)
     assert item.state == "pending" and "NOT_SET_ANYWHERE" in item.last_error
     assert gateway.simulator.stats["forwarded"] == 0
@@ -70,7 +70,7 @@ def test_tokens_that_expire_mid_run_are_refreshed_before_the_gateway_refuses_the
     gw = start_gateway(stack.docmgmt_url, token_ttl=2)
     try:
         route_through(stack, gw)
-        clock = Clock()
+        clock = StepClock()
         w = worker(stack, partner_clients, clock)
         stack.send("INCOMING", n=3)
         drain(w)
@@ -87,7 +87,7 @@ def test_tokens_that_expire_mid_run_are_refreshed_before_the_gateway_refuses_the
 
 def test_a_401_costs_exactly_one_fresh_token_and_one_retry(stack, gateway, partner_clients):
     route_through(stack, gateway)
-    clock = Clock()
+    clock = StepClock()
     w = worker(stack, partner_clients, clock)
     stack.send("INCOMING", n=3)
     drain(w)
@@ -141,7 +141,7 @@ def test_a_429_holds_the_lane_for_retry_after_then_delivers(stack, partner_clien
     gw = start_gateway(stack.docmgmt_url, throttle_every=1, retry_after=30)
     try:
         route_through(stack, gw)
-        clock = Clock()
+        clock = StepClock()
         w = worker(stack, partner_clients, clock)
         stack.send("INCOMING")
         drain(w)
@@ -172,7 +172,7 @@ def test_the_wait_of_a_429_comes_from_retry_after_or_the_wso2_code():
 
 def test_a_wrong_secret_opens_the_breaker_and_dead_letters_nothing(stack, gateway, partner_clients):
     route_through(stack, gateway, secret="not-the-secret")
-    clock = Clock()
+    clock = StepClock()
     w = worker(stack, partner_clients, clock, probe_interval=30)
     stack.send("INCOMING")
     drain(w)
@@ -201,7 +201,7 @@ def test_a_401_after_a_fresh_token_is_wrong_credentials_not_a_retry_loop(stack, 
     try:
         route_through(stack, gw)
         stack.send("INCOMING")
-        drain(worker(stack, partner_clients, Clock()))
+        drain(worker(stack, partner_clients, StepClock()))
         [item] = document_items(stack)
         assert item.state == "pending" and "credentials refused" in item.last_error
         assert gw.simulator.stats["tokens"] == 1 and gw.simulator.stats["401"] == 1  # no second fetch
@@ -215,7 +215,7 @@ def test_a_gateway_error_page_is_a_transport_failure_and_retried(stack, partner_
     try:
         route_through(stack, gw)
         stack.send("INCOMING")
-        drain(worker(stack, partner_clients, Clock()))
+        drain(worker(stack, partner_clients, StepClock()))
         [item] = document_items(stack)
         assert (item.state, item.attempts) == ("pending", 1)
         assert stack.connector.runtime.store.partner_queue(AGENCY).breaker is BreakerState.CLOSED
@@ -230,7 +230,7 @@ def test_a_soap_client_fault_through_the_gateway_is_still_a_dead_letter(stack, g
     route_through(stack, gateway)
     stack.connector.runtime.store.import_directory(Directory(accounts=[Account("ghost", AGENCY_ID)]))
     stack.send("OUTGOING", username="ghost")
-    drain(worker(stack, partner_clients, Clock()))
+    drain(worker(stack, partner_clients, StepClock()))
     [item] = document_items(stack)
     assert (item.state, item.attempts) == ("dead", 1) and item.last_error.startswith("Client.")
 
@@ -242,7 +242,7 @@ def test_the_console_shows_a_partner_whose_gateway_refuses_the_credentials(stack
 
     route_through(stack, gateway, secret="not-the-secret")
     stack.send("INCOMING")
-    drain(worker(stack, partner_clients, Clock()))
+    drain(worker(stack, partner_clients, StepClock()))
     store = stack.connector.runtime.store
     add_operator(store, "an", "mat-khau-van-hanh", OperatorRole.READ_ONLY, utcnow())
     http = requests.Session()

@@ -23,9 +23,6 @@ from tests.partners.conftest import AGENCY_ID
 ROOT = Path(__file__).resolve().parents[2]
 
 
-Clock = StepClock  # the worker's clock, moved by hand (testkit/clock.py)
-
-
 def point_docmgmt_at(stack, url: str) -> None:
     stack.connector.runtime.store.import_directory(
         Directory(systems=[SystemEntry("eoffice-stp", AGENCY_ID, SystemKind.DOCMGMT, url)])
@@ -50,7 +47,7 @@ def test_partner_down_then_up_is_delivered_exactly_once(stack, partner_clients):
     port = free_port()
     point_docmgmt_at(stack, f"http://127.0.0.1:{port}/soap")
     stack.send("INCOMING")
-    clock = Clock()
+    clock = StepClock()
     w = worker(stack, partner_clients, clock, backoff_base=10)
 
     drain(w)
@@ -80,7 +77,7 @@ def test_a_client_fault_dead_letters_at_once_with_the_partners_reason(stack, par
     # The connector knows an officer the agency's system does not: the partner refuses the draft.
     stack.connector.runtime.store.import_directory(Directory(accounts=[Account("ghost", AGENCY_ID)]))
     stack.send("OUTGOING", username="ghost")
-    clock = Clock()
+    clock = StepClock()
     w = worker(stack, partner_clients, clock)
 
     drain(w)
@@ -101,7 +98,7 @@ def test_a_hanging_partner_times_out_and_the_item_retries(stack):
         point_docmgmt_at(stack, f"http://127.0.0.1:{hang.getsockname()[1]}/soap")
         clients = PartnerClients(Timeouts(connect=1.0, read=0.5))
         stack.send("INCOMING")
-        clock = Clock()
+        clock = StepClock()
         w = worker(stack, clients, clock, backoff_base=1, retry_horizon=15)
         w.run_once()
         item = document_item(stack)
@@ -119,7 +116,7 @@ def test_a_dead_letter_retried_from_the_cli_is_delivered(stack, partner_clients)
     port = free_port()
     point_docmgmt_at(stack, f"http://127.0.0.1:{port}/soap")
     stack.send("INCOMING")
-    clock = Clock()
+    clock = StepClock()
     w = worker(stack, partner_clients, clock, retry_horizon=0)
     drain(w)
     item = document_item(stack)

@@ -15,8 +15,9 @@ from connector.cli.main import main
 from connector.config import ConfigError, DeliverySettings, PartnerPolicy, load_settings
 from connector.store import BreakerState
 from simulators import start_in_background
+from testkit.clock import StepClock
 from testkit.net import free_port
-from tests.partners.test_delivery_failures import Clock, document_item, drain, point_docmgmt_at, worker
+from tests.partners.test_delivery_failures import document_item, drain, point_docmgmt_at, worker
 
 ROOT = Path(__file__).resolve().parents[2]
 SHORT = {
@@ -44,7 +45,7 @@ def test_a_five_minute_outage_delivers_everything_once_and_dead_letters_nothing(
     point_docmgmt_at(stack, f"http://127.0.0.1:{port}/soap")  # the document-management system is down
     store = stack.connector.runtime.store
     sent = [stack.send("INCOMING", n) for n in range(1, 7)]
-    clock = Clock()
+    clock = StepClock()
     w = worker(stack, partner_clients, clock, **SHORT)
 
     for _ in range(60):  # five minutes, looked at every 5 s
@@ -81,7 +82,7 @@ def test_a_five_minute_outage_delivers_everything_once_and_dead_letters_nothing(
 def test_past_the_horizon_a_failed_attempt_dead_letters(stack, partner_clients):
     point_docmgmt_at(stack, f"http://127.0.0.1:{free_port()}/soap")
     stack.send("INCOMING")
-    clock = Clock()
+    clock = StepClock()
     w = worker(stack, partner_clients, clock, **SHORT | {"retry_horizon": 120.0})
     for _ in range(30):
         drain(w)
@@ -96,7 +97,7 @@ def test_pause_and_resume_a_partner_from_the_cli(stack, partner_clients, capsys)
     paused = cli(stack, "outbox", "pause", "eoffice-stp", "--reason", "bảo trì 22:00-02:00")
     assert paused.returncode == 0 and "paused" in paused.stdout, paused.stderr
     stack.send("INCOMING")
-    clock = Clock()
+    clock = StepClock()
     w = worker(stack, partner_clients, clock)
     assert w.run_once() is None  # due, but the queue is paused
     stats = json.loads(cli(stack, "outbox", "stats", "--json").stdout)
