@@ -1,11 +1,13 @@
 """A live connector (waitress on 127.0.0.1) holding the demo's dossier (the guide's case), one
-dead letter, and two operators: ``an`` (operator) and ``binh`` (read-only)."""
+dead letter, and two operators: ``an`` (operator) and ``binh`` (read-only); and more exchanges
+on demand (``seed_exchanges``)."""
 
 from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pytest
 import requests
@@ -16,7 +18,18 @@ from connector.config import DeliverySettings
 from connector.delivery.clients import PartnerClients, Timeouts
 from connector.delivery.worker import DeliveryWorker
 from connector.exchange.directory import Directory, SystemEntry, SystemKind
-from connector.store import OperatorRole, OutboxState
+from connector.exchange.states import DocumentKind, ExchangeState
+from connector.store import (
+    NewOutboxItem,
+    OperatorRole,
+    OutboxOperation,
+    OutboxState,
+    PackageBlob,
+    Store,
+    StoredEvent,
+    StoredExchange,
+    StoredMessage,
+)
 from testkit.live import LiveConnector, start_connector
 from tests.evidence.conftest import play_guide
 
@@ -52,6 +65,50 @@ class Console:
         return http
 
 
+def seed_exchanges(store: Store, system_id: str, count: int, first_at: datetime, prefix: str = "seed") -> list[str]:
+    """``count`` accepted incoming exchanges, one second apart from ``first_at``, written as the
+    service writes one (``Store.create_exchange``: exchange, package, receipt, first event,
+    evidence record), each with one delivery item for ``system_id`` in its directory mode (a pull
+    partner's wait until fetched). Exchange ids ``{prefix}-0000`` on, dossier codes ``HS-{PREFIX}-0000``."""
+    mode = store.system(system_id).mode
+    blob = PackageBlob("e" * 64, b"<edXML/>", ())
+    ids = []
+    for i in range(count):
+        at = first_at + timedelta(seconds=i)
+        exchange_id = f"{prefix}-{i:04d}"
+        store.create_exchange(
+            StoredExchange(
+                exchange_id=exchange_id,
+                kind=DocumentKind.INCOMING,
+                state=ExchangeState.ACCEPTED,
+                document_id=f"doc-{exchange_id}",
+                document_code="02/LT_iGate",
+                dossier_code=f"HS-{prefix.upper()}-{i:04d}",
+                onestop_number=None,
+                procedure_code="1.000001",
+                procedure_name=None,
+                applicant=None,
+                received_at=at,
+                due_date=None,
+                officer_opinion=None,
+                sender_username="cbtiepnhan",
+                source_organ="000.00.13.H31",
+                agency_organ="000.00.32.H31",
+                queue="registration",
+                target_account="vanthu",
+                package_digest="e" * 64,
+                created_at=at,
+                updated_at=at,
+            ),
+            blob,
+            StoredMessage(exchange_id, "sendDocument", "d" * 64, exchange_id, b"<receipt/>", at),
+            StoredEvent(at, ExchangeState.ACCEPTED, "test"),
+            [NewOutboxItem(f"{exchange_id}:deliverDocument", system_id, mode, OutboxOperation.DELIVER_DOCUMENT, "{}")],
+        )
+        ids.append(exchange_id)
+    return ids
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -66,7 +123,13 @@ def console(tmp_path_factory) -> Iterator[Console]:
     # Both partners are down: each delivery fails once and is dead-lettered.
     down = [
         SystemEntry("eoffice-stp", "000.00.31.H31", SystemKind.DOCMGMT, f"http://127.0.0.1:{_free_port()}/soap"),
-        SystemEntry("igate-hungyen", "000.00.13.H31", SystemKind.ONESTOP, f"http://127.0.0.1:{_free_port()}/soap"),
+        SystemEntry(  # still connected to the guide's agency: it sends documents there
+            "igate-hungyen",
+            "000.00.13.H31",
+            SystemKind.ONESTOP,
+            f"http://127.0.0.1:{_free_port()}/soap",
+            agencies=("000.00.31.H31",),
+        ),
     ]
     store.import_directory(Directory(systems=down))
     play_guide(live.runtime)

@@ -13,70 +13,22 @@ from connector.config import ConfigError, DeliverySettings, load_settings
 from connector.delivery.clients import PartnerClients, Timeouts
 from connector.delivery.worker import DeliveryWorker
 from connector.exchange.directory import DeliveryMode, Directory, SystemEntry, SystemKind
-from connector.exchange.states import DocumentKind, ExchangeState
-from connector.store import (
-    BreakerState,
-    NewOutboxItem,
-    OutboxOperation,
-    OutboxState,
-    PackageBlob,
-    StoredEvent,
-    StoredExchange,
-    StoredMessage,
-)
+from connector.exchange.states import ExchangeState
+from connector.store import BreakerState, OutboxState
+from tests.admin.conftest import seed_exchanges
 
 SEEDED = 60  # more than one page of 50
 PULL = "vpdt-pull"
 
 
-def _seed(store, n: int) -> None:
-    """``n`` more exchanges, each with one item for a pull partner (nothing delivers them)."""
+@pytest.fixture(scope="module")
+def seeded(console):
+    """``SEEDED`` more exchanges, each with one item for a pull partner (nothing delivers them)."""
+    store = console.live.runtime.store
     store.import_directory(
         Directory(systems=[SystemEntry(PULL, "000.00.32.H31", SystemKind.DOCMGMT, None, DeliveryMode.PULL)])
     )
-    blob = PackageBlob("e" * 64, b"<edXML/>", ())
-    base = utcnow() - timedelta(hours=3)
-    for i in range(n):
-        at = base + timedelta(seconds=i)
-        exchange_id = f"seed-{i:03d}"
-        store.create_exchange(
-            StoredExchange(
-                exchange_id=exchange_id,
-                kind=DocumentKind.INCOMING,
-                state=ExchangeState.ACCEPTED,
-                document_id=f"doc-{i:03d}",
-                document_code="02/LT_iGate",
-                dossier_code=f"HS-SEED-{i:03d}",
-                onestop_number=None,
-                procedure_code="1.000001",
-                procedure_name=None,
-                applicant=None,
-                received_at=at,
-                due_date=None,
-                officer_opinion=None,
-                sender_username="cbtiepnhan",
-                source_organ="000.00.13.H31",
-                agency_organ="000.00.32.H31",
-                queue="registration",
-                target_account="vanthu",
-                package_digest="e" * 64,
-                created_at=at,
-                updated_at=at,
-            ),
-            blob,
-            StoredMessage(exchange_id, "sendDocument", "d" * 64, exchange_id, b"<receipt/>", at),
-            StoredEvent(at, ExchangeState.ACCEPTED, "test"),
-            [
-                NewOutboxItem(
-                    f"{exchange_id}:deliverDocument", PULL, DeliveryMode.PULL, OutboxOperation.DELIVER_DOCUMENT, "{}"
-                )
-            ],
-        )
-
-
-@pytest.fixture(scope="module")
-def seeded(console):
-    _seed(console.live.runtime.store, SEEDED)
+    seed_exchanges(store, PULL, SEEDED, utcnow() - timedelta(hours=3))
     return console
 
 
@@ -130,7 +82,7 @@ def test_exchanges_page_through_with_totals_and_filters_kept(seeded):
     links = [re.findall(r'class="exchange-link" href="/admin/exchanges/([^"]+)"', p) for p in (everything, second)]
     assert [len(x) for x in links] == [50, total - 50]
     assert len(set(links[0]) | set(links[1])) == total  # no row twice, none lost
-    assert links[0][0] != "seed-000" and "seed-000" in links[1]  # newest first
+    assert links[0][0] != "seed-0000" and "seed-0000" in links[1]  # newest first
 
 
 def test_the_outbox_pages_by_partner_and_a_retry_returns_to_the_filtered_view(seeded):
