@@ -1,5 +1,5 @@
-"""The console in a real browser: headless Chromium (Debian's ``chromium`` and ``chromium-driver``)
-driven by Selenium, against one live connector per module in which a partner is really down.
+"""The console in a real browser (``tests/admin/browser.py``: headless Chromium driven by
+Selenium), against one live connector per module in which a partner is really down.
 
 The scene (``scene``): the guide's agency system ``eoffice-stp`` refuses connections (conftest);
 ``SENT`` more documents are sent to it over SOAP, and the real delivery worker, told to open the
@@ -17,24 +17,15 @@ Without a browser the tests skip and say why, except under CI (``CI`` set), wher
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from cryptography import x509
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from connector.config import DeliverySettings
 from connector.delivery.clients import PartnerClients, Timeouts
@@ -44,12 +35,9 @@ from connector.store import BreakerState, OutboxState
 from signing import CONNECTOR_ORG, SignerPin, verify_bundle
 from simulators import guide
 from testkit.live import AGENCY, ONESTOP, send_guide_documents
-from tests.admin.conftest import PASSWORDS, Console, seed_exchanges
+from tests.admin.browser import Ui, require_chromium, start_chromium, wait_for_file
+from tests.admin.conftest import Console, seed_exchanges
 from tests.soap.test_guide_cases import DOSSIER
-
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
 
 SENT = 5
 THRESHOLD = 3
@@ -60,12 +48,6 @@ PAGED_FROM = datetime(2025, 12, 31, 18, 0, tzinfo=UTC)
 VIETNAM = timedelta(hours=7)  # the console's display_timezone, Asia/Ho_Chi_Minh (no summer time)
 
 
-def screenshots() -> Path:
-    folder = ROOT / os.environ.get("CONNECTOR_SCREENSHOTS", ".artifacts/screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 @pytest.fixture(scope="module")
 def scene(console: Console) -> Console:
     live = console.live
@@ -74,9 +56,8 @@ def scene(console: Console) -> Console:
     codes = [f"Bo_Thu_Tuc_Cap_Huyen-221126-{n:04d}" for n in range(10, 10 + SENT)]
     send_guide_documents(live.client(ONESTOP), live.runtime.dev_keys.identity(guide.ONESTOP.organ_id), codes, DOSSIER)
     policy = {"breaker_threshold": THRESHOLD, "retry_horizon": 0, "probe_interval": 3600}  # no probe while we look
-    lane = DeliveryWorker(store, PartnerClients(Timeouts(2, 2)), DeliverySettings(partners={AGENCY: policy})).lane(
-        AGENCY
-    )
+    settings = DeliverySettings(partners={AGENCY: policy})
+    lane = DeliveryWorker(store, PartnerClients(Timeouts(2, 2)), settings).lane(AGENCY)
     while lane.run_once() is not None:  # until the open breaker stops the calls
         pass
     assert store.partner_queue(AGENCY).breaker is BreakerState.OPEN
@@ -88,96 +69,17 @@ def scene(console: Console) -> Console:
     return console
 
 
-@dataclass
-class Ui:
-    """The module's browser on the scene's console."""
-
-    driver: WebDriver
-    console: Console
-    downloads: Path
-    user: str | None = None
-
-    def open(self, path: str) -> None:
-        self.driver.get(f"{self.console.url}{path}")
-
-    def one(self, css: str) -> WebElement:
-        return self.driver.find_element(By.CSS_SELECTOR, css)
-
-    def all(self, css: str) -> list[WebElement]:
-        """Every match, without waiting for one to appear (an empty answer is an answer)."""
-        self.driver.implicitly_wait(0)
-        try:
-            return self.driver.find_elements(By.CSS_SELECTOR, css)
-        finally:
-            self.driver.implicitly_wait(5)
-
-    def click(self, element: WebElement) -> None:
-        """Click a link or a button and wait for the page it leads to."""
-        page = self.driver.find_element(By.TAG_NAME, "html")
-        element.click()
-        WebDriverWait(self.driver, 10).until(staleness_of(page))
-
-    @property
-    def path(self) -> str:
-        """The current page's path and query."""
-        return self.driver.current_url.removeprefix(self.console.url)
-
-    def login(self, name: str) -> None:
-        """Log in as ``name`` through the login form, unless already logged in as them."""
-        if self.user == name:
-            return
-        self.logout()
-        self.open("/admin/login")
-        self.one("#username").send_keys(name)
-        self.one("#password").send_keys(PASSWORDS[name])
-        self.click(self.one("#login"))
-        assert self.path == "/admin/partners"  # the landing page
-        self.user = name
-
-    def logout(self) -> None:
-        self.driver.delete_all_cookies()
-        self.user = None
-
-    def shot(self, name: str) -> None:
-        self.driver.save_screenshot(str(screenshots() / name))
-
-
 @pytest.fixture(scope="module")
 def chromium() -> tuple[str, str]:
-    """Chromium and its driver, or a skip (a failure under CI) before the scene is built."""
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        reason = "headless Chromium not installed (Debian packages chromium, chromium-driver; .ci/ensure-tools)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}: required under CI")
-        pytest.skip(reason)
-    return CHROMIUM, CHROMEDRIVER
+    """Asked for before the scene: without a browser, nothing is built."""
+    return require_chromium()
 
 
 @pytest.fixture(scope="module")
 def ui(chromium: tuple[str, str], scene: Console, tmp_path_factory) -> Iterator[Ui]:
-    binary, chromedriver = chromium
     folder = tmp_path_factory.mktemp("browser")
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,900",
-        f"--user-data-dir={folder / 'profile'}",
-    ):
-        options.add_argument(flag)
-    downloads = folder / "downloads"
-    downloads.mkdir()
-    options.add_experimental_option(
-        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
-    )
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
-    driver.implicitly_wait(5)
-    yield Ui(driver, scene, downloads)
+    driver = start_chromium(chromium, folder)
+    yield Ui(driver, scene, folder / "downloads")
     driver.quit()
 
 
@@ -186,16 +88,6 @@ def operator(ui: Ui) -> Ui:
     """The module's browser, logged in as the operator ``an``."""
     ui.login("an")
     return ui
-
-
-def wait_for_file(folder: Path, suffix: str, timeout: float = 30) -> Path:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done = [p for p in folder.iterdir() if p.name.endswith(suffix)]
-        if done:
-            return done[0]
-        time.sleep(0.2)
-    raise AssertionError(f"no {suffix} file downloaded into {folder}: {[p.name for p in folder.iterdir()]}")
 
 
 def shows_vietnam_time(element: WebElement, stored: datetime) -> None:
