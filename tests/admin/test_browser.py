@@ -124,6 +124,7 @@ def test_an_operator_works_through_the_console(console, browser):
     browser.save_screenshot(str(shots / "outbox.png"))
     row = browser.find_element(By.ID, f"item-{console.dead_item}")  # the read-only test below uses the other
     row.find_element(By.CLASS_NAME, "retry").click()
+    browser.find_element(By.ID, "confirm").click()  # a retry asks first
     assert str(console.dead_item) in browser.find_element(By.ID, "notice").text
     assert console.live.runtime.store.outbox_item(console.dead_item).state is OutboxState.PENDING
 
