@@ -58,18 +58,18 @@ class ActivityGateway(Gateway):
         # or while these reads ran), which the backlog's walk back from now passes through first.
         entered = [n + reopened[i] for i, n in enumerate(_per_bucket(queued, count + 1))]
         left = _per_bucket(outcomes, count + 1, *_LEFT)
-        level, backlog = int(open_now), [0] * (count + 1)
+        level, at_start = int(open_now), [0] * (count + 1)
         for i in reversed(range(count + 1)):
+            level += left[i] - entered[i]  # back across bucket i: what left comes back, what entered goes
             # An item that changed between two of these reads can put a level one off; never below 0.
-            level += left[i] - entered[i]
-            backlog[i] = max(level, 0)
+            at_start[i] = max(level, 0)
         return Activity(
             starts=tuple(window.edges[:count]),
             width=width,
             accepted=tuple(_per_bucket(accepted, count)),
             delivered=tuple(_per_bucket(outcomes, count, AttemptOutcome.DELIVERED.value)),
             failed=tuple(_per_bucket(outcomes, count, *_FAILED)),
-            backlog=tuple(backlog[1:]),
+            backlog=tuple(at_start[1:]),  # a bucket's end is the next one's start
         )
 
 
