@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from connector.admin import auth
 from connector.admin.guard import LoginGuard
 from connector.admin.paging import Page
-from connector.admin.partners import partner_rows
+from connector.admin.partners import partner_charts, partner_row, partner_rows
 from connector.admin.views import certificate_rows, package_views
 from connector.admin.web import Request, Response, StartResponse
 from connector.admin.words import Clock, age, error_words, state_label
@@ -41,6 +41,8 @@ SESSION_COOKIE = "connector_admin"
 LOGIN_COOKIE = "connector_login"  # double-submit token of the login form
 HERE = Path(__file__).parent
 LANDING = "/admin/partners"  # an operator's first question: which partner is in trouble?
+# Where an action may return to: a list or a partner's page of the console, never elsewhere.
+BACK = re.compile(r"/admin/(?:outbox|partners(?:/[\w.~%-]+)?)(?:\?[\w=&%.+~-]*)?", re.ASCII)
 Handler = Callable[[Request, AdminSession, re.Match[str]], Response]
 
 
@@ -80,6 +82,7 @@ class AdminApp:
         self.routes: list[tuple[str, str, Handler, bool]] = [  # method, path pattern, handler, changes state
             ("GET", r"/admin/?", lambda r, s, m: Response.redirect(LANDING), False),
             ("GET", r"/admin/partners", self.partners, False),
+            ("GET", r"/admin/partners/(?P<id>[^/]+)", self.partner, False),
             # A GET asks for confirmation (and shows what will change); the POST does it.
             ("GET", r"/admin/partners/(?P<id>[^/]+)/(?P<action>pause|resume|retry-dead)", self.confirm, False),
             ("POST", r"/admin/partners/(?P<id>[^/]+)/(?P<action>pause|resume)", self.pause, True),
@@ -88,6 +91,7 @@ class AdminApp:
             ("GET", r"/admin/exchanges/(?P<id>[^/]+)", self.exchange, False),
             ("GET", r"/admin/exchanges/(?P<id>[^/]+)/bundle\.zip", self.bundle, False),
             ("GET", r"/admin/outbox", self.outbox, False),
+            ("GET", r"/admin/outbox/(?P<id>\d+)/retry", self.confirm_retry, False),
             ("POST", r"/admin/outbox/(?P<id>\d+)/retry", self.retry, True),
             ("GET", r"/admin/directory", self.directory, False),
             ("GET", r"/admin/certificates", self.certificates, False),
@@ -183,14 +187,40 @@ class AdminApp:
     def partners(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         now = utcnow()
         rows = partner_rows(self.store, now)
-        return self.page(session, "partners.html", rows=rows, now=now, age=age, done=request.query)
+        charts = partner_charts(self.store, self.clock, now, request.query, LANDING)
+        return self.page(session, "partners.html", rows=rows, now=now, age=age, done=request.query, charts=charts)
+
+    def partner(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
+        system_id, now, q = match["id"], utcnow(), request.query
+        row = partner_row(self.store, now, system_id)
+        if row is None:
+            return self.page(session, "error.html", "404 Not Found", message=f"No partner {system_id}")
+        path = f"{LANDING}/{quote(system_id, safe='')}"
+        state = OutboxState(q["state"]) if q.get("state") in set(OutboxState) else None
+        # The notice's fields (done, system, count) stay out of the paging links.
+        paging = Page.of(path, {k: v for k, v in q.items() if k in ("state", "window", "page")})
+        items, total = self.store.outbox_page(state, system_id, paging.offset, paging.size)
+        return self.page(
+            session,
+            "partner.html",
+            p=row,
+            now=now,
+            age=age,
+            charts=partner_charts(self.store, self.clock, now, q, path, system_id),
+            items=items,
+            paging=paging.counted(total),
+            state=state,
+            states=list(OutboxState),
+            done=q,
+        )
 
     def confirm(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         system_id, action = match["id"], match["action"]
         if self.store.system(system_id) is None:
             return self.page(session, "error.html", "404 Not Found", message=f"No partner {system_id}")
         dead = self.store.outbox_page(OutboxState.DEAD, system_id, 0, 1)[1] if action == "retry-dead" else 0
-        return self.page(session, "confirm.html", system_id=system_id, action=action, dead=dead)
+        back = _back(request.query.get("back"), LANDING)
+        return self.page(session, "confirm.html", system_id=system_id, action=action, dead=dead, back=back)
 
     def pause(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         system_id, paused = match["id"], match["action"] == "pause"
@@ -202,12 +232,14 @@ class AdminApp:
             return self.page(session, "error.html", "400 Bad Request", message=message)
         actor = f"admin:{session.operator.name}"
         self.store.set_paused(system_id, paused, utcnow(), reason if paused else None, actor=actor)
-        return Response.redirect(f"{LANDING}?done={match['action']}&system={quote(system_id)}")
+        back = _back(request.form.get("back"), LANDING)
+        return Response.redirect(_noting(back, done=match["action"], system=system_id))
 
     def retry_dead(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         system_id = match["id"]
         items = self.store.retry_dead(system_id, utcnow(), actor=f"admin:{session.operator.name}")
-        return Response.redirect(f"{LANDING}?done=retry-dead&system={quote(system_id)}&count={len(items)}")
+        back = _back(request.form.get("back"), LANDING)
+        return Response.redirect(_noting(back, done="retry-dead", system=system_id, count=str(len(items))))
 
     def exchanges(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         q = request.query
@@ -267,14 +299,26 @@ class AdminApp:
             done=request.query.get("done"),
         )
 
+    def confirm_retry(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
+        item = self.store.outbox_item(int(match["id"]))
+        if item is None:
+            return self.page(session, "error.html", "404 Not Found", message=f"No outbox item {match['id']}")
+        status = "200 OK" if item.state is OutboxState.DEAD else "409 Conflict"  # shown, with nothing to confirm
+        return self.page(
+            session,
+            "retry.html",
+            status,
+            item=item,
+            exchange=self.store.exchange(item.exchange_id),
+            back=_back(request.query.get("back"), "/admin/outbox"),
+        )
+
     def retry(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         item_id = int(match["id"])
         if not self.store.retry(item_id, utcnow(), actor=f"admin:{session.operator.name}"):
             return self.page(session, "error.html", "409 Conflict", message=f"Item {item_id} is not a dead letter")
         # Back to the view the operator came from (its filters and page), with the notice.
-        back = request.form.get("back", "")
-        back = back if re.fullmatch(r"/admin/outbox(\?[\w=&%.+-]*)?", back) else "/admin/outbox"
-        return Response.redirect(f"{back}{'&' if '?' in back else '?'}done={item_id}")
+        return Response.redirect(_noting(_back(request.form.get("back"), "/admin/outbox"), done=str(item_id)))
 
     def directory(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         return self.page(session, "directory.html", directory=self.store.directory())
@@ -302,3 +346,13 @@ class AdminApp:
         except TimestampError as exc:
             return self.page(session, "error.html", "502 Bad Gateway", message=str(exc))
         return Response.redirect("/admin/evidence")
+
+
+def _back(value: str | None, default: str) -> str:
+    """The console page an action returns to (its filters and page kept): ``value`` if it is one."""
+    return value if value and BACK.fullmatch(value) else default
+
+
+def _noting(back: str, **notice: str) -> str:
+    """``back`` with the notice of what was done added to its query."""
+    return f"{back}{'&' if '?' in back else '?'}{urlencode(notice)}"

@@ -1,12 +1,18 @@
-"""The partners page: one row per partner system, built from what the store already keeps per
-partner (``outbox_stats``, ``partner_queues``, the attempts log) and the directory's systems."""
+"""The partners pages: one row per partner system, built from what the store already keeps per
+partner (``outbox_stats``, ``partner_queues``, the attempts log) and the directory's systems;
+the activity charts above them (``Store.activity``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
-from connector.admin.words import ErrorWords, error_words
+from markupsafe import Markup
+
+from connector.admin.charts import DEFAULT_WINDOW, WINDOWS, Series, Window, activity_series, chart
+from connector.admin.words import Clock, ErrorWords, error_words
 from connector.exchange.directory import Protocol
 from connector.store import BreakerState, OutboxState, Store
 
@@ -36,7 +42,12 @@ class PartnerRow:
         return self.breaker is BreakerState.OPEN or self.paused or self.dead > 0
 
 
-def partner_rows(store: Store, now: datetime) -> list[PartnerRow]:
+def partner_row(store: Store, now: datetime, system_id: str) -> PartnerRow | None:
+    """One partner's row (its page), or None when neither the directory nor the outbox knows it."""
+    return next(iter(partner_rows(store, now, only=system_id)), None)
+
+
+def partner_rows(store: Store, now: datetime, only: str | None = None) -> list[PartnerRow]:
     """Every partner in the directory, and any system the outbox still names that is not:
     those in trouble first, then by name."""
     systems = {s.system_id: s for s in store.directory().systems}
@@ -44,6 +55,8 @@ def partner_rows(store: Store, now: datetime) -> list[PartnerRow]:
     queues = store.partner_queues()
     activity = store.partner_activity()
     names = set(systems) | {s.system_id for s in stats} | set(queues)
+    if only is not None:
+        names &= {only}
     rows = []
     for name in names:
         mine = [s for s in stats if s.system_id == name]
@@ -79,3 +92,26 @@ def partner_rows(store: Store, now: datetime) -> list[PartnerRow]:
             )
         )
     return sorted(rows, key=lambda r: (not r.trouble, r.system_id))
+
+
+@dataclass(frozen=True)
+class Charts:
+    """A page's activity charts: the window shown, its four charts, and links to each window."""
+
+    window: Window
+    figures: list[tuple[Series, Markup]]
+    links: list[tuple[Window, str]]
+    """Each window, and this page showing it (its outbox filter kept)."""
+
+
+def partner_charts(
+    store: Store, clock: Clock, now: datetime, query: Mapping[str, str], path: str, system_id: str | None = None
+) -> Charts:
+    """Every partner's activity (the partners page) or one partner's (its page), in the window
+    ``?window=`` names (24 h by default); the links keep the page's outbox filter."""
+    window = WINDOWS.get(query.get("window", ""), DEFAULT_WINDOW)
+    activity = store.activity(window.start(now, clock), window.width, window.count, system_id)
+    figures = [(s, chart(s, window, clock)) for s in activity_series(activity, per_partner=system_id is not None)]
+    kept = [(k, query[k]) for k in ("state",) if query.get(k)]
+    links = [(w, f"{path}?{urlencode([*kept, ('window', w.key)])}") for w in WINDOWS.values()]
+    return Charts(window, figures, links)

@@ -18,6 +18,7 @@ from connector.store.migrate import (
 )
 from connector.store.records import (
     OPEN_STATES,
+    Activity,
     AdminSession,
     AttemptOutcome,
     BreakerState,
@@ -50,6 +51,7 @@ __all__ = [
     "schema_state",
     "upgrade_schema",
     "OPEN_STATES",
+    "Activity",
     "AdminSession",
     "AttemptOutcome",
     "CertificateMapping",

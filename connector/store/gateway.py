@@ -2,8 +2,9 @@
 
 ``Store`` (``store.py``) is this base with one part per concern: ``directories`` (the
 directory and the request path's lookups), ``exchanges`` (exchanges, packages, timelines,
-idempotency), ``deliveries`` (the outbox, attempts, per-partner queues) and ``pulls`` (a pull
-partner's fetches and acknowledgements). Every write is one transaction (``_tx``).
+idempotency), ``deliveries`` (the outbox, attempts, per-partner queues), ``pulls`` (a pull
+partner's fetches and acknowledgements) and ``activity`` (counts over time, for the console's
+charts). Every write is one transaction (``_tx``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from connector.errors import SimpleError
@@ -205,6 +205,24 @@ class OutboxStats:
     paused: bool = False
     breaker: BreakerState = BreakerState.CLOSED
     breaker_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Activity:
+    """The console's charts (``Store.activity``): per bucket of a window, from its start."""
+
+    starts: tuple[datetime, ...]
+    """Each bucket's start (UTC); buckets are ``width`` long and the last one holds ``now``."""
+    width: timedelta
+    accepted: tuple[int, ...]
+    """Exchanges created; for one partner, the outbox items queued for it."""
+    delivered: tuple[int, ...]
+    """Delivery attempts that succeeded (a pull partner's acknowledgement of one counts)."""
+    failed: tuple[int, ...]
+    """Delivery attempts that failed: retried later, or dead-lettered."""
+    backlog: tuple[int, ...]
+    """Outbox items still to reach their partner (pending or fetched) at each bucket's end; at
+    ``now`` for the last bucket."""
 
 
 # ---- evidence log -------------------------------------------------------------------------

@@ -7,13 +7,14 @@ concern, one module each (``gateway`` says which); callers see one ``Store``.
 
 from __future__ import annotations
 
+from connector.store.activity import ActivityGateway
 from connector.store.deliveries import OutboxGateway
 from connector.store.directories import DirectoryGateway
 from connector.store.exchanges import ExchangeGateway
 from connector.store.pulls import PullGateway
 
 
-class Store(DirectoryGateway, ExchangeGateway, OutboxGateway, PullGateway):
+class Store(DirectoryGateway, ExchangeGateway, OutboxGateway, PullGateway, ActivityGateway):
     """The one gateway to persistent state, on SQLite or PostgreSQL (``url`` is a SQLAlchemy URL).
 
     Contract: every write is one transaction, so a caller sees a change whole or not at all;

@@ -134,6 +134,7 @@ exchanges = Table(
 )
 Index("ix_exchanges_dossier", exchanges.c.dossier_code)
 Index("ix_exchanges_onestop_number", exchanges.c.onestop_number)
+Index("ix_exchanges_created_at", exchanges.c.created_at)  # the console's charts: a window's range
 
 events = Table(  # the timeline
     "events",
@@ -187,6 +188,8 @@ outbox = Table(
 Index("ix_outbox_claim", outbox.c.system_id, outbox.c.state, outbox.c.next_attempt_at, outbox.c.item_id)
 # "Is an earlier item of this exchange and partner still open?", answered from the index alone.
 Index("ix_outbox_exchange", outbox.c.exchange_id, outbox.c.system_id, outbox.c.item_id, outbox.c.state)
+# The console's charts: items queued in a window, counted per partner from the index alone.
+Index("ix_outbox_created_at", outbox.c.created_at, outbox.c.system_id)
 
 partner_queues = Table(  # per partner system: paused by an operator, the circuit breaker's state
     "partner_queues",
@@ -257,6 +260,7 @@ auth_failures = Table(  # failed authentication attempts of every process: the s
 )
 Index("ix_auth_failures_at", auth_failures.c.failed_at, auth_failures.c.key)
 Index("ix_attempts_item", attempts.c.item_id)
+Index("ix_attempts_at", attempts.c.at, attempts.c.outcome, attempts.c.item_id)  # the charts, covered
 
 # ---- evidence log: a hash chain, only ever appended (connector/store/evidence.py) -------------
 evidence = Table(
@@ -277,6 +281,7 @@ evidence = Table(
     Column("mac", String(64)),
 )
 Index("ix_evidence_exchange", evidence.c.exchange_id)
+Index("ix_evidence_kind_at", evidence.c.kind, evidence.c.at)  # operators' actions in a window (the charts)
 
 evidence_head = Table(  # one row: the chain's last record; its row lock serialises the writers
     "evidence_head",

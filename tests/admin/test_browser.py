@@ -136,6 +136,7 @@ def test_an_operator_logs_in_and_works_through_a_dossier(ui):
     ui.shot("outbox.png")
     dead_item = ui.console.dead_item  # the guide's document; the read-only test below uses the other
     ui.click(ui.one(f"#item-{dead_item} .retry"))
+    ui.click(ui.one("#confirm"))  # a retry asks first
     assert str(dead_item) in ui.one("#notice").text
     assert ui.console.live.runtime.store.outbox_item(dead_item).state is OutboxState.PENDING
 

@@ -14,7 +14,7 @@ from connector.delivery.clients import PartnerClients, Timeouts
 from connector.delivery.worker import DeliveryWorker
 from connector.exchange.directory import DeliveryMode, Directory, SystemEntry, SystemKind
 from connector.exchange.states import ExchangeState
-from connector.store import BreakerState, OutboxState
+from connector.store import AttemptOutcome, BreakerState, OutboxState
 from tests.admin.conftest import seed_exchanges
 
 SEEDED = 60  # more than one page of 50
@@ -93,11 +93,31 @@ def test_the_outbox_pages_by_partner_and_a_retry_returns_to_the_filtered_view(se
     assert "Đang chờ gửi <code" in page  # the state's label beside its code
     dead = http.get(f"{seeded.url}/admin/outbox", params={"system": "eoffice-stp", "state": "dead"}, timeout=10).text
     [item] = re.findall(r'id="item-(\d+)"', dead)
-    csrf = dead.split('name="csrf" value="')[1].split('"')[0]
-    back = dead.split('name="back" value="')[1].split('"')[0].replace("&amp;", "&")
-    answer = http.post(f"{seeded.url}/admin/outbox/{item}/retry", data={"csrf": csrf, "back": back}, timeout=10)
+    # The button asks first: which item, for whom, why it failed, of which exchange.
+    [ask] = re.findall(r'href="(/admin/outbox/\d+/retry\?back=[^"]+)" class="retry', dead)
+    confirm = http.get(f"{seeded.url}{ask.replace('&amp;', '&')}", timeout=10)
+    store = seeded.live.runtime.store
+    exchange_id = store.outbox_item(int(item)).exchange_id
+    assert confirm.status_code == 200 and f'Retry</span> – mục <span class="en">item</span> {item}' in confirm.text
+    assert (
+        'id="retry-partner">eoffice-stp</a>' in confirm.text
+        and f'id="retry-exchange">{exchange_id}</a>' in confirm.text
+    )
+    assert "partner unreachable" in confirm.text.split('id="retry-error"')[1]
+    assert store.outbox_item(int(item)).state is OutboxState.DEAD  # asking changes nothing
+    back = confirm.text.split('name="back" value="')[1].split('"')[0].replace("&amp;", "&")
+    assert back == "/admin/outbox?system=eoffice-stp&state=dead"
+    answer = http.post(
+        f"{seeded.url}/admin/outbox/{item}/retry", data={"csrf": _csrf(confirm.text), "back": back}, timeout=10
+    )
     assert answer.url.endswith(f"/admin/outbox?system=eoffice-stp&state=dead&done={item}")
-    assert seeded.live.runtime.store.outbox_item(int(item)).state is OutboxState.PENDING
+    assert f"item {item} is due again" in answer.text
+    assert store.outbox_item(int(item)).state is OutboxState.PENDING
+    actions = [(r.actor, r.data) for r in store.evidence.records() if r.kind.value == "operator"]
+    assert ("admin:an", {"action": "retry", "item_id": int(item)}) in actions
+    again = http.get(f"{seeded.url}/admin/outbox/{item}/retry", timeout=10)  # no longer dead: nothing to confirm
+    assert again.status_code == 409 and 'id="not-dead"' in again.text and 'id="confirm"' not in again.text
+    csrf = _csrf(confirm.text)
     other = seeded.live.runtime.store.outbox_items(state=OutboxState.DEAD, system_id="igate-hungyen")[0].item_id
     evil = http.post(
         f"{seeded.url}/admin/outbox/{other}/retry",
@@ -205,4 +225,108 @@ def test_retry_all_dead_letters_says_how_many_first_and_read_only_operators_cann
     records = [(r.actor, r.data) for r in store.evidence.records() if r.kind.value == "operator"]
     assert all(("admin:an", {"action": "retry", "item_id": i}) in records for i in dead)
     assert http.get(f"{seeded.url}/admin/partners/nobody/pause", timeout=10).status_code == 404
-    assert http.get(f"{seeded.url}/admin/outbox/{dead[0]}/retry", timeout=10).status_code == 405
+    assert http.get(f"{seeded.url}/admin/outbox/999999/retry", timeout=10).status_code == 404
+
+
+SXD = "eoffice-sxd"  # the partner page's partner: breaker open, backlog, a dead letter
+
+
+@pytest.fixture(scope="module")
+def troubled(seeded):
+    """Three documents for SXD in the last hours: one failed for good, one failed and waits for
+    its retry, one not tried yet; its breaker opened 40 minutes ago."""
+    store = seeded.live.runtime.store
+    store.import_directory(
+        Directory(systems=[SystemEntry(SXD, "000.00.33.H31", SystemKind.DOCMGMT, "http://127.0.0.1:9/soap")])
+    )
+    now = utcnow()
+    exchanges = [seed_exchanges(store, SXD, 1, now - timedelta(hours=3 - i), f"sxd{i}")[0] for i in range(3)]
+    first, second, _ = (store.outbox_items(exchange_id=e)[0].item_id for e in exchanges)
+    store.finish_attempt(first, AttemptOutcome.DEAD, now - timedelta(hours=2), "Client.Rejected: no such agency")
+    later = now + timedelta(hours=1)
+    store.finish_attempt(second, AttemptOutcome.RETRY, now - timedelta(minutes=40), "timeout: Read timed out.", later)
+    store.set_breaker(SXD, BreakerState.OPEN, now - timedelta(minutes=40), "timeout: Read timed out.")
+    return seeded
+
+
+def _labels(page: str) -> list[str]:
+    return re.findall(r'role="img" aria-label="([^"]+)"', page)
+
+
+def test_the_partners_page_charts_every_partner_and_links_each_partners_page(troubled):
+    page = troubled.session("binh").get(f"{troubled.url}/admin/partners", timeout=10).text
+    labels = _labels(page)
+    assert len(labels) == 4 and labels[0].startswith("Đã nhận / accepted: ") and labels[0].endswith(" in the last 24 h")
+    assert page.index('id="charts"') < page.index('id="partners"')  # above the table
+    assert f'href="/admin/partners/{SXD}" class="partner-link"' in page
+    week = troubled.session("binh").get(f"{troubled.url}/admin/partners", params={"window": "7d"}, timeout=10).text
+    assert len(_labels(week)) == 4 and all("in the last 7 days" in label for label in _labels(week))
+    assert 'href="/admin/partners?window=24h" id="window-24h"' in week and 'id="window-7d" aria-current="page"' in week
+
+
+def test_a_partner_page_shows_its_row_charts_and_items(troubled):
+    http = troubled.session("an")
+    answer = http.get(f"{troubled.url}/admin/partners/{SXD}", timeout=10)
+    assert answer.status_code == 200
+    page = answer.text
+    row = page.split(f'id="partner-{SXD}"')[1].split("</tr>")[0]
+    assert "Ngắt (đối tác lỗi)" in row and "waiting for the partner since" in row and "40 phút" in row
+    assert f'<td class="num backlog"><a href="/admin/partners/{SXD}?state=pending">2</a>' in row
+    assert f'<a href="/admin/partners/{SXD}?state=dead">1</a>' in row
+    assert "partner timed out" in row  # the newest failure, in words
+    assert f'href="/admin/partners/{SXD}/pause?back=/admin/partners/{SXD}"' in row
+    # Its own charts: "accepted" is what was queued for it.
+    assert _labels(page) == [
+        "Xếp gửi / queued: 3 in the last 24 h",
+        "Đã chuyển / delivered: 0 in the last 24 h (không có số liệu / no data)",
+        "Lần gửi lỗi / failed attempts: 2 in the last 24 h",
+        "Tồn đọng / backlog: 2 now, at most 2 in the last 24 h",
+    ]
+    assert '<span class="total-count">3</span>' in page and len(re.findall(r'id="item-\d+"', page)) == 3
+    dead = http.get(f"{troubled.url}/admin/partners/{SXD}", params={"state": "dead", "window": "7d"}, timeout=10).text
+    [item] = re.findall(r'id="item-(\d+)"', dead)
+    # A retry from here comes back here, filter and window kept.
+    assert f"/admin/outbox/{item}/retry?back=/admin/partners/{SXD}%3Fstate%3Ddead%26window%3D7d" in dead
+    assert f'href="/admin/partners/{SXD}?state=dead&amp;window=24h" id="window-24h"' in dead
+    missing = http.get(f"{troubled.url}/admin/partners/nobody", timeout=10)
+    assert missing.status_code == 404 and "No partner nobody" in missing.text
+
+
+def test_a_partner_page_pages_its_items_with_the_filter_kept(troubled):
+    http = troubled.session("binh")
+    first = http.get(f"{troubled.url}/admin/partners/{PULL}", params={"state": "pending"}, timeout=10).text
+    assert f'href="/admin/partners/{PULL}?state=pending&amp;page=2"' in first
+    second = http.get(f"{troubled.url}/admin/partners/{PULL}", params={"state": "pending", "page": "2"}, timeout=10)
+    assert len(re.findall(r'id="item-\d+"', second.text)) == SEEDED - 50
+    assert "retry-dead" not in second.text and "/pause" not in second.text  # read-only: no buttons
+
+
+def test_retry_all_from_a_partner_page_returns_there(troubled):
+    http = troubled.session("an")
+    store = troubled.live.runtime.store
+    page = http.get(f"{troubled.url}/admin/partners/{SXD}", timeout=10).text
+    [ask] = re.findall(r'href="([^"]+/retry-dead[^"]*)" class="retry-dead"', page)
+    confirm = http.get(f"{troubled.url}{ask}", timeout=10).text
+    assert "Retry all 1 dead letters of eoffice-sxd" in confirm
+    assert (
+        f'name="back" value="/admin/partners/{SXD}"' in confirm
+        and f'href="/admin/partners/{SXD}" id="cancel"' in confirm
+    )
+    back = confirm.split('name="back" value="')[1].split('"')[0]
+    answer = http.post(
+        f"{troubled.url}/admin/partners/{SXD}/retry-dead", data={"csrf": _csrf(confirm), "back": back}, timeout=10
+    )
+    assert answer.url.endswith(f"/admin/partners/{SXD}?done=retry-dead&system={SXD}&count=1")
+    assert "1 văn bản được xếp gửi lại" in answer.text and f'id="partner-{SXD}"' in answer.text
+    assert store.outbox_items(state=OutboxState.DEAD, system_id=SXD) == []
+    # Now 3 waiting: the retried dead letter is back in the backlog, and the chart says so.
+    assert "Tồn đọng / backlog: 3 now, at most 3 in the last 24 h" in _labels(answer.text)
+    evil = http.post(
+        f"{troubled.url}/admin/partners/{SXD}/pause",
+        data={"csrf": _csrf(confirm), "back": "//evil.example/admin/partners"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert evil.headers["Location"] == f"/admin/partners?done=pause&system={SXD}"  # never off the console
+    store.set_paused(SXD, False, utcnow())
+    store.set_breaker(SXD, BreakerState.CLOSED, utcnow())
