@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from connector.admin import auth
 from connector.admin.guard import LoginGuard
+from connector.admin.lists import directory_lists, evidence_lists
 from connector.admin.paging import Page
 from connector.admin.partners import partner_rows
 from connector.admin.views import certificate_rows, package_views
@@ -252,13 +253,16 @@ class AdminApp:
         q = request.query
         state = OutboxState(q["state"]) if q.get("state") in set(OutboxState) else None
         system_id = q.get("system") or None
-        paging = Page.of("/admin/outbox", q)
-        items, total = self.store.outbox_page(state, system_id, paging.offset, paging.size)
+        asked = Page.of("/admin/outbox", q)
+        items, total = self.store.outbox_page(state, system_id, asked.offset, asked.size)
+        paging = asked.counted(total)
+        if paging.asked:  # past the last page: the last page's rows instead
+            items, _ = self.store.outbox_page(state, system_id, paging.offset, paging.size)
         return self.page(
             session,
             "outbox.html",
             items=items,
-            paging=paging.counted(total),
+            paging=paging,
             system_id=system_id,
             state=state,
             states=list(OutboxState),
@@ -277,7 +281,8 @@ class AdminApp:
         return Response.redirect(f"{back}{'&' if '?' in back else '?'}done={item_id}")
 
     def directory(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
-        return self.page(session, "directory.html", directory=self.store.directory())
+        lists = directory_lists(self.store.directory(), request.query)
+        return self.page(session, "directory.html", lists=lists, query=request.query)
 
     def certificates(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         parts = self.parts
@@ -291,8 +296,8 @@ class AdminApp:
         if request.query.get("verify"):
             checked = audit(self.store, Witnesses(connector_pin(self.parts.identity), self.parts.policy))
         seq, sha = self.store.evidence.head()
-        heads = self.store.evidence.signed_heads(limit=20)
-        return self.page(session, "evidence.html", seq=seq, sha=sha, heads=heads, audit=checked)
+        records, heads = evidence_lists(self.store, seq, request.query)
+        return self.page(session, "evidence.html", seq=seq, sha=sha, records=records, heads=heads, audit=checked)
 
     def sign_head(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         # The action is recorded first, so the head signed next covers it.

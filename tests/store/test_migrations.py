@@ -166,7 +166,8 @@ def test_the_head_revision_is_exactly_the_tables_module(database_url):
     store = Store(database_url)
     store.create_schema()
     with store.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), current_tables.metadata)
+        context = MigrationContext.configure(conn, opts=migrate.comparison_options(conn.dialect.name))
+        diff = compare_metadata(context, current_tables.metadata)
     store.close()
     assert diff == []
 
