@@ -190,6 +190,9 @@ def test_a_released_database_with_data_is_upgraded_and_nothing_is_lost(database_
     assert store.package_bytes(DIGEST) == b"<edXMLEnvelope/>"
     assert [a.name for a in store.package_attachments(DIGEST)] == ["đơn.pdf"]
     assert store.directory().systems[0].endpoint == "http://partner.example/soap"
+    # Migration 0011 folded the old rows for the console's search (and indexed them).
+    assert [x.exchange_id for x in store.search_exchanges("nguyen van an")] == ["m-1"]
+    assert store.count_exchanges("02/lt") == store.count_exchanges("000.00.13.h31") == 1
     # New rows work beside the old ones: the autoincrement sequences survived too.
     store.retry(1, AT)
     store.create_schema()  # a second upgrade changes nothing
