@@ -144,6 +144,8 @@ Index(
     postgresql_ops={"search_text": "gin_trgm_ops"},
 ).ddl_if(dialect="postgresql")
 Index("ix_exchanges_onestop_number", exchanges.c.onestop_number)
+# The console's list, newest first (ties by id): a page is read along it, not sorted from all rows.
+Index("ix_exchanges_created", exchanges.c.created_at, exchanges.c.exchange_id)
 
 events = Table(  # the timeline
     "events",

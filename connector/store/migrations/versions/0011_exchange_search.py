@@ -3,7 +3,7 @@ folded (applicant without diacritics, Số ký hiệu, dossier code and number, 
 organisations), filled here for every existing exchange; indexed by a pg_trgm GIN index on
 PostgreSQL and an FTS5 trigram table on SQLite (``connector/store/search.py``). Where neither
 can be made (no pg_trgm; SQLite without the trigram tokenizer), searches still work, by scanning,
-and the log says so.
+and the log says so. And an index on (created_at, exchange_id): the console's list order.
 
 Revision ID: 0011
 Revises: 0010
@@ -28,6 +28,7 @@ _exchanges = sa.table("exchanges", sa.column("search_text"), *(sa.column(name) f
 
 def upgrade() -> None:
     op.add_column("exchanges", sa.Column("search_text", sa.Text(), nullable=False, server_default=""))
+    op.create_index("ix_exchanges_created", "exchanges", ["created_at", "exchange_id"])
     conn = op.get_bind()
     rows = [dict(r) for r in conn.execute(sa.select(*(_exchanges.c[n] for n in SEARCHED))).mappings()]
     filled = [{"id": r["exchange_id"], "text": search_text(r)} for r in rows]
@@ -67,5 +68,6 @@ def downgrade() -> None:
         op.execute("DROP INDEX IF EXISTS ix_exchanges_search_trgm")
     else:
         op.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
+    op.drop_index("ix_exchanges_created", "exchanges")
     with op.batch_alter_table("exchanges") as batch:
         batch.drop_column("search_text")
