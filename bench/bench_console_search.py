@@ -75,7 +75,7 @@ NOTATIONS = ("QĐ-UBND", "TB-STP", "CV-SNV", "NĐ-CP", "GP-SXD")
 SEARCHES = (  # label, what the operator types
     ("a full name", "nguyen van an"),
     ("a name with marks, upper case", "ĐẶNG THỊ HẰNG"),
-    ("a Số ký hiệu", "12345/qd-ubnd"),
+    ("a Số ký hiệu", "12345/qd-ubnd"),  # exchange 12345's
     ("a common surname", "nguyen"),
     ("nothing matches", "khong co ai"),
     ("two characters (no trigram)", "an"),
@@ -129,7 +129,7 @@ def fill(url: str, rows: int) -> float:
                         "kind": "INCOMING",
                         "state": "accepted",
                         "document_id": f"000.00.13.H31,2026/01/01,{i}",
-                        "document_code": f"{i}/{chance.choice(NOTATIONS)}",
+                        "document_code": f"{i}/{NOTATIONS[i % len(NOTATIONS)]}",
                         "dossier_code": f"G22.{i:06d}",
                         "onestop_number": str(1_900_000 + i),
                         "procedure_code": "1.001",

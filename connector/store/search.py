@@ -9,18 +9,19 @@ makes that fast at 100,000 exchanges (docs/performance.md):
   Where the extension cannot be created, migration 0011 leaves the index out and says so in the
   log; searches then scan (docs/operations.md).
 - SQLite: an FTS5 table with the trigram tokenizer, ``exchanges_search`` (SQLite 3.34 or later),
-  holding each exchange's ``search_text`` and id, written in the exchange's transaction. FTS5 is
-  given only a plain ``LIKE`` (it declines one with ``ESCAPE``), so its answer is narrowed by the
-  exact, escaped ``LIKE`` on ``exchanges.search_text``. A text under three characters has no
-  trigram: it scans ``exchanges`` directly.
+  holding each exchange's ``search_text`` and id, written in the exchange's transaction. It is
+  asked for the folded text as a phrase (``MATCH '"..."'``: consecutive trigrams, a substring),
+  which reads only its index (a ``LIKE`` on it reads every candidate's text too: 10 times
+  slower for a common surname); the escaped ``LIKE`` on ``exchanges.search_text`` stays the one
+  definition of a match. A text under three characters has no trigram: it scans ``exchanges``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, column, insert, table, text
+from sqlalchemy import Connection, column, insert, literal_column, select, table, text
 from sqlalchemy.exc import OperationalError
 
 from connector.exchange.folding import fold
@@ -47,7 +48,7 @@ def search_text(values: Mapping[str, Any]) -> str:
     return "\n".join(fold(values[name]) for name in SEARCHED if values.get(name))
 
 
-def compared(dialect: str) -> Any:
+def compared(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
     """Alembic's ``include_object`` for comparing a database with ``tables.metadata``: leaves
     out the search index of the other backend, and SQLite's FTS5 table with its shadow tables
     (made by migration 0011; ``tables.metadata`` cannot hold a virtual table)."""
@@ -93,6 +94,6 @@ def text_filter(typed: str, fts: bool) -> Any | None:
     exact = t.exchanges.c.search_text.like(f"%{literal}%", escape="/")
     if not fts or len(folded) < TRIGRAM:
         return exact
-    # Unescaped: a "%" or "_" typed is a wildcard here, so FTS5 finds a superset; ``exact`` trims it.
-    candidates = FTS.select().with_only_columns(FTS.c.exchange_id).where(FTS.c.search_text.like(f"%{folded}%"))
+    phrase = '"' + folded.replace('"', '""') + '"'  # everything inside an FTS5 string is literal
+    candidates = select(FTS.c.exchange_id).where(literal_column(FTS_TABLE).op("MATCH")(phrase))
     return t.exchanges.c.exchange_id.in_(candidates) & exact
