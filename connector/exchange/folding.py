@@ -16,6 +16,7 @@ _OWN_LETTERS = str.maketrans({"đ": "d", "Đ": "D"})
 
 
 def fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.translate(_OWN_LETTERS))
-    bare = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-    return " ".join(bare.casefold().split())
+    if not text.isascii():  # identifiers mostly are: nothing to decompose (every send folds eight fields)
+        decomposed = unicodedata.normalize("NFKD", text.translate(_OWN_LETTERS))
+        text = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+    return " ".join(text.casefold().split())

@@ -56,6 +56,7 @@ def test_every_tone_and_vowel_mark_folds_to_the_bare_vowel_in_either_case(vowel)
         ("  Trần\tThị   Thu\u00a0Hường ", "tran thi thu huong"),  # any white space, once
         ("Sở Tư pháp tỉnh Hưng Yên", "so tu phap tinh hung yen"),
         ("000.00.31.H31", "000.00.31.h31"),
+        ("  HS-001\tBo_Thu_Tuc ", "hs-001 bo_thu_tuc"),  # plain ASCII: case and white space only
         ("", ""),
     ],
 )
