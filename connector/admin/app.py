@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from connector.admin import auth
 from connector.admin.guard import LoginGuard
+from connector.admin.lists import directory_lists, evidence_lists
 from connector.admin.paging import Page
 from connector.admin.partners import partner_charts, partner_row, partner_rows
 from connector.admin.views import certificate_rows, package_views
@@ -31,7 +32,7 @@ from connector.evidence.audit import Witnesses, audit, connector_pin
 from connector.evidence.bundle import BundleSources, EvidenceNotFoundError, export_bundle
 from connector.evidence.notary import HeadNotary
 from connector.exchange.states import ExchangeState
-from connector.store import AdminSession, BreakerState, OperatorRole, OutboxState, Store
+from connector.store import AdminSession, BreakerState, OperatorRole, OutboxItem, OutboxState, Store
 from signing import BundleLayout, DevKeyLayout, SigningIdentity, TimestampError, VerificationPolicy
 
 log = logging.getLogger(__name__)
@@ -198,8 +199,8 @@ class AdminApp:
         path = f"{LANDING}/{quote(system_id, safe='')}"
         state = OutboxState(q["state"]) if q.get("state") in set(OutboxState) else None
         # The notice's fields (done, system, count) stay out of the paging links.
-        paging = Page.of(path, {k: v for k, v in q.items() if k in ("state", "window", "page")})
-        items, total = self.store.outbox_page(state, system_id, paging.offset, paging.size)
+        asked = Page.of(path, {k: v for k, v in q.items() if k in ("state", "window", "page")})
+        items, paging = self._outbox_page(state, system_id, asked)
         return self.page(
             session,
             "partner.html",
@@ -208,7 +209,7 @@ class AdminApp:
             age=age,
             charts=partner_charts(self.store, self.clock, now, q, path, system_id),
             items=items,
-            paging=paging.counted(total),
+            paging=paging,
             state=state,
             states=list(OutboxState),
             done=q,
@@ -284,13 +285,12 @@ class AdminApp:
         q = request.query
         state = OutboxState(q["state"]) if q.get("state") in set(OutboxState) else None
         system_id = q.get("system") or None
-        paging = Page.of("/admin/outbox", q)
-        items, total = self.store.outbox_page(state, system_id, paging.offset, paging.size)
+        items, paging = self._outbox_page(state, system_id, Page.of("/admin/outbox", q))
         return self.page(
             session,
             "outbox.html",
             items=items,
-            paging=paging.counted(total),
+            paging=paging,
             system_id=system_id,
             state=state,
             states=list(OutboxState),
@@ -313,6 +313,15 @@ class AdminApp:
             back=_back(request.query.get("back"), "/admin/outbox"),
         )
 
+    def _outbox_page(
+        self, state: OutboxState | None, system_id: str | None, asked: Page
+    ) -> tuple[list[OutboxItem], Page]:
+        items, total = self.store.outbox_page(state, system_id, asked.offset, asked.size)
+        paging = asked.counted(total)
+        if paging.asked:  # past the last page: the last page's rows instead
+            items, _ = self.store.outbox_page(state, system_id, paging.offset, paging.size)
+        return items, paging
+
     def retry(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         item_id = int(match["id"])
         if not self.store.retry(item_id, utcnow(), actor=f"admin:{session.operator.name}"):
@@ -321,7 +330,8 @@ class AdminApp:
         return Response.redirect(_noting(_back(request.form.get("back"), "/admin/outbox"), done=str(item_id)))
 
     def directory(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
-        return self.page(session, "directory.html", directory=self.store.directory())
+        lists = directory_lists(self.store.directory(), request.query)
+        return self.page(session, "directory.html", lists=lists, query=request.query)
 
     def certificates(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         parts = self.parts
@@ -335,8 +345,8 @@ class AdminApp:
         if request.query.get("verify"):
             checked = audit(self.store, Witnesses(connector_pin(self.parts.identity), self.parts.policy))
         seq, sha = self.store.evidence.head()
-        heads = self.store.evidence.signed_heads(limit=20)
-        return self.page(session, "evidence.html", seq=seq, sha=sha, heads=heads, audit=checked)
+        records, heads = evidence_lists(self.store, seq, request.query)
+        return self.page(session, "evidence.html", seq=seq, sha=sha, records=records, heads=heads, audit=checked)
 
     def sign_head(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         # The action is recorded first, so the head signed next covers it.

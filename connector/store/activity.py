@@ -1,7 +1,7 @@
 """Activity over time, for the console's charts: per bucket of a window, what was accepted,
 delivered and failed, and how many items were waiting at each bucket's end.
 
-Each count is one grouped query over index ranges of its time column (migration 0011), one range
+Each count is one grouped query over index ranges of its time column (migrations 0011 and 0012), one range
 per bucket: the database hands back a few dozen counts, however many rows the window holds.
 
 The backlog is not stored over time; it is derived backwards from the items open now. An item

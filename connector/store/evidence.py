@@ -344,11 +344,15 @@ class EvidenceLog:
             head_id = conn.execute(t.signed_heads.insert().values(**values)).inserted_primary_key[0]
         return dataclasses.replace(head, head_id=head_id, noted_seq=noted)
 
-    def signed_heads(self, limit: int | None = None) -> list[SignedHead]:
+    def signed_heads(self, limit: int | None = None, offset: int = 0) -> list[SignedHead]:
         """Newest first."""
-        query = select(t.signed_heads).order_by(t.signed_heads.c.head_id.desc()).limit(limit)
+        query = select(t.signed_heads).order_by(t.signed_heads.c.head_id.desc()).limit(limit).offset(offset)
         with self._read() as conn:
             return [_signed_head(r) for r in conn.execute(query)]
+
+    def count_signed_heads(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).select_from(t.signed_heads)).scalar_one())
 
     def unstamped_heads(self) -> list[SignedHead]:
         """Heads kept without a time-stamp although a TSA was configured (it was down), oldest first."""

@@ -39,6 +39,7 @@ def event_row_data(row: Mapping[str, Any]) -> dict[str, Any]:
 
 # Exchange columns that later records change: everything else is fixed at creation and kept in
 # the exchange's first event record (``exchange_facts``), the result's in the record that sets it.
+# ``search_text`` is neither: it is derived from the others (store/search.py), an index, not a fact.
 RESULT_COLUMNS = (
     "result_document_id",
     "result_code",
@@ -48,7 +49,7 @@ RESULT_COLUMNS = (
     "result_identifier",
     "result_package_digest",
 )
-_LATER = frozenset({"state", "updated_at", *RESULT_COLUMNS})
+_LATER = frozenset({"state", "updated_at", "search_text", *RESULT_COLUMNS})
 
 
 def utc_iso(value: datetime) -> str:

@@ -8,12 +8,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, func, select, update
 
 from connector.errors import SimpleError
 from connector.exchange.directory import DeliveryMode
 from connector.exchange.states import ExchangeState
-from connector.store import blobs, statements
+from connector.store import blobs, search, statements
 from connector.store import outbox as ob
 from connector.store import tables as t
 from connector.store.evidence_facts import exchange_facts, result_facts
@@ -119,9 +119,12 @@ class ExchangeGateway(Gateway):
         """A new exchange with everything that comes with it; ``linked_events`` go into other
         exchanges' timelines in the same transaction (e.g. "replaced by ...")."""
         values = columns(exchange) | {"kind": exchange.kind.value, "state": exchange.state.value}
+        values["search_text"] = search.search_text(values)
         with self._tx() as conn:
             self._store_package(conn, package, exchange.created_at)
             conn.execute(statements.insert_into(t.exchanges), values)
+            if self._search_index():
+                search.index_rows(conn, [{"exchange_id": exchange.exchange_id, "search_text": values["search_text"]}])
             self._record(conn, exchange.exchange_id, first_event, message, outbox, new=True)
             facts = {"exchange": exchange_facts(values)}
             self.evidence.append_change(
@@ -222,13 +225,14 @@ class ExchangeGateway(Gateway):
         limit: int = 200,
         offset: int = 0,
     ) -> list[StoredExchange]:
-        """Newest first (ties by id: pages do not overlap); ``text`` matches dossier code or
-        number, DocumentId, message id or an organisation (sender or agency) as a substring;
-        ``since``/``until`` bound ``created_at``."""
+        """Newest first (ties by id: pages do not overlap); ``text`` matches, as a substring
+        without regard to case or diacritics, the applicant, the document's code (Số ký hiệu),
+        dossier code or number, DocumentId, message id or an organisation (sender or agency)
+        (``search.py``); ``since``/``until`` bound ``created_at``."""
         x = t.exchanges.c
         query = (
             select(t.exchanges)
-            .where(*_search_filter(text, state, since, until))
+            .where(*self._search_filter(text, state, since, until))
             .order_by(x.created_at.desc(), x.exchange_id.desc())
             .offset(max(offset, 0))
             .limit(limit)
@@ -244,9 +248,25 @@ class ExchangeGateway(Gateway):
         until: datetime | None = None,
     ) -> int:
         """How many exchanges ``search_exchanges`` would page through with the same filters."""
-        query = select(func.count()).select_from(t.exchanges).where(*_search_filter(text, state, since, until))
+        query = select(func.count()).select_from(t.exchanges).where(*self._search_filter(text, state, since, until))
         with self._read() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def _search_filter(
+        self, text: str, state: ExchangeState | None, since: datetime | None, until: datetime | None
+    ) -> list[Any]:
+        x = t.exchanges.c
+        where: list[Any] = []
+        found = search.text_filter(text, fts=self._search_index())
+        if found is not None:
+            where.append(found)
+        if state is not None:
+            where.append(x.state == state.value)
+        if since is not None:
+            where.append(x.created_at >= since)
+        if until is not None:
+            where.append(x.created_at < until)
+        return where
 
     def timeline(self, exchange_id: str) -> list[StoredEvent]:
         with self._read() as conn:
@@ -267,20 +287,3 @@ class ExchangeGateway(Gateway):
                 .where(t.package_attachments.c.package_digest == digest)
             )
             return [StoredAttachment(r.content_id, r.name, r.content_type, r.sha256, r.data) for r in rows]
-
-
-def _search_filter(text: str, state: ExchangeState | None, since: datetime | None, until: datetime | None) -> list[Any]:
-    x = t.exchanges.c
-    where: list[Any] = []
-    if text:
-        # "/" escapes: a backslash would need doubling differently on each backend.
-        literal = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
-        searched = (x.dossier_code, x.onestop_number, x.document_id, x.exchange_id, x.source_organ, x.agency_organ)
-        where.append(or_(*(c.ilike(f"%{literal}%", escape="/") for c in searched)))
-    if state is not None:
-        where.append(x.state == state.value)
-    if since is not None:
-        where.append(x.created_at >= since)
-    if until is not None:
-        where.append(x.created_at < until)
-    return where

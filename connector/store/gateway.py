@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from connector.errors import StoreUnavailableError
 from connector.exchange.directory import DeliveryMode
 from connector.exchange.states import DocumentKind, ExchangeState
-from connector.store import directory_cache, migrate, statements
+from connector.store import directory_cache, migrate, search, statements
 from connector.store import evidence as ev_log
 from connector.store import tables as t
 from connector.store.operators import OperatorStore
@@ -92,6 +92,7 @@ class Gateway:
         """Admin console accounts and sessions."""
         self._outbox_listeners: list[Callable[[frozenset[str]], None]] = []
         self._queued = threading.local()  # the partner systems the current transaction queued items for
+        self._fts: bool | None = None  # SQLite: has migration 0011 made the FTS5 table? (search.py)
 
     def create_schema(self) -> None:
         """Bring the schema to the head migration (``connector/store/migrate.py``): creates it in
@@ -100,6 +101,18 @@ class Gateway:
             migrate.upgrade_schema(self.engine)
         except _UNAVAILABLE as exc:
             raise StoreUnavailableError(f"the exchange store failed: {exc.orig}") from exc
+        self._fts = None
+
+    def _search_index(self) -> bool:
+        """Whether exchanges are indexed in SQLite's FTS5 table (never on PostgreSQL, whose index
+        is on the column itself); asked once."""
+        if self._fts is None:
+            if self._postgresql:
+                self._fts = False
+            else:
+                with self._read() as conn:
+                    self._fts = search.has_sqlite_index(conn)
+        return self._fts
 
     def close(self) -> None:
         self.engine.dispose()

@@ -15,13 +15,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from connector.errors import SimpleError
+from connector.store import search
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -76,6 +77,12 @@ def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
+
+
+def comparison_options(dialect: str) -> dict[str, Any]:
+    """How a database is compared with ``tables.metadata`` (autogenerate, and the test that the
+    head revision is exactly it): types too, and each backend's own search index only."""
+    return {"compare_type": True, "include_object": search.compared(dialect)}
 
 
 def head_revision() -> str:

@@ -131,10 +131,22 @@ exchanges = Table(
     Column("result_package_digest", String(64), ForeignKey("packages.digest")),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The searched columns folded (connector/store/search.py): what the console's search reads.
+    Column("search_text", Text, nullable=False, default=""),
 )
 Index("ix_exchanges_dossier", exchanges.c.dossier_code)
+# Serves search_text LIKE '%...%' on PostgreSQL (pg_trgm); SQLite has an FTS5 table instead,
+# made by migration 0011 beside these tables (search.py).
+Index(
+    "ix_exchanges_search_trgm",  # search.TRGM_INDEX
+    exchanges.c.search_text,
+    postgresql_using="gin",
+    postgresql_ops={"search_text": "gin_trgm_ops"},
+).ddl_if(dialect="postgresql")
 Index("ix_exchanges_onestop_number", exchanges.c.onestop_number)
-Index("ix_exchanges_created_at", exchanges.c.created_at)  # the console's charts: a window's range
+# The console's list, newest first (ties by id): a page is read along it, not sorted from all
+# rows; the charts read a window's range along it too.
+Index("ix_exchanges_created", exchanges.c.created_at, exchanges.c.exchange_id)
 
 events = Table(  # the timeline
     "events",

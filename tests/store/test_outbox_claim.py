@@ -28,7 +28,7 @@ def fill(store: Store, first: int, n: int) -> None:
     """``n`` more exchanges, each with one item of every kind of backlog."""
     now = utcnow()
     exchanges, items = [], []
-    columns = {c.name: None for c in t.exchanges.columns}
+    columns = {c.name: None for c in t.exchanges.columns} | {"search_text": ""}  # not searched here
     for k in range(first, first + n):
         x = f"x{k}"
         exchanges.append(

@@ -12,6 +12,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from connector.config import load_settings
+from connector.store.migrate import comparison_options
 from connector.store.tables import metadata
 
 
@@ -21,7 +22,7 @@ def _run(connection) -> None:  # noqa: ANN001 - an SQLAlchemy Connection
         target_metadata=metadata,
         # SQLite cannot ALTER most things: batch mode rebuilds the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
+        **comparison_options(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

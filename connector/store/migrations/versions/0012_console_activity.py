@@ -1,19 +1,19 @@
 """The console's activity charts (issue 24): indexes on the times they count by, so a window of
-24 hours or 7 days is an index range whatever the size of the tables.
+24 hours or 7 days is an index range whatever the size of the tables. (Exchanges are read
+along ``ix_exchanges_created``, made by 0011 for the console's list.)
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
 INDEXES = {
-    "ix_exchanges_created_at": ("exchanges", ["created_at"]),
     "ix_outbox_created_at": ("outbox", ["created_at", "system_id"]),
     "ix_attempts_at": ("attempts", ["at", "outcome", "item_id"]),
     "ix_evidence_kind_at": ("evidence", ["kind", "at"]),
