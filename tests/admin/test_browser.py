@@ -275,6 +275,35 @@ def test_paging_through_a_thousand_exchanges_keeps_the_filters_and_shows_vietnam
     assert (oldest.text, oldest.get_attribute("title")) == ("2026-01-01 01:00:00", "UTC 2025-12-31 18:00:00")
 
 
+def test_a_name_typed_without_diacritics_finds_the_applicant(operator):
+    store = operator.console.live.runtime.store
+    applicant = DOSSIER["applicant"]  # "Nguyễn Văn An": every document the scene sent over SOAP
+    sent = [x for x in store.search_exchanges(limit=PAGED * 2) if x.applicant == applicant]
+    assert len(sent) >= SENT
+    for typed in ("nguyen van an", "NGUYỄN văn AN"):
+        operator.open("/admin/exchanges")
+        operator.one("#q").send_keys(typed)
+        operator.click(operator.one("#search"))
+        assert pager(operator) == (1, len(sent), len(sent))
+        shown = [row.find_elements(By.TAG_NAME, "td")[1].text for row in operator.all("#exchanges tr")[1:]]
+        assert shown == [applicant] * len(sent)
+    operator.shot("search.png")
+
+
+def test_the_partners_page_charts_the_documents_accepted_today(operator):
+    store = operator.console.live.runtime.store
+    operator.open("/admin/partners")
+    charts = operator.all("#charts svg[role=img]")
+    labels = [chart.get_attribute("aria-label") for chart in charts]
+    recent = store.count_exchanges() - PAGED  # the paged exchanges are a year old; the rest are from now
+    assert f"Đã nhận / accepted: {recent} in the last 24 h" in labels
+    accepted = charts[labels.index(f"Đã nhận / accepted: {recent} in the last 24 h")]
+    bars = [t.get_attribute("textContent") for t in accepted.find_elements(By.CSS_SELECTOR, ".bar title")]
+    assert len(bars) == 24 and sum(int(re.search(r": (\d+) ", b)[1]) for b in bars) == recent
+    operator.click(operator.one("#window-7d"))
+    assert "window=7d" in operator.path and len(operator.all("#charts svg[role=img]")) == len(charts)
+
+
 def test_a_read_only_operator_sees_no_buttons(ui):
     ui.login("binh")
     ui.open("/admin/partners")
