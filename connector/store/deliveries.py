@@ -86,10 +86,17 @@ class OutboxGateway(Gateway):
         if partner_reference is not None:
             values["partner_reference"] = partner_reference
         with self._tx() as conn:
-            conn.execute(update(t.outbox).where(t.outbox.c.item_id == item_id).values(**values))
+            system_id = conn.execute(
+                update(t.outbox).where(t.outbox.c.item_id == item_id).values(**values).returning(t.outbox.c.system_id)
+            ).scalar()
             conn.execute(
                 insert(t.attempts).values(
-                    item_id=item_id, at=at, outcome=outcome.value, error=error, duration_ms=duration_ms
+                    item_id=item_id,
+                    system_id=system_id,
+                    at=at,
+                    outcome=outcome.value,
+                    error=error,
+                    duration_ms=duration_ms,
                 )
             )
             if outcome is AttemptOutcome.RETRY and next_attempt_at is not None:

@@ -134,6 +134,9 @@ exchanges = Table(
 )
 Index("ix_exchanges_dossier", exchanges.c.dossier_code)
 Index("ix_exchanges_onestop_number", exchanges.c.onestop_number)
+# The console's list, newest first, and by state: a page comes from the index, not a sort (0011).
+Index("ix_exchanges_created", exchanges.c.created_at, exchanges.c.exchange_id)
+Index("ix_exchanges_state_created", exchanges.c.state, exchanges.c.created_at, exchanges.c.exchange_id)
 
 events = Table(  # the timeline
     "events",
@@ -187,6 +190,8 @@ outbox = Table(
 Index("ix_outbox_claim", outbox.c.system_id, outbox.c.state, outbox.c.next_attempt_at, outbox.c.item_id)
 # "Is an earlier item of this exchange and partner still open?", answered from the index alone.
 Index("ix_outbox_exchange", outbox.c.exchange_id, outbox.c.system_id, outbox.c.item_id, outbox.c.state)
+# Counts per partner and state with the oldest item (``outbox_stats``), read from the index alone.
+Index("ix_outbox_stats", outbox.c.system_id, outbox.c.state, outbox.c.created_at)
 
 partner_queues = Table(  # per partner system: paused by an operator, the circuit breaker's state
     "partner_queues",
@@ -207,6 +212,7 @@ attempts = Table(
     metadata,
     Column("attempt_id", Integer, primary_key=True, autoincrement=True),
     Column("item_id", Integer, ForeignKey("outbox.item_id"), nullable=False),
+    Column("system_id", String(100), nullable=False),  # the item's partner, so its last outcomes are indexed
     Column("at", DateTime(timezone=True), nullable=False),
     Column("outcome", String(16), nullable=False),  # delivered | retry | dead
     Column("error", Text),
@@ -257,6 +263,15 @@ auth_failures = Table(  # failed authentication attempts of every process: the s
 )
 Index("ix_auth_failures_at", auth_failures.c.failed_at, auth_failures.c.key)
 Index("ix_attempts_item", attempts.c.item_id)
+# A partner's last delivery and last failure (the console's partners page): one probe each.
+Index("ix_attempts_outcome", attempts.c.system_id, attempts.c.outcome, attempts.c.at)
+Index(
+    "ix_attempts_failed",
+    attempts.c.system_id,
+    attempts.c.attempt_id,
+    postgresql_where=attempts.c.error.is_not(None),
+    sqlite_where=attempts.c.error.is_not(None),
+)
 
 # ---- evidence log: a hash chain, only ever appended (connector/store/evidence.py) -------------
 evidence = Table(
