@@ -224,15 +224,19 @@ class ExchangeGateway(Gateway):
     ) -> list[StoredExchange]:
         """Newest first (ties by id: pages do not overlap); ``text`` matches dossier code or
         number, DocumentId, message id or an organisation (sender or agency) as a substring;
-        ``since``/``until`` bound ``created_at``."""
+        ``since``/``until`` bound ``created_at``. The page's ids come first, from an index
+        where the filters allow (``ix_exchanges_created``, ``ix_exchanges_state_created``), and
+        only its rows are read: a late page skips index entries, not whole rows."""
         x = t.exchanges.c
-        query = (
-            select(t.exchanges)
+        newest_first = (x.created_at.desc(), x.exchange_id.desc())
+        ids = (
+            select(x.exchange_id)
             .where(*_search_filter(text, state, since, until))
-            .order_by(x.created_at.desc(), x.exchange_id.desc())
+            .order_by(*newest_first)
             .offset(max(offset, 0))
             .limit(limit)
         )
+        query = select(t.exchanges).where(x.exchange_id.in_(ids.scalar_subquery())).order_by(*newest_first)
         with self._read() as conn:
             return [as_record(StoredExchange, r) for r in conn.execute(query)]
 
