@@ -34,7 +34,7 @@ from typing import Any
 
 import psycopg
 from common import machine, markdown_table, text_table
-from console_data import Facts, Shape, load, partners
+from console_data import Shape, load, partners
 from sqlalchemy import insert
 
 from connector.admin.app import SESSION_COOKIE, AdminApp
@@ -125,7 +125,7 @@ def database(name: str, fresh: bool) -> str:
     return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 
 
-def open_console(name: str, shape: Shape, fresh: bool) -> tuple[Console, Facts | None, float]:
+def open_console(name: str, shape: Shape, fresh: bool) -> tuple[Console, float]:
     """The runtime and console on database ``name``, loaded with ``shape`` when ``fresh``; the
     data directory (keys) sits beside it in the temp directory, kept for ``--reuse``."""
     data_dir = Path(tempfile.gettempdir()) / name
@@ -137,19 +137,20 @@ def open_console(name: str, shape: Shape, fresh: bool) -> tuple[Console, Facts |
     )
     runtime = build_runtime(settings)  # migrates: on --reuse, new revisions (indexes) apply here
     store = runtime.store
-    facts, seconds = None, 0.0
+    seconds = 0.0
     if fresh:
         started = time.perf_counter()
         packages = signed_packages(runtime)
-        facts = load(store, shape, packages, utcnow())
+        load(store, shape, packages, utcnow())
         play_guide(runtime)
         seconds = time.perf_counter() - started
+        print(f"  loaded in {seconds:.0f} s", file=sys.stderr)
     now = utcnow()
     add_operator(store, "bench", "mat-khau-do-hieu-nang", OperatorRole.OPERATOR, now)
     operator = store.operators.get("bench")
     assert operator is not None
     cookie = open_session(store, operator, now, timedelta(hours=4)).cookie
-    return Console(runtime, AdminApp(runtime.console_parts()), cookie, where(runtime, shape)), facts, seconds
+    return Console(runtime, AdminApp(runtime.console_parts()), cookie, where(runtime, shape)), seconds
 
 
 def signed_packages(runtime: Runtime) -> list[tuple[str, int]]:
@@ -324,7 +325,7 @@ def main() -> int:
             f"{label}: {'reusing' if args.reuse else 'loading'} {name} ({scaled.exchanges:,} exchanges)",
             file=sys.stderr,
         )
-        console, _, seconds = open_console(name, scaled, fresh=not args.reuse)
+        console, seconds = open_console(name, scaled, fresh=not args.reuse)
         try:
             results[label] = time_pages(console, args.rounds, pages)
             if label == "big":
