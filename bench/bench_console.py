@@ -1,11 +1,12 @@
 """The operators' console (/admin) on a month of a busy connector: server time per page.
 
-Run: ``.venv/bin/python bench/bench_console.py`` (``make bench-console``; ~3 minutes, most of it
-loading). It drops and recreates two PostgreSQL databases on 127.0.0.1:5432 (role ``postgres``):
-``connector_console_bench`` with ``console_data.Shape`` (100,000 exchanges over 30 days, 200,000
-outbox items, ~20 partners) and ``connector_console_bench_small`` with the same generator at
-1/1000 of the size. Each is migrated and opened by the server's own ``build_runtime``; the console
-is ``AdminApp(runtime.console_parts())``, called in-process as waitress would call it, with an
+Run: ``.venv/bin/python bench/bench_console.py`` (``make bench-console``; ~5 minutes, four of
+them loading; ``--reuse`` ~30 s). It drops and recreates two PostgreSQL databases on
+127.0.0.1:5432 (role ``postgres``): ``connector_console_bench`` with ``console_data.Shape``
+(100,000 exchanges over 30 days, 200,000 outbox items, ~20 partners) and
+``connector_console_bench_small`` with the same generator at 1/1000 of the size. Each is
+migrated and opened by the server's own ``build_runtime``; the console is
+``AdminApp(runtime.console_parts())``, called in-process as waitress would call it, with an
 operator's session cookie. Every page in ``PAGES`` is called ``--rounds`` times after a warm-up;
 the table gives the median and 95th percentile of the WSGI call (routing, session lookup, the
 store's queries, rendering) and its ratio to the same page on the small database: the baseline,
@@ -39,6 +40,7 @@ from sqlalchemy import insert
 
 from connector.admin.app import SESSION_COOKIE, AdminApp
 from connector.admin.auth import add_operator, open_session
+from connector.admin.paging import PAGE_SIZE
 from connector.auth import Caller
 from connector.auth.authenticator import AuthMethod
 from connector.clock import utcnow
@@ -193,10 +195,9 @@ def play_guide(runtime: Runtime) -> None:
 def where(runtime: Runtime, shape: Shape) -> dict[str, str]:
     """The values ``PAGES`` names, read from the loaded store (not timed)."""
     store = runtime.store
-    size = 50
 
     def last_page(total: int) -> str:
-        return str(max((total + size - 1) // size, 1))
+        return str(max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1))
 
     directory = partners(shape.partners)
     busy = directory.agencies[1].system_id
