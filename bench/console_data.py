@@ -12,7 +12,9 @@ MACed as ``connector/store/evidence.py`` appends them (``evidence verify`` passe
 Partners are imported as an operator does (``Store.import_directory``): ``Shape.partners`` systems,
 one-stop (push), document management (push and pull) and the national axis (vxp). Every package
 is one of a few real signed packages, so an exchange's page verifies real signatures. Tables the
-console never reads (``messages``, attachments) stay empty.
+console never reads (``messages``, attachments) stay empty. Rows are written by column name from
+``tables.py``: a column the store itself computes on insert (none yet) must be computed here too,
+or it stays NULL and the benchmark times a query that finds nothing.
 """
 
 from __future__ import annotations
