@@ -1,172 +1,357 @@
-"""The console's activity charts (``Store.activity``) on a large store: 100,000 exchanges and
-200,000 outbox items over the last week, on SQLite and PostgreSQL.
+"""The operators' console (/admin) on a month of a busy connector: server time per page.
 
-Each chart window is timed against the partners table's own read (``Store.outbox_stats``, a
-grouped scan of the whole outbox that the page already makes), and the query plans are shown,
-so a missing index is visible as a scan. Prints only.
+Run: ``.venv/bin/python bench/bench_console.py`` (``make bench-console``; ~5 minutes, four of
+them loading; ``--reuse`` ~30 s). It drops and recreates two PostgreSQL databases on
+127.0.0.1:5432 (role ``postgres``): ``connector_console_bench`` with ``console_data.Shape``
+(100,000 exchanges over 30 days, 200,000 outbox items, ~20 partners) and
+``connector_console_bench_small`` with the same generator at 1/1000 of the size. Each is
+migrated and opened by the server's own ``build_runtime``; the console is
+``AdminApp(runtime.console_parts())``, called in-process as waitress would call it, with an
+operator's session cookie. Every page in ``PAGES`` is called ``--rounds`` times after a warm-up;
+the table gives the median and 95th percentile of the WSGI call (routing, session lookup, the
+store's queries, rendering) and its ratio to the same page on the small database: the baseline,
+measured in the same run, is what the page costs when the data costs nothing, so the ratio is
+what 100,000 exchanges add (a ``SELECT 1`` round trip would be a floor no page comes near).
+
+``--reuse`` times the databases of an earlier run (after ``alembic upgrade``, so new indexes
+apply); ``--no-write`` prints only. Results go to docs/benchmarks-console.md (between markers).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
-import os
+import re
+import shutil
+import statistics
 import sys
 import tempfile
-from collections.abc import Iterator
-from datetime import timedelta
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote_plus
 
-from common import time_op
-from sqlalchemy import insert, text
+import psycopg
+from common import machine, markdown_table, text_table
+from console_data import Shape, load, partners
+from sqlalchemy import insert
 
-from connector.admin.charts import WINDOWS
-from connector.admin.words import Clock
+from connector.admin.app import SESSION_COOKIE, AdminApp
+from connector.admin.auth import add_operator, open_session
+from connector.admin.paging import PAGE_SIZE
+from connector.auth import Caller
+from connector.auth.authenticator import AuthMethod
 from connector.clock import utcnow
-from connector.store import OutboxState, Store
+from connector.config import load_settings
+from connector.edxml import StatusCode, build
+from connector.exchange.folding import fold
+from connector.exchange.requests import DossierInfo, SendDocumentRequest, UpdateStatusRequest
+from connector.exchange.states import DocumentKind, ExchangeState
+from connector.serving.runtime import Runtime, build_runtime
+from connector.store import OperatorRole, OutboxState
 from connector.store import tables as t
+from signing import sha256_hex, sign_package
+from simulators import guide
 
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
-PARTNERS = [f"partner-{i:02d}" for i in range(20)]
-BATCH = 5_000
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "benchmarks-console.md"
+START, END = "<!-- bench_console:start -->", "<!-- bench_console:end -->"
+ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+TARGET_MS = 300
+PACKAGES = 8  # distinct real signed packages the exchanges point at
+
+# The pages timed: (what, path). ``{name}`` is filled from ``where()``: ids and page numbers
+# that exist in the loaded data. A new console page is one more line here.
+PAGES: list[tuple[str, str]] = [
+    ("partners", "/admin/partners"),
+    ("partners, 7-day charts", "/admin/partners?window=7d"),
+    ("one partner", "/admin/partners/{busy_partner}"),
+    ("one partner, 7-day charts, last page", "/admin/partners/{busy_partner}?window=7d&page={partner_last_page}"),
+    ("exchanges, first page", "/admin/exchanges"),
+    ("exchanges, a middle page", "/admin/exchanges?page={exchanges_middle_page}"),
+    ("exchanges, the last page", "/admin/exchanges?page={exchanges_last_page}"),
+    ("exchanges, search: one dossier code", "/admin/exchanges?q={dossier}"),
+    ("exchanges, search: an organisation", "/admin/exchanges?q={organ}"),
+    ("exchanges, search: nothing matches", "/admin/exchanges?q=no-such-dossier"),
+    ("exchanges, search: a name without diacritics", "/admin/exchanges?q={applicant_folded}"),
+    ("exchanges, search: a common surname", "/admin/exchanges?q=nguyen"),
+    ("exchanges, search: a Số ký hiệu", "/admin/exchanges?q={document_code}"),
+    ("exchanges, state in progress", "/admin/exchanges?state=in_progress"),
+    ("exchanges, state in progress, last page", "/admin/exchanges?state=in_progress&page={in_progress_last_page}"),
+    ("exchanges, one week", "/admin/exchanges?from={week_from}&to={week_to}"),
+    ("exchanges, one week, state finished", "/admin/exchanges?state=finished&from={week_from}&to={week_to}"),
+    ("exchange, loaded", "/admin/exchanges/{middle_exchange}"),
+    ("exchange, sent through the service", "/admin/exchanges/{played_exchange}"),
+    ("outbox, all", "/admin/outbox"),
+    ("outbox, the last page", "/admin/outbox?page={outbox_last_page}"),
+    ("outbox, one partner", "/admin/outbox?system={busy_partner}"),
+    ("outbox, one partner, last page", "/admin/outbox?system={busy_partner}&page={partner_last_page}"),
+    ("outbox, dead letters", "/admin/outbox?state=dead"),
+    ("outbox, pending of the broken partner", "/admin/outbox?state=pending&system={broken}"),
+    ("directory", "/admin/directory"),
+    ("evidence", "/admin/evidence"),
+    ("certificates", "/admin/certificates"),
+    ("confirm: pause", "/admin/partners/{busy_partner}/pause"),
+    ("confirm: retry dead letters", "/admin/partners/{broken}/retry-dead"),
+    ("confirm: retry one item", "/admin/outbox/{dead_item}/retry"),
+]
 
 
-def seed(store: Store, exchanges: int) -> None:
-    """``exchanges`` exchanges spread evenly over 7 days, two items each (a document and a status)
-    to partners in turn; 90 % delivered at the first attempt, 5 % after one failure, 3 % dead, 2 %
-    waiting; operators retry 200 of the dead."""
+@dataclass(frozen=True)
+class Console:
+    runtime: Runtime
+    app: AdminApp
+    cookie: str
+    where: dict[str, str]
+
+
+@dataclass(frozen=True)
+class PageTime:
+    name: str
+    path: str
+    status: str
+    samples: list[float]
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.samples) * 1000
+
+    @property
+    def p95_ms(self) -> float:
+        ordered = sorted(self.samples)
+        return ordered[min(round(0.95 * (len(ordered) - 1)), len(ordered) - 1)] * 1000
+
+
+def database(name: str, fresh: bool) -> str:
+    """A database of that name on the local server (dropped and created again when ``fresh``)."""
+    with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if fresh or not exists:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            admin.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def open_console(name: str, shape: Shape, fresh: bool) -> tuple[Console, float]:
+    """The runtime and console on database ``name``, loaded with ``shape`` when ``fresh``; the
+    data directory (keys) sits beside it in the temp directory, kept for ``--reuse``."""
+    data_dir = Path(tempfile.gettempdir()) / name
+    if fresh:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    url = database(name, fresh)
+    settings = load_settings(
+        None, environ={}, data_dir=data_dir, database_url=url, auto_migrate="always", delivery={"enabled": False}
+    )
+    runtime = build_runtime(settings)  # migrates: on --reuse, new revisions (indexes) apply here
+    store = runtime.store
+    seconds = 0.0
+    if fresh:
+        started = time.perf_counter()
+        packages = signed_packages(runtime)
+        load(store, shape, packages, utcnow())
+        play_guide(runtime)
+        seconds = time.perf_counter() - started
+        print(f"  loaded in {seconds:.0f} s", file=sys.stderr)
     now = utcnow()
-    step = timedelta(days=7) / exchanges
-    with store.engine.begin() as conn:
-        conn.execute(insert(t.packages).values(digest="p" * 64, data=b"<edXML/>", size=8, stored_at=now))
-    item_id = 0
-    for first in range(0, exchanges, BATCH):
-        rows: dict[str, list[dict]] = {"exchanges": [], "outbox": [], "attempts": []}
-        for n in range(first, min(first + BATCH, exchanges)):
-            at = now - timedelta(days=7) + step * n
-            exchange_id = f"x-{n:06d}"
-            rows["exchanges"].append(_exchange(exchange_id, at))
-            for k in range(2):
-                item_id += 1
-                fate = item_id % 100
-                state = "pending" if fate < 2 else "dead" if fate < 5 else "delivered"
-                rows["outbox"].append(_item(item_id, exchange_id, PARTNERS[item_id % len(PARTNERS)], state, at, k))
-                done = at + timedelta(seconds=30)
-                if fate < 10 and state != "pending":
-                    rows["attempts"].append(_attempt(item_id, done, "retry" if state == "delivered" else "dead"))
-                if state == "delivered":
-                    rows["attempts"].append(_attempt(item_id, done + timedelta(minutes=5), "delivered"))
-        with store.engine.begin() as conn:
-            for table, values in rows.items():
-                conn.execute(insert(t.metadata.tables[table]), values)
-    for item in store.outbox_items(state=OutboxState.DEAD)[-200:]:  # the newest: in both windows
-        store.retry(item.item_id, now, actor="bench")
+    add_operator(store, "bench", "mat-khau-do-hieu-nang", OperatorRole.OPERATOR, now)
+    operator = store.operators.get("bench")
+    assert operator is not None
+    cookie = open_session(store, operator, now, timedelta(hours=4)).cookie
+    return Console(runtime, AdminApp(runtime.console_parts()), cookie, where(runtime, shape)), seconds
 
 
-def _exchange(exchange_id: str, at) -> dict:
+def signed_packages(runtime: Runtime) -> list[tuple[str, int]]:
+    """A few real signed packages (the guide's, one dossier each), stored as the service stores them."""
+    assert runtime.dev_keys is not None
+    identity = runtime.dev_keys.identity(guide.ONESTOP.organ_id)
+    rows = []
+    for n in range(PACKAGES):
+        dossier = guide.Dossier(f"BENCH-{n:04d}", str(3_000_000 + n), "Nguyễn Văn An", "cbtiepnhan")
+        data = sign_package(build(guide.send_package(dossier)), identity)
+        rows.append({"digest": sha256_hex(data), "data": data, "size": len(data), "stored_at": utcnow()})
+    with runtime.store.engine.begin() as conn:
+        conn.execute(insert(t.packages), rows)
+    return [(r["digest"], r["size"]) for r in rows]
+
+
+def play_guide(runtime: Runtime) -> None:
+    """The guide's dossier sent and assigned through the real service (its exchange is timed too)."""
+
+    def caller(system_id: str) -> Caller:
+        system = runtime.store.system(system_id)
+        assert system is not None
+        return Caller(system, AuthMethod.PASSWORD_DIGEST)
+
+    assert runtime.dev_keys is not None
+    keys = runtime.dev_keys
+
+    def signed(package: Any) -> bytes:
+        return sign_package(build(package), keys.identity(package.sender.organ_id))
+
+    dossier = DossierInfo(guide.DOSSIER_CODE, guide.PROCEDURE_CODE, guide.ONESTOP_DOSSIER_NUMBER, guide.PROCEDURE_NAME)
+    send = SendDocumentRequest(
+        str(uuid.uuid4()), signed(guide.send_package()), DocumentKind.INCOMING, "cbtiepnhan", dossier
+    )
+    runtime.service.send_document(send, caller("igate-hungyen"))
+    status = UpdateStatusRequest(str(uuid.uuid4()), signed(guide.status_package(StatusCode.ASSIGNED)))
+    runtime.service.update_status(status, caller("eoffice-stp"))
+
+
+def where(runtime: Runtime, shape: Shape) -> dict[str, str]:
+    """The values ``PAGES`` names, read from the loaded store (not timed)."""
+    store = runtime.store
+
+    def last_page(total: int) -> str:
+        return str(max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1))
+
+    directory = partners(shape.partners)
+    busy = directory.agencies[1].system_id
+    total = store.count_exchanges()
+    [middle] = store.search_exchanges(limit=1, offset=total // 2)
+    [played] = store.exchanges_for_dossier(guide.DOSSIER_CODE)
+    week_to = (utcnow() - timedelta(days=7)).date()
     return {
-        "exchange_id": exchange_id,
-        "kind": "INCOMING",
-        "state": "accepted",
-        "document_id": f"doc-{exchange_id}",
-        "dossier_code": f"HS-{exchange_id}",
-        "procedure_code": "1.000001",
-        "sender_username": "cbtiepnhan",
-        "source_organ": "000.00.13.H31",
-        "agency_organ": "000.00.31.H31",
-        "queue": "registration",
-        "target_account": "vanthu",
-        "package_digest": "p" * 64,
-        "created_at": at,
-        "updated_at": at,
+        "exchanges_middle_page": last_page(total // 2),
+        "exchanges_last_page": last_page(total),
+        "in_progress_last_page": last_page(store.count_exchanges(state=ExchangeState.IN_PROGRESS)),
+        "dossier": middle.dossier_code,
+        "organ": directory.agencies[2].organ_id,
+        "week_from": (week_to - timedelta(days=6)).isoformat(),
+        "week_to": week_to.isoformat(),
+        "middle_exchange": middle.exchange_id,
+        "played_exchange": played.exchange_id,
+        "outbox_last_page": last_page(store.outbox_page(None, None, 0, 1)[1]),
+        "busy_partner": busy,
+        "partner_last_page": last_page(store.outbox_page(None, busy, 0, 1)[1]),
+        "broken": directory.broken,
+        "applicant_folded": quote_plus(fold(middle.applicant or "")),
+        "document_code": quote_plus(middle.document_code or ""),
+        "dead_item": str(store.outbox_page(OutboxState.DEAD, None, 0, 1)[0][0].item_id),
     }
 
 
-def _item(item_id: int, exchange_id: str, system_id: str, state: str, at, k: int) -> dict:
-    return {
-        "item_id": item_id,
-        "exchange_id": exchange_id,
-        "message_id": f"{exchange_id}:{k}",
-        "system_id": system_id,
-        "mode": "push",
-        "operation": "deliverDocument",
-        "payload": "{}",
-        "state": state,
-        "attempts": 1,
-        "next_attempt_at": at,
-        "created_at": at,
-        "updated_at": at,
+def call(console: Console, path: str) -> tuple[str, float]:
+    """One GET of the console as waitress makes it; returns the status and the seconds taken."""
+    path_info, _, query = path.partition("?")
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path_info,
+        "QUERY_STRING": query,
+        "HTTP_COOKIE": f"{SESSION_COOKIE}={console.cookie}",
+        "REMOTE_ADDR": "127.0.0.1",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8080",
+        "wsgi.url_scheme": "http",
     }
+    status = []
+    started = time.perf_counter()
+    body = b"".join(console.app(environ, lambda s, headers, exc_info=None: status.append(s)))
+    seconds = time.perf_counter() - started
+    assert body
+    return status[0], seconds
 
 
-def _attempt(item_id: int, at, outcome: str) -> dict:
-    return {"item_id": item_id, "at": at, "outcome": outcome, "error": None if outcome == "delivered" else "timeout: x"}
+def time_pages(console: Console, rounds: int, pages: Iterable[tuple[str, str]] = PAGES) -> list[PageTime]:
+    out = []
+    for name, template in pages:
+        path = template.format(**console.where)
+        status, _ = call(console, path)  # warm-up: templates compiled, plans cached
+        samples = [call(console, path)[1] for _ in range(rounds)]
+        out.append(PageTime(name, path, status, samples))
+        print(f"  {name}: {statistics.median(samples) * 1000:.1f} ms ({status})", file=sys.stderr)
+    return out
 
 
-def report(name: str, store: Store) -> None:
-    clock, now = Clock("Asia/Ho_Chi_Minh"), utcnow()
-    reference = time_op(lambda: store.outbox_stats(now), rounds=5, number=1)
-    print(f"\n{name}: outbox_stats (the partners table's read) {reference.best * 1000:.1f} ms")
-    for window in WINDOWS.values():
-        start = window.start(now, clock)
-        for system_id in (None, PARTNERS[3]):
-            read = functools.partial(store.activity, start, window.width, window.count, system_id)
-            timing = time_op(read, rounds=5, number=1)
-            who = system_id or "all partners"
-            ratio = timing.best / reference.best
-            print(f"  activity {window.key:>3} {who:<13} {timing.best * 1000:7.1f} ms  ({ratio:.2f}x outbox_stats)")
-    explain = "EXPLAIN QUERY PLAN" if store.engine.dialect.name == "sqlite" else "EXPLAIN"
-    since = {"since": now - timedelta(days=1)}
-    with store.engine.connect() as conn:
-        for sql in (
-            "SELECT count(*) FROM exchanges WHERE created_at >= :since",
-            "SELECT count(*) FROM outbox WHERE created_at >= :since AND system_id || '' = 'partner-03'",
-            "SELECT outcome, count(*) FROM attempts WHERE at >= :since GROUP BY outcome",
-            "SELECT count(*) FROM evidence WHERE kind = 'operator' AND at >= :since",
-        ):
-            plan = " | ".join(str(row[-1]).strip() for row in conn.execute(text(f"{explain} {sql}"), since))
-            print(f"  plan: {sql[:60]:<60} {plan[:110]}")
+def report(big: list[PageTime], small: list[PageTime]) -> tuple[list[str], list[list[str]]]:
+    headers = ["page", "median ms", "p95 ms", "small db median ms", "× small", f"< {TARGET_MS} ms"]
+    rows = []
+    for page, base in zip(big, small, strict=True):
+        ok = "yes" if page.p95_ms < TARGET_MS and page.status.startswith("200") else "**no**"
+        name = page.name if page.status.startswith("200") else f"{page.name} ({page.status})"
+        ratio = page.median_ms / base.median_ms if base.median_ms else float("nan")
+        rows.append([name, f"{page.median_ms:.1f}", f"{page.p95_ms:.1f}", f"{base.median_ms:.1f}", f"{ratio:.1f}", ok])
+    return headers, rows
 
 
-@contextlib.contextmanager
-def postgres() -> Iterator[str | None]:
-    try:
-        import psycopg
-
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
-    except Exception as exc:  # no server: its case is skipped
-        print(f"PostgreSQL unavailable ({exc}); its case is skipped", file=sys.stderr)
-        yield None
-        return
-    name = f"bench_console_{os.getpid()}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+def table_sizes(runtime: Runtime) -> str:
+    with runtime.store.engine.connect() as conn:
+        counts = {
+            name: conn.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar_one()
+            for name in ("exchanges", "events", "outbox", "attempts", "evidence", "systems", "partner_queues")
+        }
+        states = dict(conn.exec_driver_sql("SELECT state, count(*) FROM outbox GROUP BY state ORDER BY 1").all())
+        size = conn.exec_driver_sql("SELECT pg_size_pretty(pg_database_size(current_database()))").scalar_one()
+    parts = ", ".join(f"{name} {count:,}" for name, count in counts.items())
+    mix = ", ".join(f"{state} {count:,}" for state, count in states.items())
+    return f"{parts}; outbox by state: {mix}; database {size}"
 
 
-def main() -> None:
+def write_doc(
+    headers: list[str], rows: list[list[str]], shape_text: str, args: argparse.Namespace, load_s: float
+) -> None:
+    facts = machine()
+    with psycopg.connect(ADMIN_URL, connect_timeout=5) as admin:
+        version = admin.execute("SHOW server_version").fetchone()[0]
+    block = "\n".join(
+        [
+            START,
+            f"Generated by `bench/bench_console.py` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {facts['Python']}, "
+            f"{facts['nproc']}, load average at start {facts['load average at start']}, PostgreSQL {version} "
+            f"on the same machine (default settings). {args.rounds} calls per page after a warm-up."
+            + (f" Loading took {load_s:.0f} s." if load_s else " Databases reused from an earlier run (`--reuse`)."),
+            "",
+            f"Data: {shape_text}.",
+            "",
+            markdown_table(headers, rows, "lrrrrl"),
+            END,
+        ]
+    )
+    current = (
+        DOC.read_text(encoding="utf-8") if DOC.exists() else f"# Benchmarks: the operators' console\n\n{START}\n{END}\n"
+    )
+    DOC.write_text(
+        re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, current, flags=re.S), encoding="utf-8"
+    )
+    print(f"wrote {DOC.relative_to(ROOT)}")
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--exchanges", type=int, default=100_000)
+    parser.add_argument("--exchanges", type=int, default=Shape().exchanges, help="exchanges in the big database")
+    parser.add_argument("--rounds", type=int, default=20, help="timed calls per page")
+    parser.add_argument("--reuse", action="store_true", help="time the databases of an earlier run, not reloaded")
+    parser.add_argument("--only", help="time only the pages whose name contains this")
+    parser.add_argument("--no-write", action="store_true", help="print only; do not rewrite docs/benchmarks-console.md")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, postgres() as pg_url:
-        for name, url in (("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}"), ("PostgreSQL", pg_url)):
-            if url is None:
-                continue
-            store = Store(url)
-            store.create_schema()
-            try:
-                seed(store, args.exchanges)
-                if store.engine.dialect.name == "postgresql":
-                    with store.engine.connect() as conn:
-                        conn.execute(text("ANALYZE"))
-                report(name, store)
-            finally:
-                store.close()
+    shape = Shape(exchanges=args.exchanges)
+    pages = [p for p in PAGES if args.only is None or args.only in p[0]]
+    results, load_s, sizes = {}, 0.0, ""
+    for label, name, scaled in (
+        ("small", "connector_console_bench_small", shape.scaled(0.001)),
+        ("big", "connector_console_bench", shape),
+    ):
+        print(
+            f"{label}: {'reusing' if args.reuse else 'loading'} {name} ({scaled.exchanges:,} exchanges)",
+            file=sys.stderr,
+        )
+        console, seconds = open_console(name, scaled, fresh=not args.reuse)
+        try:
+            results[label] = time_pages(console, args.rounds, pages)
+            if label == "big":
+                load_s, sizes = seconds, table_sizes(console.runtime)
+        finally:
+            console.runtime.close()
+    headers, rows = report(results["big"], results["small"])
+    print(text_table(headers, rows))
+    print(sizes)
+    if not args.no_write and args.only is None:
+        write_doc(headers, rows, sizes, args, load_s)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -86,10 +86,17 @@ class OutboxGateway(Gateway):
         if partner_reference is not None:
             values["partner_reference"] = partner_reference
         with self._tx() as conn:
-            conn.execute(update(t.outbox).where(t.outbox.c.item_id == item_id).values(**values))
+            system_id = conn.execute(
+                update(t.outbox).where(t.outbox.c.item_id == item_id).values(**values).returning(t.outbox.c.system_id)
+            ).scalar()
             conn.execute(
                 insert(t.attempts).values(
-                    item_id=item_id, at=at, outcome=outcome.value, error=error, duration_ms=duration_ms
+                    item_id=item_id,
+                    system_id=system_id,
+                    at=at,
+                    outcome=outcome.value,
+                    error=error,
+                    duration_ms=duration_ms,
                 )
             )
             if outcome is AttemptOutcome.RETRY and next_attempt_at is not None:
@@ -195,14 +202,16 @@ class OutboxGateway(Gateway):
         self, state: OutboxState | None = None, system_id: str | None = None, offset: int = 0, limit: int = 50
     ) -> tuple[list[OutboxItem], int]:
         """One page of the outbox, newest item first (item ids only grow: a stable order), and
-        how many items match in all."""
+        how many items match in all. The page's ids are found first and only its rows read:
+        a late page skips index entries, not whole rows."""
         o = t.outbox.c
         where = []
         if state:
             where.append(o.state == state)
         if system_id:
             where.append(o.system_id == system_id)
-        query = select(t.outbox).where(*where).order_by(o.item_id.desc()).offset(max(offset, 0)).limit(limit)
+        ids = select(o.item_id).where(*where).order_by(o.item_id.desc()).offset(max(offset, 0)).limit(limit)
+        query = select(t.outbox).where(o.item_id.in_(ids.scalar_subquery())).order_by(o.item_id.desc())
         with self._read() as conn:
             total = conn.execute(select(func.count()).select_from(t.outbox).where(*where)).scalar_one()
             return [as_record(OutboxItem, r) for r in conn.execute(query)], int(total)

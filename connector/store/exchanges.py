@@ -228,15 +228,20 @@ class ExchangeGateway(Gateway):
         """Newest first (ties by id: pages do not overlap); ``text`` matches, as a substring
         without regard to case or diacritics, the applicant, the document's code (Số ký hiệu),
         dossier code or number, DocumentId, message id or an organisation (sender or agency)
-        (``search.py``); ``since``/``until`` bound ``created_at``."""
+        (``search.py``); ``since``/``until`` bound ``created_at``. The page's ids come first,
+        from an index where the filters allow (``ix_exchanges_created``,
+        ``ix_exchanges_state_created``), and only its rows are read: a late page skips index
+        entries, not whole rows."""
         x = t.exchanges.c
-        query = (
-            select(t.exchanges)
+        newest_first = (x.created_at.desc(), x.exchange_id.desc())
+        ids = (
+            select(x.exchange_id)
             .where(*self._search_filter(text, state, since, until))
-            .order_by(x.created_at.desc(), x.exchange_id.desc())
+            .order_by(*newest_first)
             .offset(max(offset, 0))
             .limit(limit)
         )
+        query = select(t.exchanges).where(x.exchange_id.in_(ids.scalar_subquery())).order_by(*newest_first)
         with self._read() as conn:
             return [as_record(StoredExchange, r) for r in conn.execute(query)]
 

@@ -55,6 +55,7 @@ class PullGateway(Gateway):
                 conn.execute(
                     insert(t.attempts).values(
                         item_id=item_id,
+                        system_id=system_id,
                         at=now,
                         outcome=(AttemptOutcome.DELIVERED if delivered else AttemptOutcome.RETRY).value,
                         error=reason,

@@ -144,9 +144,10 @@ Index(
     postgresql_ops={"search_text": "gin_trgm_ops"},
 ).ddl_if(dialect="postgresql")
 Index("ix_exchanges_onestop_number", exchanges.c.onestop_number)
-# The console's list, newest first (ties by id): a page is read along it, not sorted from all
-# rows; the charts read a window's range along it too.
+# The console's list, newest first (ties by id), and by state: a page is read along an index,
+# not sorted from all rows (0011, 0013); the charts read a window's range along it too.
 Index("ix_exchanges_created", exchanges.c.created_at, exchanges.c.exchange_id)
+Index("ix_exchanges_state_created", exchanges.c.state, exchanges.c.created_at, exchanges.c.exchange_id)
 
 events = Table(  # the timeline
     "events",
@@ -202,6 +203,8 @@ Index("ix_outbox_claim", outbox.c.system_id, outbox.c.state, outbox.c.next_attem
 Index("ix_outbox_exchange", outbox.c.exchange_id, outbox.c.system_id, outbox.c.item_id, outbox.c.state)
 # The console's charts: items queued in a window, counted per partner from the index alone.
 Index("ix_outbox_created_at", outbox.c.created_at, outbox.c.system_id)
+# Counts per partner and state with the oldest item (``outbox_stats``), read from the index alone.
+Index("ix_outbox_stats", outbox.c.system_id, outbox.c.state, outbox.c.created_at)
 
 partner_queues = Table(  # per partner system: paused by an operator, the circuit breaker's state
     "partner_queues",
@@ -222,6 +225,7 @@ attempts = Table(
     metadata,
     Column("attempt_id", Integer, primary_key=True, autoincrement=True),
     Column("item_id", Integer, ForeignKey("outbox.item_id"), nullable=False),
+    Column("system_id", String(100), nullable=False),  # the item's partner, so its last outcomes are indexed
     Column("at", DateTime(timezone=True), nullable=False),
     Column("outcome", String(16), nullable=False),  # delivered | retry | dead
     Column("error", Text),
@@ -273,6 +277,15 @@ auth_failures = Table(  # failed authentication attempts of every process: the s
 Index("ix_auth_failures_at", auth_failures.c.failed_at, auth_failures.c.key)
 Index("ix_attempts_item", attempts.c.item_id)
 Index("ix_attempts_at", attempts.c.at, attempts.c.outcome, attempts.c.item_id)  # the charts, covered
+# A partner's last delivery and last failure (the console's partners page): one probe each.
+Index("ix_attempts_outcome", attempts.c.system_id, attempts.c.outcome, attempts.c.at)
+Index(
+    "ix_attempts_failed",
+    attempts.c.system_id,
+    attempts.c.attempt_id,
+    postgresql_where=attempts.c.error.is_not(None),
+    sqlite_where=attempts.c.error.is_not(None),
+)
 
 # ---- evidence log: a hash chain, only ever appended (connector/store/evidence.py) -------------
 evidence = Table(
