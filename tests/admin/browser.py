@@ -15,7 +15,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.admin.conftest import PASSWORDS, Console
@@ -94,7 +94,7 @@ class Ui:
         """Click a link or a button and wait for the page it leads to."""
         page = self.driver.find_element(By.TAG_NAME, "html")
         element.click()
-        WebDriverWait(self.driver, 10).until(staleness_of(page))
+        WebDriverWait(self.driver, 10).until(lambda _: _left(page))
 
     @property
     def path(self) -> str:
@@ -119,6 +119,20 @@ class Ui:
 
     def shot(self, name: str) -> None:
         self.driver.save_screenshot(str(screenshots() / name))
+
+
+def _left(page: WebElement) -> bool:
+    """Whether the browser has left ``page``. Mid-navigation Chromium may answer that the node
+    "does not belong to the document" rather than that it is stale: both mean gone."""
+    try:
+        page.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in (exc.msg or ""):
+            return True
+        raise
+    return False
 
 
 def wait_for_file(folder: Path, suffix: str, timeout: float = 30) -> Path:
