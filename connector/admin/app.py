@@ -97,6 +97,7 @@ class AdminApp:
             ("GET", r"/admin/directory", self.directory, False),
             ("GET", r"/admin/certificates", self.certificates, False),
             ("GET", r"/admin/evidence", self.evidence, False),
+            ("GET", r"/admin/evidence/sign", self.confirm_sign, False),
             ("POST", r"/admin/evidence/sign", self.sign_head, True),
             ("POST", r"/admin/logout", self.logout, False),
         ]
@@ -346,7 +347,14 @@ class AdminApp:
             checked = audit(self.store, Witnesses(connector_pin(self.parts.identity), self.parts.policy))
         seq, sha = self.store.evidence.head()
         records, heads = evidence_lists(self.store, seq, request.query)
-        return self.page(session, "evidence.html", seq=seq, sha=sha, records=records, heads=heads, audit=checked)
+        done = request.query.get("done")
+        return self.page(
+            session, "evidence.html", seq=seq, sha=sha, records=records, heads=heads, audit=checked, done=done
+        )
+
+    def confirm_sign(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
+        seq, sha = self.store.evidence.head()  # the new signed head is shown first: back to page 1
+        return self.page(session, "confirm_sign.html", seq=seq, sha=sha)
 
     def sign_head(self, request: Request, session: AdminSession, match: re.Match[str]) -> Response:
         # The action is recorded first, so the head signed next covers it.
@@ -355,7 +363,7 @@ class AdminApp:
             self.parts.notary.sign_head()
         except TimestampError as exc:
             return self.page(session, "error.html", "502 Bad Gateway", message=str(exc))
-        return Response.redirect("/admin/evidence")
+        return Response.redirect("/admin/evidence?done=sign-head")
 
 
 def _back(value: str | None, default: str) -> str:

@@ -113,9 +113,14 @@ def test_other_pages_render(console):
     assert "000.00.31.H31" in http.get(f"{console.url}/admin/directory", timeout=10).text
     assert "connector identity" in http.get(f"{console.url}/admin/certificates", timeout=10).text
     evidence = http.get(f"{console.url}/admin/evidence?verify=1", timeout=10).text
-    assert 'id="chain-ok"' in evidence and 'id="sign-head"' in evidence
-    csrf = evidence.split('name="csrf" value="')[1].split('"')[0]
-    http.post(f"{console.url}/admin/evidence/sign", data={"csrf": csrf}, timeout=30)
+    assert 'id="chain-ok"' in evidence and 'href="/admin/evidence/sign" class="button" id="sign-head"' in evidence
+    evidence_log = console.live.runtime.store.evidence
+    before = len(evidence_log.signed_heads())
+    confirm = http.get(f"{console.url}/admin/evidence/sign", timeout=10).text  # asks first, changes nothing
+    assert "Sign the evidence chain's head now" in confirm and len(evidence_log.signed_heads()) == before
+    csrf = confirm.split('name="csrf" value="')[1].split('"')[0]
+    signed = http.post(f"{console.url}/admin/evidence/sign", data={"csrf": csrf}, timeout=30)
+    assert signed.url.endswith("/admin/evidence?done=sign-head") and 'id="notice"' in signed.text
     head = console.live.runtime.store.evidence.signed_heads()[0]  # the newest
     assert head.noted_seq == console.live.runtime.store.evidence.head()[0]  # its note is the last record
     assert http.get(f"{console.url}/admin/nothing", timeout=10).status_code == 404
