@@ -230,7 +230,8 @@ def where(runtime: Runtime, shape: Shape) -> dict[str, str]:
         "broken": directory.broken,
         "applicant_folded": quote_plus(fold(middle.applicant or "")),
         "document_code": quote_plus(middle.document_code or ""),
-        "dead_item": str(store.outbox_page(OutboxState.DEAD, None, 0, 1)[0][0].item_id),
+        # A dead letter (the small database may have none: any item, whose page says so).
+        "dead_item": str((store.outbox_page(OutboxState.DEAD, None, 0, 1)[0] or store.outbox_page()[0])[0].item_id),
     }
 
 
