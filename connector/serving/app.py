@@ -178,6 +178,7 @@ class ConnectorApp:
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         start_response(status, [*headers, ("Content-Length", str(len(body))), ("X-Request-Id", request.request_id)])
         log_request(request)
+        request.exc_info = None  # written; its traceback holds this call's frames, which hold the request
         metrics.record_request(request.operation, request.fault, request.seconds, request.timings)
         return [body]
 

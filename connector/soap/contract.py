@@ -26,7 +26,7 @@ from connector.soap.faults import SoapVersion, TypedFaultsSoap11, TypedFaultsSoa
 from connector.soap.models import TNS
 from connector.soap.protocol import HardenedSoap11, HardenedSoap12
 from connector.soap.service import ConnectorService
-from connector.soap.spyne_compat import Application, WsgiApplication
+from connector.soap.spyne_compat import Application, WsgiApplication, release_when_closed
 
 ROOT = Path(__file__).resolve().parents[2]
 XSD_PATH = ROOT / "schemas" / "connector.xsd"
@@ -66,7 +66,7 @@ def build_application(
     reader, writer = (
         (HardenedSoap11, TypedFaultsSoap11) if version is SoapVersion.SOAP11 else (HardenedSoap12, TypedFaultsSoap12)
     )
-    return Application(
+    application = Application(
         [ConnectorService],
         tns=TNS,
         name="Connector",
@@ -79,6 +79,7 @@ def build_application(
         ),
         out_protocol=writer(),
     )
+    return release_when_closed(application)
 
 
 def published_wsdl(base_url: str, version: SoapVersion = SoapVersion.SOAP11, checked_in: bytes | None = None) -> bytes:

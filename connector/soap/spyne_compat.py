@@ -12,6 +12,8 @@ from __future__ import annotations
 import operator
 import sys
 import warnings
+from collections import defaultdict
+from typing import Any
 
 import six
 
@@ -48,8 +50,52 @@ with warnings.catch_warnings():
 
 # spyne runs a full gc.collect() after a request whenever a second has passed since the last
 # one, to close attachment files it holds (the connector gives it none). With the connector's
-# heap that pause took ~80 ms of every second under load; Python's own collector suffices.
+# heap that pause took ~80 ms of every second under load. Without it, what spyne's reference
+# cycles hold waits for Python's rare full collection: ``release_when_closed`` breaks them.
 spyne.const.MIN_GC_INTERVAL = float("inf")
+
+_CONTEXT_PARTS = ("transport", "inprot_ctx", "outprot_ctx", "event", "aux")
+
+
+def release_when_closed(application: Application) -> Application:
+    """Break the reference cycles of ``application``'s request contexts once each is closed, so
+    that what a request held is freed when its answer is out, not at Python's next full
+    collection (which an idle server may not run for hours).
+
+    A spyne context is a cycle (its transport, protocol and event parts point back at it) that
+    holds the request: its envelope, tree and arguments, the package among them. A fault is
+    another: the context holds the error, the error's traceback holds the frames of the call,
+    and they hold the context (and, through the fault's ``__context__``, the domain error's
+    frames with the package, its decoded attachments and the request). Left to the collector,
+    a series of large requests kept the server ~340 MiB above its idle size
+    (docs/performance.md, "Memory after large requests")."""
+    application.event_manager.add_listener("method_context_closed", _release)
+    return application
+
+
+def _release(ctx: Any) -> None:
+    for error in (ctx.in_error, ctx.out_error):
+        _drop_tracebacks(error)
+    for name in _CONTEXT_PARTS:
+        part = getattr(ctx, name, None)
+        if getattr(part, "parent", None) is ctx:
+            part.parent = None
+        # A protocol context's factory of sub-contexts closes over the context it was made for:
+        # the first one, which spyne copies for the call and never closes (it holds the parsed
+        # envelope too).
+        subcontexts = getattr(part, "_subctx", None)
+        if isinstance(subcontexts, defaultdict):
+            subcontexts.default_factory = None
+
+
+def _drop_tracebacks(error: BaseException | None) -> None:
+    """The tracebacks of ``error`` and of the errors it was raised from or while handling. (An
+    unexpected error's log line prints the traceback kept in ``RequestContext.exc_info``.)"""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        error.__traceback__ = None
+        error = error.__cause__ or error.__context__
 
 
 def binary(value: object) -> bytes:
@@ -73,5 +119,6 @@ __all__ = [
     "Unicode",
     "WsgiApplication",
     "binary",
+    "release_when_closed",
     "rpc",
 ]
