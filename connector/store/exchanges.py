@@ -170,6 +170,8 @@ class ExchangeGateway(Gateway):
                 moved = conn.execute(update(t.exchanges).where(*unchanged).values(**changes)).rowcount
                 if moved != 1:
                     raise _LostRaceError
+                if result is not None and result.code:
+                    self._refold(conn, exchange_id)
                 self._record(conn, exchange_id, new_event, message, outbox)
                 facts = {"result": result_facts(changes)} if result is not None else None
                 self.evidence.append_change(
@@ -178,6 +180,15 @@ class ExchangeGateway(Gateway):
         except _LostRaceError:
             return False
         return True
+
+    def _refold(self, conn: Connection, exchange_id: str) -> None:
+        """Search the exchange by its result's Số ký hiệu too, from now on."""
+        x = t.exchanges.c
+        row = conn.execute(select(*(x[n] for n in search.SEARCHED)).where(x.exchange_id == exchange_id)).one()
+        text = search.search_text(row._mapping)
+        conn.execute(update(t.exchanges).where(x.exchange_id == exchange_id).values(search_text=text))
+        if self._search_index():
+            search.reindex_row(conn, exchange_id, text)
 
     def _record(
         self,

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, column, insert, literal_column, select, table, text
+from sqlalchemy import Connection, column, insert, literal_column, select, table, text, update
 from sqlalchemy.exc import OperationalError
 
 from connector.exchange.folding import fold
@@ -30,6 +30,7 @@ from connector.store import tables as t
 SEARCHED = (
     "applicant",
     "document_code",  # Số ký hiệu: the package's Code, "number/notation" (e.g. 123/QĐ-UBND)
+    "result_code",  # the Số ký hiệu the result was issued under (publishResult; refolded then)
     "dossier_code",
     "onestop_number",
     "document_id",
@@ -75,6 +76,11 @@ def create_sqlite_index(conn: Connection) -> bool:
 def has_sqlite_index(conn: Connection) -> bool:
     found = conn.execute(text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name"), {"name": FTS_TABLE})
     return found.first() is not None
+
+
+def reindex_row(conn: Connection, exchange_id: str, folded: str) -> None:
+    """Replace an exchange's text in the SQLite FTS5 table (after publishResult added its code)."""
+    conn.execute(update(FTS).where(FTS.c.exchange_id == exchange_id).values(search_text=folded))
 
 
 def index_rows(conn: Connection, rows: list[dict[str, str]]) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import event, text
 from connector.clock import utcnow
 from connector.exchange.folding import fold
 from connector.exchange.states import ExchangeState
-from connector.store import PackageBlob, Store, StoredEvent, StoredMessage
+from connector.store import PackageBlob, ResultInfo, Store, StoredEvent, StoredMessage
 from tests.store.test_store import exchange
 
 # Every vowel with every tone: ngang, huyền, sắc, hỏi, ngã, nặng.
@@ -139,6 +139,15 @@ SEARCHES = {  # what is typed: what it finds
 def test_search_without_case_or_diacritics(people):
     """One store per backend for every case (a PostgreSQL database each would be slow)."""
     assert {typed: found(people, typed) for typed in SEARCHES} == SEARCHES
+
+
+def test_a_published_result_is_found_by_the_code_it_was_issued_under(people):
+    issued = ResultInfo("res-dao", "23/QĐ-STP", None, "Phó Chủ tịch", None, None, BLOB.digest)
+    event = StoredEvent(utcnow(), ExchangeState.FINISHED, "test")
+    assert found(people, "23/qd-stp") == []
+    assert people.advance("dao", ExchangeState.ACCEPTED, event, None, None, result=issued)
+    assert found(people, "23/qd-stp") == found(people, "23/QĐ-STP") == ["dao"]
+    assert found(people, "7/tb-stp") == found(people, "dang thi dao") == ["dao"]  # what it was found by before
 
 
 def test_text_and_the_other_filters_together(people):
