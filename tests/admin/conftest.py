@@ -4,6 +4,7 @@ on demand (``seed_exchanges``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from connector.config import DeliverySettings
 from connector.delivery.clients import PartnerClients, Timeouts
 from connector.delivery.worker import DeliveryWorker
 from connector.exchange.directory import Directory, SystemEntry, SystemKind
-from connector.exchange.states import DocumentKind, ExchangeState
+from connector.exchange.states import ExchangeState
 from connector.store import (
     NewOutboxItem,
     OperatorRole,
@@ -27,11 +28,11 @@ from connector.store import (
     PackageBlob,
     Store,
     StoredEvent,
-    StoredExchange,
     StoredMessage,
 )
 from testkit.live import LiveConnector, start_connector
 from tests.evidence.conftest import play_guide
+from tests.store.test_store import exchange
 
 PASSWORDS = {"an": "mat-khau-van-hanh", "binh": "mat-khau-chi-doc"}
 
@@ -77,26 +78,15 @@ def seed_exchanges(store: Store, system_id: str, count: int, first_at: datetime,
         at = first_at + timedelta(seconds=i)
         exchange_id = f"{prefix}-{i:04d}"
         store.create_exchange(
-            StoredExchange(
-                exchange_id=exchange_id,
-                kind=DocumentKind.INCOMING,
-                state=ExchangeState.ACCEPTED,
-                document_id=f"doc-{exchange_id}",
-                document_code="02/LT_iGate",
+            dataclasses.replace(
+                exchange(exchange_id, f"doc-{exchange_id}"),
                 dossier_code=f"HS-{prefix.upper()}-{i:04d}",
                 onestop_number=None,
                 procedure_code="1.000001",
-                procedure_name=None,
-                applicant=None,
-                received_at=at,
-                due_date=None,
-                officer_opinion=None,
-                sender_username="cbtiepnhan",
-                source_organ="000.00.13.H31",
                 agency_organ="000.00.32.H31",
-                queue="registration",
                 target_account="vanthu",
-                package_digest="e" * 64,
+                package_digest=blob.digest,
+                received_at=at,
                 created_at=at,
                 updated_at=at,
             ),
