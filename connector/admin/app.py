@@ -38,6 +38,7 @@ from signing import BundleLayout, DevKeyLayout, SigningIdentity, TimestampError,
 log = logging.getLogger(__name__)
 
 MAX_REASON = 500  # characters of a pause reason (it goes into the evidence log)
+MAX_SEARCH = 200  # characters of a search text (``?q=``): more is no name or code anyone types
 SESSION_COOKIE = "connector_admin"
 LOGIN_COOKIE = "connector_login"  # double-submit token of the login form
 HERE = Path(__file__).parent
@@ -121,6 +122,9 @@ class AdminApp:
         session = auth.session_of(self.store, request.cookies.get(SESSION_COOKIE), now)
         if session is None:
             return Response.redirect("/admin/login")
+        if len(request.query.get("q", "")) > MAX_SEARCH:
+            message = f"Chuỗi tìm kiếm quá dài / search text (q): at most {MAX_SEARCH} characters"
+            return self.page(session, "error.html", "400 Bad Request", message=message)
         found = False  # the path is known, perhaps for another method (GET asks, POST does)
         for method, pattern, handler, changes in self.routes:
             match = re.fullmatch(pattern, request.path)

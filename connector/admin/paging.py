@@ -13,6 +13,7 @@ from typing import TypeVar
 from urllib.parse import urlencode
 
 PAGE_SIZE = 50
+MAX_PAGE = 1_000_000  # a page number past this is read as this (an offset the databases can hold)
 T = TypeVar("T")
 
 
@@ -38,7 +39,7 @@ class Page:
     ) -> Page:
         """The requested page; its total is filled in by ``counted`` once the store says it."""
         try:
-            number = max(int(query.get(param, "1")), 1)
+            number = min(max(int(query.get(param, "1")), 1), MAX_PAGE)
         except ValueError:
             number = 1
         kept = tuple((k, v) for k, v in query.items() if k not in (param, "done") and v)

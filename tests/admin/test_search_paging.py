@@ -140,3 +140,13 @@ def test_the_directory_pages_each_section_in_a_stable_order_with_its_filter(seed
     assert total(found, "systems_page") == ("0–0", "0")  # the filter holds for every section
     systems = get(seeded, "/admin/directory", q="IGATE-HUNGYEN", organizations_page="2")
     assert total(systems, "systems_page") == ("1–1", "1") and "there is no page 2: this is the last page, 1" in systems
+
+
+def test_a_page_number_or_search_text_out_of_bounds_is_answered_not_crashed(seeded):
+    huge = get(seeded, "/admin/outbox", "an", state="dead", page="9" * 30)  # past any database offset
+    assert "there is no page 1000000: this is the last page, 1" in huge
+    http = seeded.session("an")
+    for path in ("/admin/exchanges", "/admin/directory"):
+        answer = http.get(f"{seeded.url}{path}", params={"q": "nguyen " * 40}, timeout=10)
+        assert answer.status_code == 400 and "search text (q): at most 200 characters" in answer.text
+    assert http.get(f"{seeded.url}/admin/exchanges", params={"q": "n" * 200}, timeout=10).status_code == 200
